@@ -1,0 +1,295 @@
+#include "app/command_line.hpp"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <cmath>
+#include <functional>
+#include <map>
+
+namespace fsmirror::app {
+
+namespace {
+
+using config::DeleteMode;
+using config::FsyncPolicy;
+
+std::filesystem::path resolve(const std::string& value, const std::filesystem::path& cwd) {
+    std::filesystem::path path(value);
+    if (path.is_relative())
+        path = cwd / path;
+    return path.lexically_normal();
+}
+
+double parse_seconds(const std::string& flag, const std::string& value) {
+    double seconds = 0;
+    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+    if (ec != std::errc() || end != value.data() + value.size() || !std::isfinite(seconds) ||
+        seconds < 0)
+        throw UsageError(fmt::format("{} takes a number of seconds >= 0 (fractions allowed), "
+                                     "got '{}'",
+                                     flag, value));
+    return seconds;
+}
+
+unsigned long parse_count(const std::string& flag, const std::string& value, unsigned long low,
+                          unsigned long high) {
+    unsigned long number = 0;
+    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), number);
+    if (ec != std::errc() || end != value.data() + value.size() || number < low || number > high)
+        throw UsageError(
+            fmt::format("{} takes a whole number from {} to {}, got '{}'", flag, low, high, value));
+    return number;
+}
+
+DeleteMode parse_delete_mode(const std::string& value) {
+    if (value == "true")
+        return DeleteMode::always;
+    if (value == "false")
+        return DeleteMode::never;
+    if (value == "startup")
+        return DeleteMode::startup;
+    if (value == "running")
+        return DeleteMode::running;
+    throw UsageError("--delete takes true, false, startup or running, got '" + value + "'");
+}
+
+FsyncPolicy parse_fsync(const std::string& value) {
+    if (value == "file")
+        return FsyncPolicy::file;
+    if (value == "batch")
+        return FsyncPolicy::batch;
+    if (value == "none")
+        return FsyncPolicy::none;
+    throw UsageError("--fsync takes file, batch or none, got '" + value + "'");
+}
+
+} // namespace
+
+Command parse_command_line(const std::vector<std::string>& args,
+                           const std::filesystem::path& working_directory) {
+    Command command;
+    if (args.empty())
+        return command;
+    const std::string& verb = args[0];
+    if (verb == "-h" || verb == "--help" || verb == "help") {
+        if (args.size() > 1)
+            command.help_topic = args[1];
+        return command;
+    }
+    if (verb == "-V" || verb == "--version" || verb == "version") {
+        command.kind = CommandKind::version;
+        return command;
+    }
+    if (verb == "run")
+        command.kind = CommandKind::run;
+    else if (verb == "sync")
+        command.kind = CommandKind::sync;
+    else
+        throw UsageError("unknown command '" + verb + "' (expected run, sync, help or version)");
+
+    config::SyncConfig sync;
+    std::optional<std::string> source;
+    std::optional<std::string> target;
+    std::vector<std::string> sync_flags; // flags that describe a sync, refused with --config
+
+    using Handler = std::function<void(const std::string&)>;
+    const std::map<std::string, Handler> with_value = {
+        {"--config", [&](const std::string& v) { command.config_file = resolve(v, working_directory); }},
+        {"--source", [&](const std::string& v) { source = v; }},
+        {"--target", [&](const std::string& v) { target = v; }},
+        {"--delay", [&](const std::string& v) { sync.delay_seconds = parse_seconds("--delay", v); }},
+        {"--max-delays",
+         [&](const std::string& v) { sync.max_delays = parse_count("--max-delays", v, 1, 10'000'000); }},
+        {"--exclude", [&](const std::string& v) { sync.excludes.push_back(v); }},
+        {"--exclude-from",
+         [&](const std::string& v) { sync.exclude_from = resolve(v, working_directory); }},
+        {"--delete", [&](const std::string& v) { sync.delete_mode = parse_delete_mode(v); }},
+        {"--fsync", [&](const std::string& v) { sync.fsync = parse_fsync(v); }},
+        {"--workers",
+         [&](const std::string& v) { sync.workers = static_cast<unsigned>(parse_count("--workers", v, 1, 64)); }},
+        {"--name", [&](const std::string& v) { sync.name = v; }},
+        {"--log-level",
+         [&](const std::string& v) {
+             auto level = base::parse_log_level(v);
+             if (!level)
+                 throw UsageError("--log-level takes debug, info, warning or error, got '" + v + "'");
+             command.log_level = *level;
+         }},
+        {"--log-file", [&](const std::string& v) { command.log_file = resolve(v, working_directory); }},
+    };
+    const std::map<std::string, std::function<void()>> switches = {
+        {"--inplace", [&] { sync.inplace = true; }},
+        {"--no-perms", [&] { sync.preserve.mode = false; }},
+        {"--no-times", [&] { sync.preserve.times = false; }},
+        {"--owner", [&] { sync.preserve.owner = true; }},
+        {"--no-owner", [&] { sync.preserve.owner = false; }},
+    };
+    const std::vector<std::string> not_sync_flags = {"--config", "--log-level", "--log-file"};
+
+    for (std::size_t i = 1; i < args.size(); ++i) {
+        std::string flag = args[i];
+        std::optional<std::string> inline_value;
+        if (auto eq = flag.find('='); flag.starts_with("--") && eq != std::string::npos) {
+            inline_value = flag.substr(eq + 1);
+            flag = flag.substr(0, eq);
+        }
+        if (flag == "-c")
+            flag = "--config";
+        if (flag == "-h" || flag == "--help") {
+            command.kind = CommandKind::help;
+            command.help_topic = verb;
+            return command;
+        }
+        if (auto handler = with_value.find(flag); handler != with_value.end()) {
+            std::string value;
+            if (inline_value) {
+                value = *inline_value;
+            } else {
+                if (i + 1 >= args.size())
+                    throw UsageError(flag + " needs a value");
+                value = args[++i];
+            }
+            if (value.empty())
+                throw UsageError(flag + " needs a non-empty value");
+            handler->second(value);
+            if (std::find(not_sync_flags.begin(), not_sync_flags.end(), flag) ==
+                not_sync_flags.end())
+                sync_flags.push_back(flag);
+            continue;
+        }
+        if (auto handler = switches.find(flag); handler != switches.end()) {
+            if (inline_value)
+                throw UsageError(flag + " takes no value");
+            handler->second();
+            sync_flags.push_back(flag);
+            continue;
+        }
+        if (flag.starts_with("-"))
+            throw UsageError("unknown option '" + flag + "' (see fsmirror " + verb + " --help)");
+        throw UsageError("unexpected argument '" + flag + "' (see fsmirror " + verb + " --help)");
+    }
+
+    if (command.config_file) {
+        if (!sync_flags.empty())
+            throw UsageError(sync_flags.front() +
+                             " cannot be combined with --config: set it in the config file");
+        return command;
+    }
+    if (!source)
+        throw UsageError("--source is required (or --config FILE)");
+    if (!target)
+        throw UsageError("--target is required (or --config FILE)");
+    sync.source = resolve(*source, working_directory);
+    if (target->find(':') != std::string::npos && !target->starts_with("/") &&
+        !target->starts_with("."))
+        throw UsageError("--target " + *target +
+                         ": remote targets (host:/path) are not supported yet; give a local "
+                         "directory");
+    sync.target = resolve(*target, working_directory).string();
+    if (sync.name.empty())
+        sync.name = "sync1";
+    command.config.syncs.push_back(std::move(sync));
+    return command;
+}
+
+std::string help_text() {
+    return R"(NAME
+    fsmirror - real-time directory mirroring daemon (a replacement for lsyncd)
+
+SYNOPSIS
+    fsmirror run  --source DIR --target DIR [OPTIONS]
+    fsmirror run  --config FILE [--log-level LEVEL] [--log-file FILE]
+    fsmirror sync --source DIR --target DIR [OPTIONS]
+    fsmirror sync --config FILE
+    fsmirror --help | --version
+
+DESCRIPTION
+    fsmirror keeps TARGET an exact copy of SOURCE. `run` first brings the target up to
+    date with the source (the initial sync), then watches the source with inotify and
+    mirrors every change after a short batching delay. It stays in the foreground, logs
+    to stderr (journald) and is meant to run as a systemd service. `sync` does the
+    initial sync only and exits: for cron jobs and for seeding a new mirror.
+
+    Every change fsmirror learns of is transferred, even when size and mtime look
+    unchanged. Files are written to a temporary name beside their final one and renamed
+    into place, so the target never shows a half-written file. A renamed file or
+    directory is renamed on the target: no data is copied again. Files that are held
+    open and written without being closed (logs, databases) are mirrored too.
+
+COMMANDS
+    run     Initial sync, then mirror changes until SIGTERM or SIGINT.
+    sync    Initial sync, then exit.
+    help    This text.  version  The version.
+
+OPTIONS
+    -c, --config FILE
+        Read the syncs from a YAML file (see fsmirror.yml(5), docs/configuration.md).
+        Cannot be combined with the sync options below.
+    --source DIR
+        The directory to mirror. Relative paths are resolved against the current
+        directory when fsmirror starts.
+    --target DIR
+        The mirror. Created if missing and its parent exists. It may not be the source,
+        lie inside it, contain it, or be a system directory such as / or /var.
+    --delay SECONDS
+        Batching delay: changes are collected for this long after the first one, then
+        mirrored together. Fractions and 0 are allowed. Default 1.
+    --max-delays N
+        Mirror at once when N paths are queued, even before the delay ends. Default 1000.
+    --exclude PATTERN
+        Do not mirror matching paths (repeatable). rsync-style: `*.tmp` matches a name
+        anywhere, `/cache/` the top-level directory cache only (a leading / anchors at
+        the source root, a trailing / matches directories only), `**/node_modules/`
+        crosses directories. Excluded entries on the target are left alone.
+    --exclude-from FILE
+        Read patterns from FILE, one per line; `#` starts a comment line.
+    --delete true|false|startup|running
+        When deletions are carried to the target (lsyncd's meanings): true = always
+        (default), false = never, startup = only during the initial sync, running = only
+        for deletions seen while running.
+    --inplace
+        Update changed files in place, writing only the blocks that differ (rsync's
+        --inplace). Faster for large files; a reader may see a file mid-update.
+    --fsync file|batch|none
+        Durability: fsync every file before it is renamed into place (file), one
+        syncfs() of the target file system per batch (batch, default), or none.
+    --workers N
+        Parallel file transfers per sync, 1-64. Default 4.
+    --no-perms, --no-times
+        Do not carry over permission bits / modification times.
+    --owner, --no-owner
+        Carry over owner and group. Default: only when running as root.
+    --name NAME
+        The sync's name in logs. Default sync1.
+    --log-level debug|info|warning|error
+        Default info.
+    --log-file FILE
+        Also append log lines to FILE (opened per line, so logrotate needs no signal).
+    -h, --help
+        This text.
+    -V, --version
+        Print the version.
+
+SIGNALS
+    SIGTERM, SIGINT   Finish the transfers in flight, remove temporary files, exit 0.
+    SIGHUP            Re-read the config file (with --config); on an error the running
+                      configuration is kept and the error is logged.
+
+EXIT STATUS
+    0   success: `sync` mirrored everything, or `run` stopped on SIGTERM/SIGINT.
+    1   a runtime failure: `sync` could not mirror some entries, or `run` could not start
+        (source missing, out of inotify watches, ...). The log says what and why.
+    2   a usage or configuration error; the message names the flag or file:line.
+
+EXAMPLES
+    fsmirror run --source /mnt/storage_do_1 --target /mnt/storage_do_2 --delay 1
+    fsmirror run --config /etc/fsmirror/fsmirror.yml
+    fsmirror sync --source /srv/data --target /mnt/backup/data --exclude '*.tmp'
+
+SEE ALSO
+    fsmirror.yml(5), lsyncd(1), rsync(1)
+)";
+}
+
+} // namespace fsmirror::app

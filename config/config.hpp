@@ -1,0 +1,66 @@
+#pragma once
+// The validated configuration as plain structs. Loaders (YAML now, lsyncd's Lua later) produce
+// these; every other part takes its own small options struct built from them.
+
+#include "base/logger.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace fsmirror::config {
+
+// lsyncd's delete modes: when deletions on the source are carried to the target.
+enum class DeleteMode {
+    always,  // at startup and while running (lsyncd's `true`, the default)
+    never,   // never (lsyncd's `false`)
+    startup, // only during the initial comparison
+    running, // only for deletions seen while running
+};
+
+// When written data is forced to stable storage.
+enum class FsyncPolicy {
+    file,  // fsync each file before it is renamed into place (strongest, slowest)
+    batch, // one syncfs() of the target file system after each batch (default)
+    none,  // leave it to the kernel (rsync's behaviour)
+};
+
+// Which attributes are carried over (rsync's archive set, each switchable).
+struct PreserveOptions {
+    bool mode = true;
+    bool times = true;
+    bool links = true; // symlinks as links; false copies the file they point to
+    // Owner and group: nullopt means "when running as root", as rsync -a does.
+    std::optional<bool> owner;
+};
+
+struct SyncConfig {
+    std::string name;                  // shown in logs and status; defaults to "sync<N>"
+    std::filesystem::path source;      // absolute, resolved at load time
+    std::string target;                // absolute local path (remote forms come with SSH)
+    double delay_seconds = 1.0;        // batching delay; fractions and 0 allowed
+    std::size_t max_delays = 1000;     // queued paths after which a batch is flushed early
+    DeleteMode delete_mode = DeleteMode::always;
+    std::vector<std::string> excludes; // rsync-style patterns
+    std::optional<std::filesystem::path> exclude_from; // one pattern per line
+    PreserveOptions preserve;
+    bool inplace = false;              // update files in place (rsync --inplace)
+    FsyncPolicy fsync = FsyncPolicy::batch;
+    unsigned workers = 4;              // parallel transfers for this sync
+};
+
+struct LogConfig {
+    base::LogLevel level = base::LogLevel::info;
+    std::optional<std::filesystem::path> file;
+};
+
+struct Config {
+    std::vector<SyncConfig> syncs;
+    LogConfig log;
+    std::optional<std::filesystem::path> source_file; // where it was loaded from, for SIGHUP
+};
+
+} // namespace fsmirror::config

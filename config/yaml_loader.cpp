@@ -1,0 +1,533 @@
+#include "config/yaml_loader.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+namespace fsmirror::config {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Longer than a day is almost certainly a typo, and it keeps later std::chrono conversions far
+// from overflow.
+constexpr double k_max_delay_seconds = 86400.0;
+constexpr unsigned k_max_workers = 64;
+
+constexpr std::string_view k_top_level_keys = "log, defaults, syncs";
+constexpr std::string_view k_log_keys = "level, file";
+constexpr std::string_view k_sync_keys = "name, source, target, delay, max_delays, delete, "
+                                         "exclude, exclude_from, preserve, inplace, fsync, "
+                                         "workers";
+constexpr std::string_view k_defaults_keys = "delay, max_delays, delete, exclude, exclude_from, "
+                                             "preserve, inplace, fsync, workers";
+constexpr std::string_view k_preserve_keys = "mode, times, links, owner";
+
+// One key of a mapping: its name, where it is written, and its value.
+struct Entry {
+    std::string key;
+    YAML::Mark key_mark;
+    YAML::Node value;
+};
+
+// Returns how a value reads in a message: "'abc'" for a scalar, "a list", "a mapping", "nothing".
+std::string describe(const YAML::Node& node) {
+    switch (node.Type()) {
+    case YAML::NodeType::Scalar:
+        return fmt::format("'{}'", node.Scalar());
+    case YAML::NodeType::Sequence:
+        return "a list";
+    case YAML::NodeType::Map:
+        return "a mapping";
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+        break;
+    }
+    return "nothing";
+}
+
+bool is_valid_name(std::string_view name) {
+    if (name.empty() || name == "." || name == "..")
+        return false;
+    return std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+               c == '_' || c == '.' || c == '-';
+    });
+}
+
+// rsync's rule: a ':' before the first '/' makes "host:path" a remote location.
+bool looks_remote(std::string_view target) {
+    const auto colon = target.find(':');
+    return colon != std::string_view::npos && colon < target.find('/');
+}
+
+// Turns one YAML document into a Config. Holds only what every message needs.
+class Parser {
+public:
+    Parser(std::string origin, fs::path base_dir)
+        : m_origin(std::move(origin)), m_base_dir(std::move(base_dir)) {}
+
+    Config parse_document(const YAML::Node& root) const;
+
+    [[noreturn]] void fail(const YAML::Mark& mark, const std::string& message) const {
+        throw ConfigError(location(mark) + ": " + message);
+    }
+
+    std::string location(const YAML::Mark& mark) const {
+        if (mark.is_null())
+            return m_origin + ":1:1";
+        return fmt::format("{}:{}:{}", m_origin, mark.line + 1, mark.column + 1);
+    }
+
+private:
+    std::vector<Entry> entries(const YAML::Node& map, std::string_view section) const;
+    [[noreturn]] void fail_value(const Entry& entry, const std::string& message) const;
+    [[noreturn]] void fail_unknown(const Entry& entry, std::string_view where,
+                                   std::string_view known) const;
+
+    std::string parse_string(const Entry& entry, std::string_view name) const;
+    fs::path parse_path(const Entry& entry, std::string_view name) const;
+    bool parse_bool(const Entry& entry, std::string_view name) const;
+    double parse_seconds(const Entry& entry) const;
+    unsigned long long parse_integer(const Entry& entry, unsigned long long min,
+                                     unsigned long long max) const;
+    std::vector<std::string> parse_patterns(const Entry& entry) const;
+    DeleteMode parse_delete_mode(const Entry& entry) const;
+    FsyncPolicy parse_fsync(const Entry& entry) const;
+    void parse_preserve(const Entry& entry, PreserveOptions& out, std::string_view where) const;
+
+    LogConfig parse_log(const Entry& section) const;
+    bool apply_option(const Entry& entry, SyncConfig& sync, std::string_view where) const;
+    SyncConfig parse_defaults(const Entry& section) const;
+    SyncConfig parse_sync(const YAML::Node& node, std::size_t index,
+                          const SyncConfig& defaults) const;
+    std::vector<SyncConfig> parse_syncs(const Entry& section, const SyncConfig& defaults) const;
+
+    std::string m_origin;
+    fs::path m_base_dir;
+};
+
+// Returns the keys of `map` in order, after checking that they are unique plain names.
+std::vector<Entry> Parser::entries(const YAML::Node& map, std::string_view section) const {
+    std::vector<Entry> result;
+    // By value: yaml-cpp's iterators hand out temporaries, so `it->first` would dangle.
+    for (const auto& pair : map) {
+        const YAML::Node key = pair.first;
+        if (!key.IsScalar())
+            fail(key.Mark(),
+                 fmt::format("keys in {} must be names, got {}", section, describe(key)));
+        const auto previous = std::find_if(result.begin(), result.end(),
+                                           [&](const Entry& e) { return e.key == key.Scalar(); });
+        if (previous != result.end())
+            fail(key.Mark(), fmt::format("duplicate key '{}' in {} (first set on line {})",
+                                         key.Scalar(), section, previous->key_mark.line + 1));
+        result.push_back(Entry{key.Scalar(), key.Mark(), pair.second});
+    }
+    return result;
+}
+
+// An empty value has no position of its own (yaml-cpp marks the next token), so point at its key.
+void Parser::fail_value(const Entry& entry, const std::string& message) const {
+    fail(entry.value.IsNull() ? entry.key_mark : entry.value.Mark(), message);
+}
+
+void Parser::fail_unknown(const Entry& entry, std::string_view where,
+                          std::string_view known) const {
+    fail(entry.key_mark,
+         fmt::format("unknown key '{}' {} (known keys: {})", entry.key, where, known));
+}
+
+std::string Parser::parse_string(const Entry& entry, std::string_view name) const {
+    if (!entry.value.IsScalar() || entry.value.Scalar().empty())
+        fail_value(entry, fmt::format("'{}' must be a non-empty string, got {}", name,
+                                      describe(entry.value)));
+    const std::string& text = entry.value.Scalar();
+    if (text.find('\0') != std::string::npos)
+        fail_value(entry, fmt::format("'{}' must not contain a NUL character", name));
+    return text;
+}
+
+// Absolute against the base directory and lexically normalised, without a trailing slash.
+fs::path Parser::parse_path(const Entry& entry, std::string_view name) const {
+    if (!entry.value.IsScalar() || entry.value.Scalar().empty())
+        fail_value(entry, fmt::format("'{}' must be a path, got {}", name, describe(entry.value)));
+    const std::string text = parse_string(entry, name);
+    fs::path path = (m_base_dir / text).lexically_normal();
+    if (!path.has_filename() && path != path.root_path())
+        path = path.parent_path();
+    return path;
+}
+
+// Only the words true and false: yaml-cpp would also read yes/no/on/off (YAML 1.1), which
+// surprises people who meant a string, so those are refused with a hint.
+bool Parser::parse_bool(const Entry& entry, std::string_view name) const {
+    if (entry.value.IsScalar()) {
+        if (entry.value.Scalar() == "true")
+            return true;
+        if (entry.value.Scalar() == "false")
+            return false;
+    }
+    fail_value(entry,
+               fmt::format("'{}' must be true or false, got {}", name, describe(entry.value)));
+}
+
+double Parser::parse_seconds(const Entry& entry) const {
+    const auto error = [&] {
+        fail_value(entry, fmt::format("'{}' must be a number of seconds >= 0, got {}", entry.key,
+                                      describe(entry.value)));
+    };
+    if (!entry.value.IsScalar())
+        error();
+    const std::string& text = entry.value.Scalar();
+    double value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(value) || value < 0)
+        error();
+    if (value > k_max_delay_seconds)
+        fail_value(entry, fmt::format("'{}' must be at most {} seconds (one day), got {}",
+                                      entry.key, k_max_delay_seconds, describe(entry.value)));
+    return value;
+}
+
+// Decimal digits only: no sign, fraction, exponent or YAML 1.1 forms (0x10, 1_000).
+unsigned long long Parser::parse_integer(const Entry& entry, unsigned long long min,
+                                         unsigned long long max) const {
+    const std::string range = max == std::numeric_limits<unsigned long long>::max()
+                                  ? fmt::format(">= {}", min)
+                                  : fmt::format("from {} to {}", min, max);
+    const auto error = [&] {
+        fail_value(entry, fmt::format("'{}' must be an integer {}, got {}", entry.key, range,
+                                      describe(entry.value)));
+    };
+    if (!entry.value.IsScalar())
+        error();
+    const std::string& text = entry.value.Scalar();
+    if (text.empty() ||
+        !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }))
+        error();
+    unsigned long long value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max)
+        error();
+    return value;
+}
+
+std::vector<std::string> Parser::parse_patterns(const Entry& entry) const {
+    const auto error = [&](const YAML::Node& at) {
+        fail(at.IsNull() ? entry.key_mark : at.Mark(),
+             fmt::format("'{}' must be a pattern or a list of patterns (non-empty strings), "
+                         "got {}",
+                         entry.key, describe(at)));
+    };
+    std::vector<std::string> patterns;
+    if (entry.value.IsScalar()) {
+        patterns.push_back(parse_string(entry, entry.key));
+        return patterns;
+    }
+    if (!entry.value.IsSequence())
+        error(entry.value);
+    for (const YAML::Node& item : entry.value) {
+        if (!item.IsScalar() || item.Scalar().empty())
+            error(item);
+        patterns.push_back(parse_string(Entry{entry.key, entry.key_mark, item}, entry.key));
+    }
+    return patterns;
+}
+
+DeleteMode Parser::parse_delete_mode(const Entry& entry) const {
+    if (entry.value.IsScalar()) {
+        const std::string& text = entry.value.Scalar();
+        if (text == "true")
+            return DeleteMode::always;
+        if (text == "false")
+            return DeleteMode::never;
+        if (text == "startup")
+            return DeleteMode::startup;
+        if (text == "running")
+            return DeleteMode::running;
+    }
+    fail_value(entry, fmt::format("'{}' must be one of true, false, startup, running; got {}",
+                                  entry.key, describe(entry.value)));
+}
+
+FsyncPolicy Parser::parse_fsync(const Entry& entry) const {
+    if (entry.value.IsScalar()) {
+        const std::string& text = entry.value.Scalar();
+        if (text == "file")
+            return FsyncPolicy::file;
+        if (text == "batch")
+            return FsyncPolicy::batch;
+        if (text == "none")
+            return FsyncPolicy::none;
+    }
+    fail_value(entry, fmt::format("'{}' must be one of file, batch, none; got {}", entry.key,
+                                  describe(entry.value)));
+}
+
+// Keys it does not set keep their value in `out`, so a sync's preserve refines the defaults'.
+void Parser::parse_preserve(const Entry& entry, PreserveOptions& out,
+                            std::string_view where) const {
+    if (entry.value.IsNull())
+        return;
+    if (!entry.value.IsMap())
+        fail_value(entry, fmt::format("'preserve' must be a mapping of {} to true/false, got {}",
+                                      k_preserve_keys, describe(entry.value)));
+    for (const Entry& e : entries(entry.value, "'preserve'")) {
+        const std::string name = "preserve." + e.key;
+        if (e.key == "mode") {
+            out.mode = parse_bool(e, name);
+        } else if (e.key == "times") {
+            out.times = parse_bool(e, name);
+        } else if (e.key == "links") {
+            out.links = parse_bool(e, name);
+        } else if (e.key == "owner") {
+            if (e.value.IsScalar() && e.value.Scalar() == "auto") {
+                out.owner = std::nullopt;
+            } else if (e.value.IsScalar() &&
+                       (e.value.Scalar() == "true" || e.value.Scalar() == "false")) {
+                out.owner = e.value.Scalar() == "true";
+            } else {
+                fail_value(e, fmt::format("'{}' must be true, false or auto, got {}", name,
+                                          describe(e.value)));
+            }
+        } else {
+            fail_unknown(e, fmt::format("in 'preserve' of {}", where), k_preserve_keys);
+        }
+    }
+}
+
+LogConfig Parser::parse_log(const Entry& section) const {
+    LogConfig log;
+    if (section.value.IsNull())
+        return log;
+    if (!section.value.IsMap())
+        fail_value(section,
+                   fmt::format("'log' must be a mapping, got {}", describe(section.value)));
+    for (const Entry& e : entries(section.value, "'log'")) {
+        if (e.key == "level") {
+            const auto level =
+                e.value.IsScalar() ? base::parse_log_level(e.value.Scalar()) : std::nullopt;
+            if (!level)
+                fail_value(e, fmt::format("'log.level' must be one of debug, info, warning, "
+                                          "error; got {}",
+                                          describe(e.value)));
+            log.level = *level;
+        } else if (e.key == "file") {
+            log.file = parse_path(e, "log.file");
+        } else {
+            fail_unknown(e, "in 'log'", k_log_keys);
+        }
+    }
+    return log;
+}
+
+// Sets the option `entry` names; false when it is not a per-sync option. `where` names the
+// section for messages: "sync 'storage'" or "'defaults'".
+bool Parser::apply_option(const Entry& entry, SyncConfig& sync, std::string_view where) const {
+    const std::string& key = entry.key;
+    if (key == "delay") {
+        sync.delay_seconds = parse_seconds(entry);
+    } else if (key == "max_delays") {
+        sync.max_delays = static_cast<std::size_t>(
+            parse_integer(entry, 1, std::numeric_limits<std::size_t>::max()));
+    } else if (key == "delete") {
+        sync.delete_mode = parse_delete_mode(entry);
+    } else if (key == "exclude") {
+        sync.excludes = parse_patterns(entry);
+    } else if (key == "exclude_from") {
+        sync.exclude_from = parse_path(entry, key);
+    } else if (key == "preserve") {
+        parse_preserve(entry, sync.preserve, where);
+    } else if (key == "inplace") {
+        sync.inplace = parse_bool(entry, key);
+    } else if (key == "fsync") {
+        sync.fsync = parse_fsync(entry);
+    } else if (key == "workers") {
+        sync.workers = static_cast<unsigned>(parse_integer(entry, 1, k_max_workers));
+    } else {
+        return false;
+    }
+    return true;
+}
+
+SyncConfig Parser::parse_defaults(const Entry& section) const {
+    SyncConfig defaults;
+    if (section.value.IsNull())
+        return defaults;
+    if (!section.value.IsMap())
+        fail_value(section,
+                   fmt::format("'defaults' must be a mapping, got {}", describe(section.value)));
+    for (const Entry& e : entries(section.value, "'defaults'")) {
+        if (e.key == "name" || e.key == "source" || e.key == "target")
+            fail(e.key_mark,
+                 fmt::format("'{}' cannot be set in 'defaults'; set it in each sync", e.key));
+        if (!apply_option(e, defaults, "'defaults'"))
+            fail_unknown(e, "in 'defaults'", k_defaults_keys);
+    }
+    return defaults;
+}
+
+SyncConfig Parser::parse_sync(const YAML::Node& node, std::size_t index,
+                              const SyncConfig& defaults) const {
+    const std::string ordinal = fmt::format("sync #{}", index + 1);
+    if (!node.IsMap())
+        fail(node.Mark(), fmt::format("{} must be a mapping with at least 'source' and "
+                                      "'target', got {}",
+                                      ordinal, describe(node)));
+    const std::vector<Entry> keys = entries(node, ordinal);
+
+    // The name comes first so that every later message can use it.
+    SyncConfig sync = defaults;
+    sync.name = fmt::format("sync{}", index + 1);
+    const auto named =
+        std::find_if(keys.begin(), keys.end(), [](const Entry& e) { return e.key == "name"; });
+    if (named != keys.end()) {
+        sync.name = parse_string(*named, "name");
+        if (!is_valid_name(sync.name))
+            fail_value(*named, fmt::format("'name' must consist of letters, digits, '_', '.' "
+                                           "and '-' (and not be '.' or '..'), got {}",
+                                           describe(named->value)));
+    }
+    const std::string where = fmt::format("sync '{}'", sync.name);
+
+    bool has_source = false;
+    bool has_target = false;
+    for (const Entry& e : keys) {
+        if (e.key == "name") {
+            continue;
+        } else if (e.key == "source") {
+            sync.source = parse_path(e, "source");
+            has_source = true;
+        } else if (e.key == "target") {
+            const std::string text = parse_string(e, "target");
+            if (looks_remote(text))
+                fail_value(e, fmt::format("'target' in {}: remote targets are not supported yet, "
+                                          "got {}",
+                                          where, describe(e.value)));
+            sync.target = parse_path(e, "target").string();
+            has_target = true;
+        } else if (!apply_option(e, sync, where)) {
+            fail_unknown(e, "in " + where, k_sync_keys);
+        }
+    }
+    if (!has_source)
+        fail(node.Mark(), fmt::format("'source' is required in {}", where));
+    if (!has_target)
+        fail(node.Mark(), fmt::format("'target' is required in {}", where));
+    return sync;
+}
+
+std::vector<SyncConfig> Parser::parse_syncs(const Entry& section,
+                                            const SyncConfig& defaults) const {
+    if (!section.value.IsSequence() || section.value.size() == 0)
+        fail_value(section, fmt::format("'syncs' must be a non-empty list of syncs, got {}",
+                                        describe(section.value)));
+    std::vector<SyncConfig> syncs;
+    std::vector<YAML::Mark> marks; // where each sync starts, for messages about pairs
+    for (const YAML::Node& node : section.value) {
+        SyncConfig sync = parse_sync(node, syncs.size(), defaults);
+        for (std::size_t i = 0; i < syncs.size(); ++i) {
+            if (syncs[i].name == sync.name)
+                fail(node.Mark(), fmt::format("duplicate sync name '{}' (also used by the sync "
+                                              "on line {}); names must be unique",
+                                              sync.name, marks[i].line + 1));
+            if (syncs[i].target == sync.target)
+                fail(node.Mark(),
+                     fmt::format("sync '{}' has the same target {} as sync '{}' on "
+                                 "line {}",
+                                 sync.name, sync.target, syncs[i].name, marks[i].line + 1));
+        }
+        syncs.push_back(std::move(sync));
+        marks.push_back(node.Mark());
+    }
+    return syncs;
+}
+
+Config Parser::parse_document(const YAML::Node& root) const {
+    if (!root.IsMap())
+        fail(root.Mark(), fmt::format("the configuration must be a mapping with a 'syncs' "
+                                      "list, got {}",
+                                      describe(root)));
+    const std::vector<Entry> keys = entries(root, "the configuration");
+    for (const Entry& e : keys) {
+        if (e.key != "log" && e.key != "defaults" && e.key != "syncs")
+            fail_unknown(e, "at the top level", k_top_level_keys);
+    }
+    const auto find = [&](std::string_view key) -> const Entry* {
+        const auto it =
+            std::find_if(keys.begin(), keys.end(), [&](const Entry& e) { return e.key == key; });
+        return it == keys.end() ? nullptr : &*it;
+    };
+
+    Config config;
+    if (const Entry* log = find("log"))
+        config.log = parse_log(*log);
+    SyncConfig defaults;
+    if (const Entry* section = find("defaults"))
+        defaults = parse_defaults(*section);
+    const Entry* syncs = find("syncs");
+    if (syncs == nullptr)
+        fail(root.Mark(), "'syncs' is required: a list with at least one source and target");
+    config.syncs = parse_syncs(*syncs, defaults);
+    return config;
+}
+
+} // namespace
+
+Config load_yaml_config_text(const std::string& text, const std::string& origin,
+                             const std::filesystem::path& base_dir) {
+    const Parser parser(origin, base_dir.empty() ? fs::current_path() : fs::absolute(base_dir));
+    std::vector<YAML::Node> documents;
+    try {
+        documents = YAML::LoadAll(text);
+    } catch (const YAML::Exception& e) {
+        parser.fail(e.mark, "YAML syntax error: " + e.msg);
+    }
+    if (documents.empty())
+        parser.fail(YAML::Mark::null_mark(), "the configuration is empty; 'syncs' is required");
+    if (documents.size() > 1)
+        parser.fail(documents[1].Mark(), "only one YAML document is allowed");
+    try {
+        return parser.parse_document(documents.front());
+    } catch (const YAML::Exception& e) {
+        // Not expected (nothing above converts values through yaml-cpp), but never let one out.
+        parser.fail(e.mark, e.msg);
+    }
+}
+
+Config load_yaml_config_file(const std::filesystem::path& path) {
+    const fs::path absolute = fs::absolute(path).lexically_normal();
+    const auto cannot_read = [&](int err) {
+        return ConfigError(
+            fmt::format("cannot read config file {}: {}", absolute.string(), std::strerror(err)));
+    };
+    const std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(absolute.c_str(), "rb"),
+                                                               &std::fclose);
+    if (!file)
+        throw cannot_read(errno);
+    std::string text;
+    char buffer[65536];
+    std::size_t count = 0;
+    while ((count = std::fread(buffer, 1, sizeof buffer, file.get())) > 0)
+        text.append(buffer, count);
+    if (std::ferror(file.get()))
+        throw cannot_read(errno);
+
+    Config config = load_yaml_config_text(text, absolute.string(), absolute.parent_path());
+    config.source_file = absolute;
+    return config;
+}
+
+} // namespace fsmirror::config

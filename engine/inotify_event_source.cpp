@@ -1,0 +1,330 @@
+#include "engine/inotify_event_source.hpp"
+
+#include "base/rel_path.hpp"
+#include "transport/local_fs.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <stdexcept>
+
+namespace fsmirror::engine {
+
+using base::Result;
+using base::Status;
+
+namespace {
+
+// IN_MODIFY as well as IN_CLOSE_WRITE: a file held open and written (a log, a database) never
+// closes, and lsyncd's close-write mode never sees it.
+constexpr std::uint32_t k_watch_mask = IN_CREATE | IN_DELETE | IN_MODIFY | IN_CLOSE_WRITE |
+                                       IN_ATTRIB | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF |
+                                       IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW | IN_EXCL_UNLINK;
+
+// How long an unpaired IN_MOVED_FROM waits for its IN_MOVED_TO: the kernel queues the pair
+// back to back, but a read can fall between them.
+constexpr std::chrono::milliseconds k_move_pair_wait{5};
+
+std::string watch_limit_message(const std::filesystem::path& dir) {
+    return "out of inotify watches while watching " + dir.string() +
+           ": raise the limit, e.g. `sysctl fs.inotify.max_user_watches=1048576` (and persist it "
+           "in /etc/sysctl.d/)";
+}
+
+} // namespace
+
+InotifyEventSource::InotifyEventSource(EventSourceOptions options) : m_options(std::move(options)) {
+    int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (fd < 0)
+        throw std::runtime_error(
+            base::error_from_errno(errno, "inotify_init1 (raise fs.inotify.max_user_instances "
+                                          "if it is exhausted)")
+                .message);
+    m_inotify_fd.reset(fd);
+    int wake = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (wake < 0)
+        throw std::runtime_error(base::error_from_errno(errno, "eventfd").message);
+    m_wake_fd.reset(wake);
+}
+
+bool InotifyEventSource::is_excluded(const std::string& path, bool is_directory) const {
+    if (path.empty() || !m_options.excludes)
+        return false;
+    return m_options.excludes->is_excluded(path, is_directory ? EntryKind::directory
+                                                              : EntryKind::file);
+}
+
+Status InotifyEventSource::start() {
+    m_root_lost = false;
+    return watch_tree("", -1, "");
+}
+
+Status InotifyEventSource::watch_tree(const std::string& path, int parent_wd,
+                                      const std::string& name) {
+    auto absolute = base::absolute_in(m_options.root, path);
+    int wd = ::inotify_add_watch(m_inotify_fd.get(), absolute.c_str(), k_watch_mask);
+    if (wd < 0) {
+        int err = errno;
+        if (err == ENOSPC)
+            return std::unexpected(
+                base::Error{base::ErrorKind::limit_reached, watch_limit_message(absolute), err});
+        if (path.empty() || (err != ENOENT && err != ENOTDIR))
+            return std::unexpected(base::error_from_errno(err, "watch " + absolute.string()));
+        return {}; // vanished (or replaced by a file) before we got to it: its event follows
+    }
+    auto existing = m_nodes.find(wd);
+    if (existing != m_nodes.end() && (existing->second.parent_wd != parent_wd ||
+                                      existing->second.name != name)) {
+        // Already watched under another name (a move we did not see): re-place it.
+        detach_child(existing->second.parent_wd, existing->second.name);
+    }
+    WatchNode& node = m_nodes[wd];
+    node.parent_wd = parent_wd;
+    node.name = name;
+    if (parent_wd < 0)
+        m_root_wd = wd;
+    else
+        m_nodes[parent_wd].children[name] = wd;
+
+    int dir_fd = ::open(absolute.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dir_fd < 0)
+        return {};
+    base::UniqueFd dir(dir_fd);
+    auto entries = transport::list_directory_fd(dir.get(), absolute.string());
+    if (!entries)
+        return {};
+    for (const auto& entry : *entries) {
+        if (entry.info.type != transport::EntryType::directory)
+            continue;
+        std::string child = base::join_rel(path, entry.name);
+        if (is_excluded(child, true))
+            continue;
+        if (auto status = watch_tree(child, wd, entry.name); !status)
+            return status;
+    }
+    return {};
+}
+
+void InotifyEventSource::detach_child(int parent_wd, const std::string& name) {
+    auto parent = m_nodes.find(parent_wd);
+    if (parent != m_nodes.end())
+        parent->second.children.erase(name);
+}
+
+std::optional<int> InotifyEventSource::child_wd(int parent_wd, const std::string& name) const {
+    auto parent = m_nodes.find(parent_wd);
+    if (parent == m_nodes.end())
+        return std::nullopt;
+    auto child = parent->second.children.find(name);
+    if (child == parent->second.children.end())
+        return std::nullopt;
+    return child->second;
+}
+
+void InotifyEventSource::unwatch_tree(int wd) {
+    auto node = m_nodes.find(wd);
+    if (node == m_nodes.end())
+        return;
+    for (const auto& [child_name, child] : node->second.children)
+        unwatch_tree(child);
+    ::inotify_rm_watch(m_inotify_fd.get(), wd);
+    m_nodes.erase(wd);
+}
+
+std::string InotifyEventSource::path_of(int wd) const {
+    std::vector<const std::string*> parts;
+    for (auto node = m_nodes.find(wd); node != m_nodes.end() && node->second.parent_wd >= 0;
+         node = m_nodes.find(node->second.parent_wd))
+        parts.push_back(&node->second.name);
+    std::string path;
+    for (auto part = parts.rbegin(); part != parts.rend(); ++part)
+        path = base::join_rel(path, **part);
+    return path;
+}
+
+std::vector<std::string> InotifyEventSource::watched_directories() const {
+    std::vector<std::string> paths;
+    paths.reserve(m_nodes.size());
+    for (const auto& [wd, node] : m_nodes)
+        paths.push_back(path_of(wd));
+    std::sort(paths.begin(), paths.end());
+    return paths;
+}
+
+void InotifyEventSource::wake() {
+    std::uint64_t one = 1;
+    [[maybe_unused]] auto written = ::write(m_wake_fd.get(), &one, sizeof one);
+}
+
+Result<std::vector<FsEvent>> InotifyEventSource::poll(std::chrono::milliseconds timeout) {
+    std::vector<FsEvent> events;
+    std::array<pollfd, 2> fds{pollfd{m_inotify_fd.get(), POLLIN, 0},
+                              pollfd{m_wake_fd.get(), POLLIN, 0}};
+    int ready = ::poll(fds.data(), fds.size(), static_cast<int>(timeout.count()));
+    if (ready < 0 && errno != EINTR)
+        return base::fail_errno("poll inotify");
+    if (fds[1].revents & POLLIN) {
+        std::uint64_t count = 0;
+        [[maybe_unused]] auto got = ::read(m_wake_fd.get(), &count, sizeof count);
+    }
+    auto got = read_available(events);
+    if (!got)
+        return std::unexpected(got.error());
+    while (!m_pending_moves.empty()) {
+        pollfd pair_fd{m_inotify_fd.get(), POLLIN, 0};
+        if (::poll(&pair_fd, 1, static_cast<int>(k_move_pair_wait.count())) <= 0)
+            break;
+        auto more = read_available(events);
+        if (!more)
+            return std::unexpected(more.error());
+        if (!*more)
+            break;
+    }
+    flush_unpaired_moves(events);
+    return events;
+}
+
+Result<bool> InotifyEventSource::read_available(std::vector<FsEvent>& out) {
+    alignas(inotify_event) std::array<char, 64 * 1024> buffer;
+    bool any = false;
+    for (;;) {
+        ssize_t length = ::read(m_inotify_fd.get(), buffer.data(), buffer.size());
+        if (length < 0) {
+            if (errno == EAGAIN || errno == EINTR)
+                return any;
+            return base::fail_errno("read inotify");
+        }
+        any = true;
+        for (ssize_t offset = 0; offset < length;) {
+            const auto* event = reinterpret_cast<const inotify_event*>(buffer.data() + offset);
+            translate(*event, out);
+            offset += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
+        }
+    }
+}
+
+void InotifyEventSource::on_overflow(std::vector<FsEvent>& out) {
+    // Lost events may include new directories: watch whatever is missing, then compare the
+    // whole tree. One rescan, however many overflows; never a restart.
+    if (m_options.logger)
+        m_options.logger->warning("--- OVERFLOW in event queue --- {}: rescanning the tree",
+                                  m_options.root.string());
+    m_pending_moves.clear();
+    if (auto status = watch_tree("", -1, ""); !status && m_options.logger)
+        m_options.logger->error("{}", status.error().message);
+    bool already = std::any_of(out.begin(), out.end(), [](const FsEvent& e) {
+        return e.kind == EventKind::rescan && e.path.empty();
+    });
+    if (!already)
+        out.push_back(FsEvent{EventKind::rescan, "", "", true});
+}
+
+void InotifyEventSource::translate(const inotify_event& event, std::vector<FsEvent>& out) {
+    if (event.mask & IN_Q_OVERFLOW) {
+        on_overflow(out);
+        return;
+    }
+    if (event.wd == m_root_wd && (event.mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT |
+                                                IN_IGNORED))) {
+        if (!m_root_lost)
+            out.push_back(FsEvent{EventKind::root_lost, "", "", true});
+        m_root_lost = true;
+        return;
+    }
+    if (event.mask & IN_IGNORED) {
+        auto node = m_nodes.find(event.wd);
+        if (node != m_nodes.end()) {
+            detach_child(node->second.parent_wd, node->second.name);
+            for (const auto& [child_name, child] : node->second.children)
+                unwatch_tree(child);
+            m_nodes.erase(node);
+        }
+        return;
+    }
+    if (event.len == 0 || !m_nodes.contains(event.wd))
+        return; // self events of subdirectories are reported by their parent
+    std::string name = event.name;
+    std::string path = base::join_rel(path_of(event.wd), name);
+    bool is_directory = (event.mask & IN_ISDIR) != 0;
+
+    if (event.mask & IN_MOVED_FROM) {
+        if (!is_excluded(path, is_directory))
+            m_pending_moves.push_back({event.cookie, event.wd, name, path, is_directory});
+        return;
+    }
+    if (event.mask & IN_MOVED_TO) {
+        auto from = std::find_if(m_pending_moves.begin(), m_pending_moves.end(),
+                                 [&](const PendingMoveFrom& m) { return m.cookie == event.cookie; });
+        bool excluded = is_excluded(path, is_directory);
+        if (from == m_pending_moves.end()) {
+            if (excluded)
+                return;
+            if (is_directory)
+                (void)watch_tree(path, event.wd, name);
+            out.push_back(FsEvent{EventKind::created, path, "", is_directory});
+            return;
+        }
+        PendingMoveFrom move = *from;
+        m_pending_moves.erase(from);
+        auto moved_wd = move.is_directory ? child_wd(move.parent_wd, move.name) : std::nullopt;
+        if (excluded) {
+            if (moved_wd)
+                unwatch_tree(*moved_wd);
+            out.push_back(FsEvent{EventKind::removed, move.path, "", move.is_directory});
+            return;
+        }
+        if (moved_wd) {
+            detach_child(move.parent_wd, move.name);
+            WatchNode& node = m_nodes[*moved_wd];
+            node.parent_wd = event.wd;
+            node.name = name;
+            m_nodes[event.wd].children[name] = *moved_wd;
+        } else if (is_directory) {
+            (void)watch_tree(path, event.wd, name);
+        }
+        out.push_back(FsEvent{EventKind::moved, path, move.path, is_directory});
+        return;
+    }
+    if (is_excluded(path, is_directory))
+        return;
+    if (event.mask & IN_CREATE) {
+        if (is_directory)
+            (void)watch_tree(path, event.wd, name);
+        out.push_back(FsEvent{EventKind::created, path, "", is_directory});
+    } else if (event.mask & IN_DELETE) {
+        if (is_directory)
+            if (auto wd = child_wd(event.wd, name))
+                unwatch_tree(*wd);
+        out.push_back(FsEvent{EventKind::removed, path, "", is_directory});
+    } else if (event.mask & (IN_MODIFY | IN_CLOSE_WRITE)) {
+        out.push_back(FsEvent{EventKind::modified, path, "", is_directory});
+    } else if (event.mask & IN_ATTRIB) {
+        out.push_back(FsEvent{EventKind::attrib, path, "", is_directory});
+    }
+}
+
+void InotifyEventSource::flush_unpaired_moves(std::vector<FsEvent>& out) {
+    // Moved out of the tree: the target loses it too, and its watches go.
+    for (const auto& move : m_pending_moves) {
+        if (move.is_directory)
+            if (auto wd = child_wd(move.parent_wd, move.name))
+                unwatch_tree(*wd);
+        out.push_back(FsEvent{EventKind::removed, move.path, "", move.is_directory});
+    }
+    m_pending_moves.clear();
+}
+
+std::unique_ptr<EventSource> make_event_source(EventSourceKind kind, EventSourceOptions options) {
+    switch (kind) {
+    case EventSourceKind::inotify:
+        return std::make_unique<InotifyEventSource>(std::move(options));
+    }
+    throw std::invalid_argument("unknown event source kind");
+}
+
+} // namespace fsmirror::engine

@@ -1,0 +1,239 @@
+#include "engine/pending_changes.hpp"
+
+#include "base/rel_path.hpp"
+
+#include <algorithm>
+
+namespace fsmirror::engine {
+
+const char* to_string(ChangeKind kind) {
+    switch (kind) {
+    case ChangeKind::create:
+        return "Create";
+    case ChangeKind::modify:
+        return "Modify";
+    case ChangeKind::attrib:
+        return "Attrib";
+    case ChangeKind::remove:
+        return "Delete";
+    case ChangeKind::tree:
+        return "Full";
+    }
+    return "Modify";
+}
+
+std::optional<ChangeKind> collapse(ChangeKind earlier, ChangeKind later, bool earlier_was_create) {
+    if (later == ChangeKind::remove) {
+        // Created and gone within one window: the target never had it.
+        if (earlier_was_create)
+            return std::nullopt;
+        return ChangeKind::remove;
+    }
+    if (earlier == ChangeKind::tree || later == ChangeKind::tree)
+        return ChangeKind::tree;
+    switch (earlier) {
+    case ChangeKind::create:
+        return ChangeKind::create; // create absorbs modify and attrib
+    case ChangeKind::remove:
+        return ChangeKind::modify; // replaced: the target's copy must be rewritten
+    case ChangeKind::modify:
+        return ChangeKind::modify;
+    case ChangeKind::attrib:
+        return later == ChangeKind::attrib ? ChangeKind::attrib : ChangeKind::modify;
+    case ChangeKind::tree:
+        return ChangeKind::tree;
+    }
+    return later;
+}
+
+PendingChanges::PendingChanges(PendingChangesOptions options) : m_options(options) {}
+
+void PendingChanges::add_event(const FsEvent& event, TimePoint now) {
+    switch (event.kind) {
+    case EventKind::created:
+        add_change(event.path, event.is_directory ? ChangeKind::tree : ChangeKind::create, now);
+        return;
+    case EventKind::modified:
+        add_change(event.path, ChangeKind::modify, now);
+        return;
+    case EventKind::attrib:
+        add_change(event.path, ChangeKind::attrib, now);
+        return;
+    case EventKind::removed:
+        add_change(event.path, ChangeKind::remove, now);
+        return;
+    case EventKind::moved:
+        add_move(event.from_path, event.path, now);
+        return;
+    case EventKind::rescan:
+        add_change(event.path, ChangeKind::tree, now);
+        return;
+    case EventKind::root_lost:
+        return; // the session handles this; nothing to queue
+    }
+}
+
+bool PendingChanges::covered_by_tree(const std::string& path) const {
+    if (path.empty())
+        return false;
+    std::string ancestor = base::parent_rel(path);
+    for (;;) {
+        auto found = m_entries.find(ancestor);
+        if (found != m_entries.end() && found->second.kind == ChangeKind::tree)
+            return true;
+        if (ancestor.empty())
+            return false;
+        ancestor = base::parent_rel(ancestor);
+    }
+}
+
+void PendingChanges::erase_below(const std::string& path) {
+    if (path.empty()) {
+        auto root = m_entries.find("");
+        std::optional<Entry> kept;
+        if (root != m_entries.end())
+            kept = root->second;
+        m_entries.clear();
+        if (kept)
+            m_entries.emplace("", *kept);
+        return;
+    }
+    std::string prefix = path + "/";
+    auto first = m_entries.lower_bound(prefix);
+    auto last = first;
+    while (last != m_entries.end() && last->first.starts_with(prefix))
+        ++last;
+    m_entries.erase(first, last);
+}
+
+void PendingChanges::merge(const std::string& path, Entry entry) {
+    if (covered_by_tree(path))
+        return;
+    auto found = m_entries.find(path);
+    if (found == m_entries.end()) {
+        if (entry.kind == ChangeKind::tree)
+            erase_below(path);
+        m_entries.emplace(path, entry);
+        return;
+    }
+    Entry& existing = found->second;
+    auto kind = collapse(existing.kind, entry.kind, existing.first_was_create);
+    if (!kind) {
+        // A directory created and removed again: its queued children go with it.
+        erase_below(path);
+        m_entries.erase(found);
+        return;
+    }
+    existing.kind = *kind;
+    existing.first_seen = std::min(existing.first_seen, entry.first_seen);
+    // A fresh event makes a change that waits for a retry eligible again.
+    existing.ready_at = std::min(existing.ready_at, entry.ready_at);
+    if (entry.attempts == 0)
+        existing.attempts = 0;
+    if (*kind == ChangeKind::tree)
+        erase_below(path);
+}
+
+void PendingChanges::add_change(const std::string& path, ChangeKind kind, TimePoint now) {
+    merge(path, Entry{kind, kind == ChangeKind::create, now, now, 0});
+}
+
+void PendingChanges::add_retry(const Change& change, TimePoint retry_at) {
+    // Due at `retry_at` itself, not a delay later.
+    merge(change.path, Entry{change.kind, false, retry_at - m_options.delay, retry_at,
+                             change.attempts});
+}
+
+void PendingChanges::add_move(const std::string& from, const std::string& to, TimePoint now) {
+    // Queued changes at the destination describe something the move replaced.
+    m_entries.erase(to);
+    erase_below(to);
+
+    // Queued changes under the old name now describe paths under the new name.
+    std::vector<std::pair<std::string, Entry>> moved;
+    std::optional<Entry> moved_self;
+    if (auto at_from = m_entries.find(from); at_from != m_entries.end()) {
+        moved_self = at_from->second;
+        m_entries.erase(at_from);
+    }
+    std::string prefix = from + "/";
+    for (auto it = m_entries.lower_bound(prefix);
+         it != m_entries.end() && it->first.starts_with(prefix);) {
+        moved.emplace_back(to + it->first.substr(from.size()), it->second);
+        it = m_entries.erase(it);
+    }
+
+    bool from_is_new = moved_self && moved_self->first_was_create;
+    bool from_covered = covered_by_tree(from);
+    bool to_covered = covered_by_tree(to);
+    if (from_is_new || from_covered) {
+        // The target never had the old name: the move is a creation under the new one.
+        Entry created = moved_self.value_or(Entry{ChangeKind::tree, false, now, now, 0});
+        if (created.kind != ChangeKind::create)
+            created.kind = ChangeKind::tree;
+        if (!to_covered)
+            merge(to, created);
+    } else {
+        m_moves.push_back(PendingMove{Move{from, to}, now});
+        if (moved_self && moved_self->kind != ChangeKind::remove)
+            merge(to, *moved_self);
+    }
+    for (auto& [path, entry] : moved)
+        merge(path, entry);
+}
+
+TimePoint PendingChanges::due_at(const Entry& entry) const {
+    return std::max(entry.first_seen + m_options.delay, entry.ready_at);
+}
+
+bool PendingChanges::is_due(TimePoint now) const {
+    if (size() >= m_options.max_delays)
+        return true;
+    auto next = next_due();
+    return next && *next <= now;
+}
+
+std::optional<TimePoint> PendingChanges::next_due() const {
+    std::optional<TimePoint> earliest;
+    for (const auto& move : m_moves) {
+        TimePoint due = move.seen + m_options.delay;
+        if (!earliest || due < *earliest)
+            earliest = due;
+    }
+    for (const auto& [path, entry] : m_entries) {
+        TimePoint due = due_at(entry);
+        if (!earliest || due < *earliest)
+            earliest = due;
+    }
+    return earliest;
+}
+
+Batch PendingChanges::take(TimePoint now) {
+    Batch batch;
+    batch.moves.reserve(m_moves.size());
+    for (auto& move : m_moves)
+        batch.moves.push_back(std::move(move.move));
+    m_moves.clear();
+    for (auto it = m_entries.begin(); it != m_entries.end();) {
+        if (it->second.ready_at > now) {
+            ++it;
+            continue;
+        }
+        batch.changes.push_back(Change{it->first, it->second.kind, it->second.attempts});
+        it = m_entries.erase(it);
+    }
+    return batch;
+}
+
+std::vector<PendingChanges::Item> PendingChanges::items(TimePoint now) const {
+    std::vector<Item> result;
+    result.reserve(size());
+    for (const auto& move : m_moves)
+        result.push_back(Item{move.move.from + " -> " + move.move.to, ChangeKind::modify,
+                              move.seen, false});
+    for (const auto& [path, entry] : m_entries)
+        result.push_back(Item{path, entry.kind, entry.first_seen, entry.ready_at > now});
+    return result;
+}
+
+} // namespace fsmirror::engine

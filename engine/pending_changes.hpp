@@ -1,0 +1,123 @@
+#pragma once
+// The batching queue: collects events, collapses them per path, and hands out a batch when the
+// oldest change has waited `delay` (measured from its first event, as lsyncd does, so a file
+// that never stops changing is still mirrored) or when too many paths are queued.
+// A plain single-threaded structure that never reads the clock: callers pass `now`.
+
+#include "engine/event_source.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace fsmirror::engine {
+
+using Clock = std::chrono::steady_clock;
+using TimePoint = Clock::time_point;
+
+// What is known to have happened to a path since the last batch, after collapsing.
+enum class ChangeKind : std::uint8_t {
+    create, // new since the last batch (the target does not have it)
+    modify, // content (or type) changed
+    attrib, // only attributes changed
+    remove, // gone
+    tree,   // compare the whole subtree (a new or moved-in directory, lost events)
+};
+
+const char* to_string(ChangeKind kind);
+
+// Returns the collapsed kind of `earlier` followed by `later`, or nullopt when they cancel
+// out (a path created and removed within one batch). `earlier_was_create` says whether the
+// path's first change in this window was its creation.
+std::optional<ChangeKind> collapse(ChangeKind earlier, ChangeKind later, bool earlier_was_create);
+
+struct Move {
+    std::string from;
+    std::string to;
+};
+
+struct Change {
+    std::string path;
+    ChangeKind kind;
+    unsigned attempts = 0; // failed attempts so far (0 for a fresh change)
+};
+
+// Moves run first, in the order they happened; changes are sorted by path, so a directory
+// comes before its children.
+struct Batch {
+    std::vector<Move> moves;
+    std::vector<Change> changes;
+    bool empty() const { return moves.empty() && changes.empty(); }
+};
+
+struct PendingChangesOptions {
+    std::chrono::nanoseconds delay{std::chrono::seconds(1)};
+    std::size_t max_delays = 1000;
+};
+
+class PendingChanges {
+public:
+    explicit PendingChanges(PendingChangesOptions options);
+
+    // Records one event seen at `now`.
+    void add_event(const FsEvent& event, TimePoint now);
+
+    // Records a change to `path` seen at `now`.
+    void add_change(const std::string& path, ChangeKind kind, TimePoint now);
+
+    // Puts a failed change back, to be tried no earlier than `retry_at`. A newer event for the
+    // same path makes it eligible again at once.
+    void add_retry(const Change& change, TimePoint retry_at);
+
+    // Records a rename within the tree.
+    void add_move(const std::string& from, const std::string& to, TimePoint now);
+
+    // True when a batch should be taken now.
+    bool is_due(TimePoint now) const;
+
+    // Returns when the next batch becomes due, nullopt when nothing is queued.
+    std::optional<TimePoint> next_due() const;
+
+    // Removes and returns everything that may run at `now`: all moves, and every change not
+    // waiting for a retry time.
+    Batch take(TimePoint now);
+
+    std::size_t size() const { return m_entries.size() + m_moves.size(); }
+    bool empty() const { return m_entries.empty() && m_moves.empty(); }
+
+    // The queued changes (path, kind, since), oldest first is not guaranteed; for status.
+    struct Item {
+        std::string path;
+        ChangeKind kind;
+        TimePoint since;
+        bool waiting_for_retry;
+    };
+    std::vector<Item> items(TimePoint now) const;
+
+private:
+    struct Entry {
+        ChangeKind kind;
+        bool first_was_create;
+        TimePoint first_seen;
+        TimePoint ready_at; // may run from then on (later than first_seen only for retries)
+        unsigned attempts = 0;
+    };
+    struct PendingMove {
+        Move move;
+        TimePoint seen;
+    };
+
+    void merge(const std::string& path, Entry entry);
+    bool covered_by_tree(const std::string& path) const;
+    void erase_below(const std::string& path);
+    TimePoint due_at(const Entry& entry) const;
+
+    PendingChangesOptions m_options;
+    std::map<std::string, Entry> m_entries;
+    std::vector<PendingMove> m_moves;
+};
+
+} // namespace fsmirror::engine

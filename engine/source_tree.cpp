@@ -1,0 +1,69 @@
+#include "engine/source_tree.hpp"
+
+#include "base/rel_path.hpp"
+#include "transport/local_fs.hpp"
+
+#include <fcntl.h>
+
+#include <cerrno>
+
+namespace fsmirror::engine {
+
+using base::Result;
+using base::UniqueFd;
+
+SourceTree::SourceTree(std::filesystem::path root) : m_root(std::move(root)) {}
+
+base::Status SourceTree::open() {
+    int fd = ::open(m_root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return base::fail_errno("open source directory " + m_root.string());
+    m_root_fd.reset(fd);
+    return {};
+}
+
+std::string SourceTree::display(std::string_view path) const {
+    return base::absolute_in(m_root, path).string();
+}
+
+Result<std::optional<transport::EntryInfo>> SourceTree::stat(std::string_view path) const {
+    if (path.empty())
+        return transport::stat_at(m_root_fd.get(), ".", display(path));
+    auto parent =
+        transport::open_directory_beneath(m_root_fd.get(), base::parent_rel(path), display(path));
+    if (!parent) {
+        if (parent.error().kind == base::ErrorKind::not_found)
+            return std::optional<transport::EntryInfo>{};
+        return std::unexpected(parent.error());
+    }
+    return transport::stat_at(parent->get(), std::string(base::base_name(path)), display(path));
+}
+
+Result<std::vector<transport::DirEntry>> SourceTree::list_directory(std::string_view path) const {
+    auto dir = transport::open_directory_beneath(m_root_fd.get(), path, display(path));
+    if (!dir)
+        return std::unexpected(dir.error());
+    return transport::list_directory_fd(dir->get(), display(path));
+}
+
+Result<UniqueFd> SourceTree::open_file(std::string_view path) const {
+    auto parent =
+        transport::open_directory_beneath(m_root_fd.get(), base::parent_rel(path), display(path));
+    if (!parent)
+        return std::unexpected(parent.error());
+    std::string name(base::base_name(path));
+    // O_NOATIME keeps reading from dirtying the source's inodes; only the owner or root may ask.
+    int fd = ::openat(parent->get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
+    if (fd < 0 && errno == EPERM)
+        fd = ::openat(parent->get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        int err = errno;
+        if (err == ELOOP || err == ENOENT || err == ENOTDIR)
+            return std::unexpected(
+                base::Error{base::ErrorKind::not_found, "no longer a file: " + display(path), err});
+        return std::unexpected(base::error_from_errno(err, "open " + display(path)));
+    }
+    return UniqueFd(fd);
+}
+
+} // namespace fsmirror::engine

@@ -1,0 +1,82 @@
+#pragma once
+// One source -> target pair: its event source, batching queue, transfers and retries. Driven
+// one step at a time (tests) or by run() on its own thread (the daemon).
+
+#include "base/logger.hpp"
+#include "engine/event_source.hpp"
+#include "engine/exclude_filter.hpp"
+#include "engine/pending_changes.hpp"
+#include "engine/source_tree.hpp"
+#include "engine/tree_mirror.hpp"
+#include "engine/worker_pool.hpp"
+#include "transport/transport.hpp"
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <stop_token>
+#include <string>
+
+namespace fsmirror::engine {
+
+struct SyncSessionOptions {
+    std::string name;
+    std::filesystem::path source;
+    PendingChangesOptions batching;
+    TreeMirrorOptions mirror;
+    unsigned workers = 4;
+    std::chrono::seconds max_retry_backoff{60};
+};
+
+class SyncSession {
+public:
+    // Watches the source with an event source of kind `events`; nullopt for a one-shot sync.
+    // Throws std::runtime_error when the event source cannot be created.
+    SyncSession(SyncSessionOptions options, ExcludeFilter excludes,
+                std::unique_ptr<transport::Transport> target,
+                std::optional<EventSourceKind> events, base::Logger& logger);
+
+    // Opens the source and sets the watches (before the initial sync, so nothing between the
+    // two is lost). Returns the reason on failure.
+    base::Status start();
+
+    // Brings the whole target up to date with the source. Returns the number of entries that
+    // failed (they stay queued for retries when the session keeps running).
+    std::size_t initial_sync();
+
+    // Waits up to `max_wait` for events, queues them, and runs a batch if one is due.
+    void step(std::chrono::milliseconds max_wait);
+
+    // Steps until `stop` is requested, then finishes the batch in flight and returns.
+    void run(std::stop_token stop);
+
+    // Makes a waiting step() return at once (thread-safe).
+    void wake();
+
+    const std::string& name() const { return m_options.name; }
+    const MirrorCounters& counters() const { return m_mirror.counters(); }
+    std::size_t backlog() const { return m_backlog.load(std::memory_order_relaxed); }
+    std::string describe_target() const { return m_target->describe(); }
+
+private:
+    void run_due_batch(TimePoint now);
+    void requeue_failures(BatchOutcome outcome, TimePoint now);
+    void handle_root_lost(TimePoint now);
+    bool try_recover_root(TimePoint now);
+
+    SyncSessionOptions m_options;
+    base::Logger& m_logger;
+    ExcludeFilter m_excludes;
+    std::unique_ptr<transport::Transport> m_target;
+    std::unique_ptr<EventSource> m_events;
+    SourceTree m_source;
+    WorkerPool m_pool;
+    TreeMirror m_mirror;
+    PendingChanges m_pending;
+    std::atomic<std::size_t> m_backlog{0};
+    bool m_root_lost = false;
+    bool m_target_lost = false;
+    TimePoint m_next_root_check{};
+};
+
+} // namespace fsmirror::engine

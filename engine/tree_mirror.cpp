@@ -1,0 +1,312 @@
+#include "engine/tree_mirror.hpp"
+
+#include "base/rel_path.hpp"
+#include "transport/local_fs.hpp"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <unordered_map>
+
+namespace fsmirror::engine {
+
+using transport::EntryInfo;
+using transport::EntryType;
+
+struct TreeMirror::BatchState {
+    Phase phase;
+    std::mutex mutex; // guards `failed` (written by pool threads)
+    std::vector<FailedChange> failed;
+    std::vector<std::pair<std::string, unsigned>> removals;
+    std::set<std::string> touched_directories;
+    std::vector<Change> follow_ups; // moves the target could not do become copies
+
+    void touch_with_ancestors(const std::string& path) {
+        std::string dir = path;
+        for (;;) {
+            if (!touched_directories.insert(dir).second)
+                return; // its ancestors are in already
+            if (dir.empty())
+                return;
+            dir = base::parent_rel(dir);
+        }
+    }
+};
+
+namespace {
+
+std::string shown(const std::string& path) { return "/" + path; }
+
+} // namespace
+
+TreeMirror::TreeMirror(SourceTree& source, transport::Transport& target, WorkerPool& pool,
+                       const ExcludeFilter& excludes, base::Logger& logger,
+                       TreeMirrorOptions options)
+    : m_source(source), m_target(target), m_pool(pool), m_excludes(excludes), m_logger(logger),
+      m_options(options) {}
+
+bool TreeMirror::deletes_allowed(Phase phase) const {
+    switch (phase) {
+    case Phase::startup:
+        return m_options.deletes.at_startup;
+    case Phase::running:
+        return m_options.deletes.while_running;
+    case Phase::recovery:
+        return false;
+    }
+    return false;
+}
+
+bool TreeMirror::attributes_differ(const EntryInfo& source, const EntryInfo& target) const {
+    const auto& policy = m_options.attributes;
+    if (policy.mode && source.type != EntryType::symlink && source.mode != target.mode)
+        return true;
+    if (policy.times && source.mtime_ns != target.mtime_ns)
+        return true;
+    if (policy.owner && (source.uid != target.uid || source.gid != target.gid))
+        return true;
+    return false;
+}
+
+void TreeMirror::record_failure(BatchState& state, const std::string& path, ChangeKind kind,
+                                unsigned attempts, base::Error error) {
+    m_counters.failures.fetch_add(1, std::memory_order_relaxed);
+    std::lock_guard lock(state.mutex);
+    state.failed.push_back(FailedChange{Change{path, kind, attempts + 1}, std::move(error)});
+}
+
+BatchOutcome TreeMirror::run_batch(const Batch& batch, Phase phase) {
+    BatchState state;
+    state.phase = phase;
+    for (const auto& move : batch.moves)
+        apply_move(move, state);
+    for (const auto& change : batch.changes)
+        apply_change(change, state);
+    for (const auto& change : state.follow_ups)
+        apply_change(change, state);
+    m_pool.wait_idle();
+
+    // Deletions after transfers, so a failed transfer never leaves the target with less.
+    std::sort(state.removals.begin(), state.removals.end(),
+              [](const auto& a, const auto& b) { return a.first > b.first; });
+    for (const auto& [path, attempts] : state.removals) {
+        if (auto removed = m_target.remove(path); !removed) {
+            record_failure(state, path, ChangeKind::remove, attempts, removed.error());
+            continue;
+        }
+        m_counters.entries_removed.fetch_add(1, std::memory_order_relaxed);
+        m_logger.debug("deleted {}", shown(path));
+    }
+    finish_directories(state);
+    if (auto flushed = m_target.flush(); !flushed)
+        m_logger.warning("{}", flushed.error().message);
+    return BatchOutcome{std::move(state.failed)};
+}
+
+void TreeMirror::apply_move(const Move& move, BatchState& state) {
+    state.touch_with_ancestors(base::parent_rel(move.from));
+    state.touch_with_ancestors(base::parent_rel(move.to));
+    auto renamed = m_target.rename(move.from, move.to);
+    if (renamed) {
+        m_counters.renames.fetch_add(1, std::memory_order_relaxed);
+        m_logger.debug("Moving {} -> {}", shown(move.from), shown(move.to));
+        return;
+    }
+    if (renamed.error().kind == base::ErrorKind::not_found) {
+        // The target never had the old name (an earlier failure): copy the new one instead.
+        state.follow_ups.push_back(Change{move.to, ChangeKind::tree, 0});
+        return;
+    }
+    record_failure(state, move.to, ChangeKind::tree, 0, renamed.error());
+    // The old name stays on the target until the copy succeeds; remove it with the batch.
+    if (deletes_allowed(state.phase))
+        state.removals.emplace_back(move.from, 0);
+}
+
+void TreeMirror::apply_change(const Change& change, BatchState& state) {
+    auto source_info = m_source.stat(change.path);
+    if (!source_info) {
+        record_failure(state, change.path, change.kind, change.attempts, source_info.error());
+        return;
+    }
+    if (!*source_info) {
+        state.touch_with_ancestors(base::parent_rel(change.path));
+        if (!change.path.empty() && deletes_allowed(state.phase))
+            state.removals.emplace_back(change.path, change.attempts);
+        return;
+    }
+    const EntryInfo& info = **source_info;
+    if (info.type != EntryType::directory) {
+        state.touch_with_ancestors(base::parent_rel(change.path));
+        submit_leaf(change.path, info, change.kind, change.attempts, state);
+        return;
+    }
+    state.touch_with_ancestors(change.path);
+    if (auto made = m_target.make_directory(change.path, info); !made) {
+        record_failure(state, change.path, ChangeKind::tree, change.attempts, made.error());
+        return;
+    }
+    if (change.kind == ChangeKind::tree || change.kind == ChangeKind::create ||
+        change.kind == ChangeKind::modify)
+        reconcile(change.path, state);
+}
+
+void TreeMirror::reconcile(const std::string& path, BatchState& state) {
+    auto source_entries = m_source.list_directory(path);
+    if (!source_entries) {
+        if (source_entries.error().kind != base::ErrorKind::not_found)
+            record_failure(state, path, ChangeKind::tree, 0, source_entries.error());
+        return;
+    }
+    auto target_entries = m_target.list_directory(path);
+    if (!target_entries) {
+        record_failure(state, path, ChangeKind::tree, 0, target_entries.error());
+        return;
+    }
+    std::unordered_map<std::string, EntryInfo> on_target;
+    on_target.reserve(target_entries->size());
+    for (auto& entry : *target_entries)
+        on_target.emplace(std::move(entry.name), std::move(entry.info));
+
+    bool changed = false;
+    for (const auto& entry : *source_entries) {
+        std::string child = base::join_rel(path, entry.name);
+        bool is_directory = entry.info.type == EntryType::directory;
+        auto found = on_target.find(entry.name);
+        const EntryInfo* existing = found == on_target.end() ? nullptr : &found->second;
+        if (m_excludes.is_excluded(child, is_directory ? EntryKind::directory : EntryKind::file)) {
+            if (existing)
+                on_target.erase(found); // excluded entries on the target are left alone
+            continue;
+        }
+        if (is_directory) {
+            bool same_type = existing && existing->type == EntryType::directory;
+            if (!same_type) {
+                if (auto made = m_target.make_directory(child, entry.info); !made) {
+                    record_failure(state, child, ChangeKind::tree, 0, made.error());
+                    if (existing)
+                        on_target.erase(found);
+                    continue;
+                }
+                changed = true;
+            }
+            if (!same_type || attributes_differ(entry.info, *existing))
+                state.touch_with_ancestors(child);
+            if (existing)
+                on_target.erase(found);
+            reconcile(child, state);
+            continue;
+        }
+        bool up_to_date = existing && existing->type == entry.info.type &&
+                          existing->size == entry.info.size &&
+                          existing->mtime_ns == entry.info.mtime_ns &&
+                          existing->link_target == entry.info.link_target;
+        if (up_to_date && attributes_differ(entry.info, *existing)) {
+            if (auto set = m_target.set_attributes(child, entry.info); !set)
+                record_failure(state, child, ChangeKind::attrib, 0, set.error());
+        } else if (!up_to_date) {
+            submit_leaf(child, entry.info, existing ? ChangeKind::modify : ChangeKind::create, 0,
+                        state);
+            changed = true;
+        }
+        if (existing)
+            on_target.erase(found);
+    }
+    // What is left exists only on the target.
+    for (const auto& [name, info] : on_target) {
+        std::string child = base::join_rel(path, name);
+        bool is_directory = info.type == EntryType::directory;
+        if (m_excludes.is_excluded(child, is_directory ? EntryKind::directory : EntryKind::file))
+            continue;
+        if (deletes_allowed(state.phase)) {
+            state.removals.emplace_back(child, 0);
+            changed = true;
+        }
+    }
+    if (changed)
+        state.touch_with_ancestors(path);
+}
+
+void TreeMirror::submit_leaf(const std::string& path, const EntryInfo& source_info,
+                             ChangeKind kind, unsigned attempts, BatchState& state) {
+    if (source_info.type == EntryType::other) {
+        m_logger.debug("skipping special file {}", shown(path));
+        return;
+    }
+    m_pool.submit([this, path, source_info, kind, attempts, &state] {
+        if (auto synced = sync_leaf(path, source_info, kind); !synced) {
+            if (synced.error().kind == base::ErrorKind::not_found) {
+                // It changed again while we looked; the event for that is on its way.
+                m_logger.debug("{} changed during transfer: {}", shown(path),
+                               synced.error().message);
+                return;
+            }
+            record_failure(state, path, kind, attempts, synced.error());
+        }
+    });
+}
+
+base::Status TreeMirror::sync_leaf(const std::string& path, const EntryInfo& source_info,
+                                   ChangeKind kind) {
+    auto existing = m_target.stat(path);
+    if (!existing)
+        return std::unexpected(existing.error());
+    if (source_info.type == EntryType::symlink) {
+        const auto& target = *existing;
+        if (target && target->type == EntryType::symlink &&
+            target->link_target == source_info.link_target) {
+            if (attributes_differ(source_info, *target))
+                return m_target.set_attributes(path, source_info);
+            return {};
+        }
+        auto linked = m_target.put_symlink(path, source_info);
+        if (linked)
+            m_counters.files_written.fetch_add(1, std::memory_order_relaxed);
+        return linked;
+    }
+    if (kind == ChangeKind::attrib && *existing && (*existing)->type == EntryType::file &&
+        (*existing)->size == source_info.size)
+        return m_target.set_attributes(path, source_info);
+
+    auto fd = m_source.open_file(path);
+    if (!fd)
+        return std::unexpected(fd.error());
+    struct stat st {};
+    if (::fstat(fd->get(), &st) != 0)
+        return base::fail_errno("stat " + shown(path));
+    // The attributes of what is actually being read, not of the earlier listing.
+    transport::SourceFile file{fd->get(), transport::entry_info_from_stat(st)};
+    if (file.info.type != EntryType::file)
+        return base::fail(base::ErrorKind::not_found, "no longer a regular file");
+    auto put = m_target.put_file(path, file, *existing);
+    if (!put)
+        return std::unexpected(put.error());
+    m_counters.files_written.fetch_add(1, std::memory_order_relaxed);
+    m_counters.bytes_written.fetch_add(put->bytes_written, std::memory_order_relaxed);
+    m_logger.debug("{} {} ({} bytes written{})", put->delta ? "updated" : "copied", shown(path),
+                   put->bytes_written, put->delta ? ", blocks compared" : "");
+    return {};
+}
+
+void TreeMirror::finish_directories(BatchState& state) {
+    std::vector<std::string> directories(state.touched_directories.begin(),
+                                         state.touched_directories.end());
+    std::stable_sort(directories.begin(), directories.end(),
+                     [](const std::string& a, const std::string& b) {
+                         return base::depth_rel(a) > base::depth_rel(b);
+                     });
+    for (const auto& dir : directories) {
+        auto source_info = m_source.stat(dir);
+        if (!source_info || !*source_info || (*source_info)->type != EntryType::directory)
+            continue;
+        auto target_info = m_target.stat(dir);
+        if (!target_info || !*target_info || (*target_info)->type != EntryType::directory)
+            continue;
+        if (!attributes_differ(**source_info, **target_info))
+            continue;
+        if (auto set = m_target.set_attributes(dir, **source_info); !set)
+            m_logger.warning("{}", set.error().message);
+    }
+}
+
+} // namespace fsmirror::engine

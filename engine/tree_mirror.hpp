@@ -1,0 +1,98 @@
+#pragma once
+// Carries batches of changes from the source tree to a transport. Level-triggered: a change
+// only says where to look; what is done depends on what the source holds when the batch runs,
+// so collapsed or stale events can never make the target diverge. File transfers run on the
+// worker pool; directories are made before their children, deletions run after transfers, and
+// directory attributes are set last, deepest first.
+
+#include "base/logger.hpp"
+#include "engine/exclude_filter.hpp"
+#include "engine/pending_changes.hpp"
+#include "engine/source_tree.hpp"
+#include "engine/worker_pool.hpp"
+#include "transport/transport.hpp"
+
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace fsmirror::engine {
+
+// When a deletion on the source is carried to the target (lsyncd's delete modes).
+struct DeletePolicy {
+    bool at_startup = true;
+    bool while_running = true;
+};
+
+// Which pass a batch belongs to, for the delete policy.
+enum class Phase {
+    startup,  // the initial comparison
+    running,  // changes seen while running
+    recovery, // the comparison after the source came back: never deletes, since a source
+              // that "came back" may be an empty mountpoint
+};
+
+struct TreeMirrorOptions {
+    DeletePolicy deletes;
+    transport::AttributePolicy attributes;
+};
+
+// Totals since start, readable from any thread.
+struct MirrorCounters {
+    std::atomic<std::uint64_t> files_written{0};
+    std::atomic<std::uint64_t> bytes_written{0};
+    std::atomic<std::uint64_t> entries_removed{0};
+    std::atomic<std::uint64_t> renames{0};
+    std::atomic<std::uint64_t> failures{0};
+};
+
+struct FailedChange {
+    Change change;
+    base::Error error;
+};
+
+struct BatchOutcome {
+    std::vector<FailedChange> failed; // to be retried
+};
+
+class TreeMirror {
+public:
+    TreeMirror(SourceTree& source, transport::Transport& target, WorkerPool& pool,
+               const ExcludeFilter& excludes, base::Logger& logger, TreeMirrorOptions options);
+
+    // Applies `batch`. Every change that could not be applied is returned for a retry; one
+    // bad entry never stops the others.
+    BatchOutcome run_batch(const Batch& batch, Phase phase);
+
+    const MirrorCounters& counters() const { return m_counters; }
+
+private:
+    struct BatchState;
+
+    void apply_move(const Move& move, BatchState& state);
+    void apply_change(const Change& change, BatchState& state);
+    // Makes the target's subtree at `path` (a directory on both sides) equal to the source's.
+    void reconcile(const std::string& path, BatchState& state);
+    void submit_leaf(const std::string& path, const transport::EntryInfo& source_info,
+                     ChangeKind kind, unsigned attempts, BatchState& state);
+    base::Status sync_leaf(const std::string& path, const transport::EntryInfo& source_info,
+                           ChangeKind kind);
+    void finish_directories(BatchState& state);
+    bool deletes_allowed(Phase phase) const;
+    bool attributes_differ(const transport::EntryInfo& source,
+                           const transport::EntryInfo& target) const;
+    void record_failure(BatchState& state, const std::string& path, ChangeKind kind,
+                        unsigned attempts, base::Error error);
+
+    SourceTree& m_source;
+    transport::Transport& m_target;
+    WorkerPool& m_pool;
+    const ExcludeFilter& m_excludes;
+    base::Logger& m_logger;
+    TreeMirrorOptions m_options;
+    MirrorCounters m_counters;
+};
+
+} // namespace fsmirror::engine

@@ -1,0 +1,60 @@
+#include "engine/worker_pool.hpp"
+
+namespace fsmirror::engine {
+
+WorkerPool::WorkerPool(unsigned threads, std::size_t queue_limit)
+    : m_queue_limit(queue_limit == 0 ? 1 : queue_limit) {
+    if (threads == 0)
+        threads = 1;
+    m_threads.reserve(threads);
+    for (unsigned i = 0; i < threads; ++i)
+        m_threads.emplace_back([this] { run(); });
+}
+
+WorkerPool::~WorkerPool() {
+    {
+        std::lock_guard lock(m_mutex);
+        m_stopping = true;
+    }
+    m_work_available.notify_all();
+    for (auto& thread : m_threads)
+        thread.join();
+}
+
+void WorkerPool::submit(std::function<void()> task) {
+    std::unique_lock lock(m_mutex);
+    m_space_available.wait(lock, [this] { return m_queue.size() < m_queue_limit; });
+    m_queue.push_back(std::move(task));
+    lock.unlock();
+    m_work_available.notify_one();
+}
+
+void WorkerPool::wait_idle() {
+    std::unique_lock lock(m_mutex);
+    m_idle.wait(lock, [this] { return m_queue.empty() && m_running == 0; });
+}
+
+void WorkerPool::run() {
+    for (;;) {
+        std::function<void()> task;
+        {
+            std::unique_lock lock(m_mutex);
+            m_work_available.wait(lock, [this] { return m_stopping || !m_queue.empty(); });
+            if (m_queue.empty())
+                return;
+            task = std::move(m_queue.front());
+            m_queue.pop_front();
+            ++m_running;
+        }
+        m_space_available.notify_one();
+        task();
+        {
+            std::lock_guard lock(m_mutex);
+            --m_running;
+            if (m_queue.empty() && m_running == 0)
+                m_idle.notify_all();
+        }
+    }
+}
+
+} // namespace fsmirror::engine

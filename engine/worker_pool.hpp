@@ -1,0 +1,45 @@
+#pragma once
+// A fixed set of threads running submitted tasks; submit() blocks when the queue is full so a
+// huge batch never piles up unbounded work in memory.
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace fsmirror::engine {
+
+class WorkerPool {
+public:
+    // Starts `threads` workers (at least one); at most `queue_limit` tasks wait at a time.
+    explicit WorkerPool(unsigned threads, std::size_t queue_limit = 1024);
+    ~WorkerPool();
+    WorkerPool(const WorkerPool&) = delete;
+    WorkerPool& operator=(const WorkerPool&) = delete;
+
+    // Queues `task`; blocks while the queue is full. Tasks must not throw.
+    void submit(std::function<void()> task);
+
+    // Returns once every task submitted so far has finished.
+    void wait_idle();
+
+    unsigned size() const { return static_cast<unsigned>(m_threads.size()); }
+
+private:
+    void run();
+
+    std::mutex m_mutex;
+    std::condition_variable m_work_available;
+    std::condition_variable m_space_available;
+    std::condition_variable m_idle;
+    std::deque<std::function<void()>> m_queue;
+    std::size_t m_queue_limit;
+    std::size_t m_running = 0;
+    bool m_stopping = false;
+    std::vector<std::thread> m_threads;
+};
+
+} // namespace fsmirror::engine

@@ -1,0 +1,183 @@
+#include "tests/integration/mirror_fixture.hpp"
+
+#include "tests/support/file_ops.hpp"
+#include "tests/support/wait.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+
+#include <sys/inotify.h>
+#include <unistd.h>
+
+namespace fsmirror::integration {
+
+namespace fs = std::filesystem;
+using test_support::ChildProcess;
+using test_support::CompareOptions;
+
+namespace {
+
+[[noreturn]] void skip(const std::string& reason) {
+    std::fprintf(stderr, "SKIPPED: %s\n", reason.c_str());
+    std::fflush(stderr);
+    std::_Exit(4);
+}
+
+} // namespace
+
+fs::path fsmirror_binary() { return fs::path(FSMIRROR_BINARY); }
+
+void skip_unless_prerequisites() {
+    const fs::path binary = fsmirror_binary();
+    if (::access(binary.c_str(), X_OK) != 0)
+        skip(fmt::format("fsmirror binary {} is not executable: {}", binary.string(),
+                         std::strerror(errno)));
+    const int fd = ::inotify_init1(IN_CLOEXEC);
+    if (fd < 0)
+        skip(fmt::format("inotify is unavailable here: {}", std::strerror(errno)));
+    ::close(fd);
+}
+
+std::string join_lines(const std::vector<std::string>& lines, std::size_t max_lines) {
+    std::string text;
+    for (std::size_t i = 0; i < lines.size() && i < max_lines; ++i)
+        text += lines[i] + "\n";
+    if (lines.size() > max_lines)
+        text += fmt::format("... and {} more\n", lines.size() - max_lines);
+    return text;
+}
+
+MirrorFixture::MirrorFixture()
+    : m_dir("fsmirror-it"), m_source(m_dir / "source"), m_target(m_dir / "target"),
+      m_outside(m_dir / "outside") {
+    skip_unless_prerequisites();
+    fs::create_directory(m_source);
+    fs::create_directory(m_target);
+    fs::create_directory(m_outside);
+}
+
+MirrorFixture::~MirrorFixture() = default;
+
+void MirrorFixture::start(const std::vector<std::string>& extra_args) {
+    std::vector<std::string> args{"run",
+                                  "--source",
+                                  m_source.string(),
+                                  "--target",
+                                  m_target.string(),
+                                  "--delay",
+                                  k_test_delay,
+                                  "--log-level",
+                                  "debug"};
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
+    start_with_args(args, std::nullopt, 1);
+}
+
+void MirrorFixture::start_with_args(const std::vector<std::string>& args,
+                                    const std::optional<fs::path>& working_directory,
+                                    std::size_t expected_syncs) {
+    REQUIRE_FALSE(m_daemon);
+    std::vector<std::string> argv{fsmirror_binary().string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    m_daemon = std::make_unique<ChildProcess>(test_support::ChildOptions{
+        .argv = argv, .log_file = m_dir / "daemon.log", .working_directory = working_directory});
+
+    const bool started = test_support::wait_until(
+        [&] {
+            return m_daemon->count_in_log(k_initial_sync_line) >= expected_syncs ||
+                   !m_daemon->running();
+        },
+        k_startup_timeout);
+    INFO("command: " << join_lines(argv, 100));
+    INFO("daemon log:\n" << log_tail());
+    REQUIRE(started);
+    REQUIRE(m_daemon->running());
+    REQUIRE(m_daemon->count_in_log(k_initial_sync_line) >= expected_syncs);
+}
+
+int MirrorFixture::run_to_completion(const std::vector<std::string>& args) {
+    std::vector<std::string> argv{fsmirror_binary().string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    ChildProcess child(test_support::ChildOptions{
+        .argv = argv,
+        .log_file = m_dir / fmt::format("run-{}.log", ++m_run_count),
+        .working_directory = std::nullopt});
+    const std::optional<int> status = child.wait_for_exit(k_startup_timeout);
+    INFO("command: " << join_lines(argv, 100));
+    INFO("output:\n" << child.log_tail());
+    REQUIRE(status.has_value());
+    return *status;
+}
+
+void MirrorFixture::require_mirrored(const CompareOptions& options) {
+    require_mirrored(m_source, m_target, options);
+}
+
+void MirrorFixture::require_mirrored(const fs::path& source, const fs::path& target,
+                                     const CompareOptions& options) {
+    std::vector<std::string> differences;
+    const bool identical = test_support::wait_for_identical_trees(
+        source, target, test_support::k_settle_timeout, &differences, options);
+    // Temp files may exist for a moment after the last real change (a redundant transfer
+    // finishing); only one that stays is a leak.
+    std::vector<fs::path> temp_files;
+    test_support::wait_until(
+        [&] {
+            temp_files = test_support::find_temp_files(target);
+            return temp_files.empty();
+        },
+        test_support::k_settle_timeout);
+
+    INFO("target " << target.string() << " vs source " << source.string());
+    INFO("differences (source vs target):\n" << join_lines(differences));
+    INFO("daemon log:\n" << log_tail());
+    REQUIRE(identical);
+    std::vector<std::string> temp_names;
+    for (const fs::path& path : temp_files)
+        temp_names.push_back(path.string());
+    INFO("temp files left:\n" << join_lines(temp_names));
+    REQUIRE(temp_files.empty());
+}
+
+void MirrorFixture::settle() {
+    for (int round = 0; round < 2; ++round) {
+        const std::string name = fmt::format("settle-{}", ++m_settle_count);
+        const std::string content = "settle marker " + name;
+        test_support::write_file(m_source / name, content);
+        const bool arrived = test_support::wait_until(
+            [&] { return test_support::file_has_content(m_target / name, content); },
+            test_support::k_settle_timeout);
+        INFO("marker " << name << " never reached the target");
+        INFO("daemon log:\n" << log_tail());
+        REQUIRE(arrived);
+    }
+}
+
+void MirrorFixture::stop() {
+    ChildProcess& child = daemon();
+    REQUIRE(child.send_signal(SIGTERM));
+    const std::optional<int> status = child.wait_for_exit(k_exit_timeout);
+    INFO("daemon log:\n" << log_tail());
+    REQUIRE(status.has_value());
+    REQUIRE(*status == 0);
+    const std::vector<fs::path> temp_files = test_support::find_temp_files(m_target);
+    std::vector<std::string> temp_names;
+    for (const fs::path& path : temp_files)
+        temp_names.push_back(path.string());
+    INFO("temp files left:\n" << join_lines(temp_names));
+    REQUIRE(temp_files.empty());
+}
+
+ChildProcess& MirrorFixture::daemon() {
+    REQUIRE(m_daemon);
+    return *m_daemon;
+}
+
+std::string MirrorFixture::log_tail() const { return m_daemon ? m_daemon->log_tail() : ""; }
+
+} // namespace fsmirror::integration

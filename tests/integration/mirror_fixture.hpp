@@ -1,0 +1,106 @@
+#pragma once
+// One source/target pair in a fresh temp dir and the real fsmirror binary mirroring it: the
+// common frame of every integration test. Helpers that assert use Catch2's REQUIRE, so they
+// must be called from inside a TEST_CASE.
+
+#include "tests/support/child_process.hpp"
+#include "tests/support/temp_dir.hpp"
+#include "tests/support/tree_compare.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace fsmirror::integration {
+
+// Liveness bounds, not performance targets.
+inline constexpr std::chrono::milliseconds k_startup_timeout{30'000};
+inline constexpr std::chrono::milliseconds k_exit_timeout{10'000};
+
+// The batching delay every test runs with: short, so the suite stays fast.
+inline constexpr const char* k_test_delay = "0.2";
+
+// The text the daemon logs once per sync pair when its initial sync is done.
+inline constexpr const char* k_initial_sync_line = "initial sync finished";
+
+// Returns the path of the fsmirror binary under test.
+std::filesystem::path fsmirror_binary();
+
+// Exits the test process with status 4 (CTest's SKIP_RETURN_CODE for this suite) after saying
+// why, when the binary is missing or inotify is unusable here (no instances left, seccomp).
+// Does nothing when everything the suite needs is present.
+void skip_unless_prerequisites();
+
+class MirrorFixture {
+public:
+    // Creates <tmp>/fsmirror-it-XXXXXX with empty `source/`, `target/` and `outside/` (a place
+    // on the same file system but outside the tree, for moves in and out). Skips the test
+    // (exit 4) when prerequisites are missing.
+    MirrorFixture();
+
+    // Stops a still running daemon with SIGKILL before the directories are removed.
+    ~MirrorFixture();
+
+    MirrorFixture(const MirrorFixture&) = delete;
+    MirrorFixture& operator=(const MirrorFixture&) = delete;
+
+    const std::filesystem::path& root() const { return m_dir.path(); }
+    const std::filesystem::path& source() const { return m_source; }
+    const std::filesystem::path& target() const { return m_target; }
+    const std::filesystem::path& outside() const { return m_outside; }
+
+    // Starts `fsmirror run --source S --target T --delay 0.2 --log-level debug <extra>` and
+    // REQUIREs that it logs "initial sync finished" within 30 s.
+    void start(const std::vector<std::string>& extra_args = {});
+
+    // Starts `fsmirror <args...>` verbatim from `working_directory` (the test's own when
+    // nullopt) and REQUIREs `expected_syncs` "initial sync finished" lines within 30 s.
+    void start_with_args(const std::vector<std::string>& args,
+                         const std::optional<std::filesystem::path>& working_directory,
+                         std::size_t expected_syncs);
+
+    // Runs `fsmirror <args...>` to completion (30 s bound) and returns its exit status;
+    // REQUIREs that it ended. The output goes to a log whose tail is shown on failure.
+    int run_to_completion(const std::vector<std::string>& args);
+
+    // REQUIREs that target() becomes identical to source() within 20 s and that no daemon
+    // temp file is left in it; on failure prints the differences and the daemon log.
+    void require_mirrored(const test_support::CompareOptions& options = {});
+
+    // The same for another pair (configurations with several syncs).
+    void require_mirrored(const std::filesystem::path& source, const std::filesystem::path& target,
+                          const test_support::CompareOptions& options = {});
+
+    // Waits until the daemon has handled every change made before the call, for assertions
+    // that something did NOT happen: writes a fresh marker file into the source root and waits
+    // for it on the target, twice, so the batch holding earlier changes (whose deletions may
+    // be applied last) is complete. The markers stay in the source and are mirrored normally.
+    void settle();
+
+    // Sends SIGTERM and REQUIREs exit status 0 within 10 s and no temp file in the target.
+    void stop();
+
+    // Returns the running daemon; REQUIREs that one was started.
+    test_support::ChildProcess& daemon();
+
+    // Returns the tail of the daemon's log, for INFO messages ("" before start).
+    std::string log_tail() const;
+
+private:
+    test_support::TempDir m_dir;
+    std::filesystem::path m_source;
+    std::filesystem::path m_target;
+    std::filesystem::path m_outside;
+    unsigned m_settle_count = 0;
+    unsigned m_run_count = 0;
+    // Declared after m_dir so that it is destroyed (daemon killed) before the tree is removed.
+    std::unique_ptr<test_support::ChildProcess> m_daemon;
+};
+
+// Joins lines for INFO output, one per line, at most `max_lines` of them.
+std::string join_lines(const std::vector<std::string>& lines, std::size_t max_lines = 50);
+
+} // namespace fsmirror::integration

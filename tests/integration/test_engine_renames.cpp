@@ -1,0 +1,136 @@
+// Renames and moves: a rename on the source must be a rename on the target (the inode of the
+// mirrored file survives, no data is copied again), and moves across the tree's boundary turn
+// into deletions and copies.
+
+#include "tests/integration/mirror_fixture.hpp"
+#include "tests/support/file_ops.hpp"
+
+#include <filesystem>
+
+#include <catch2/catch.hpp>
+
+namespace fs = std::filesystem;
+using namespace fsmirror::test_support;
+using fsmirror::integration::MirrorFixture;
+
+TEST_CASE("renaming a file renames it on the target", "[integration][engine][rename]") {
+    MirrorFixture mirror;
+    fs::create_directory(mirror.source() / "dir");
+    write_file(mirror.source() / "dir/file.txt", make_content(50'000, 1));
+    mirror.start();
+    const HeldFile before(mirror.target() / "dir/file.txt");
+
+    fs::rename(mirror.source() / "dir/file.txt", mirror.source() / "dir/renamed.txt");
+
+    mirror.require_mirrored();
+    CHECK(inode_of(mirror.target() / "dir/renamed.txt") == before.inode());
+}
+
+TEST_CASE("renaming a directory renames it on the target and keeps watching it",
+          "[integration][engine][rename]") {
+    MirrorFixture mirror;
+    fs::create_directories(mirror.source() / "old/sub");
+    write_file(mirror.source() / "old/one.txt", "one\n");
+    write_file(mirror.source() / "old/sub/two.bin", make_content(30'000, 2));
+    mirror.start();
+    const HeldFile before(mirror.target() / "old/sub/two.bin");
+
+    fs::rename(mirror.source() / "old", mirror.source() / "new");
+    mirror.require_mirrored();
+    CHECK(inode_of(mirror.target() / "new/sub/two.bin") == before.inode());
+
+    // Watches set up under the old name must now report the new path.
+    write_file(mirror.source() / "new/sub/three.txt", "three\n");
+    append_file(mirror.source() / "new/one.txt", "more\n");
+    mirror.require_mirrored();
+}
+
+TEST_CASE("moving a file to another directory moves it on the target",
+          "[integration][engine][rename]") {
+    MirrorFixture mirror;
+    fs::create_directories(mirror.source() / "from");
+    fs::create_directories(mirror.source() / "to/deeper");
+    write_file(mirror.source() / "from/file.bin", make_content(40'000, 3));
+    mirror.start();
+    const HeldFile before(mirror.target() / "from/file.bin");
+
+    fs::rename(mirror.source() / "from/file.bin", mirror.source() / "to/deeper/file.bin");
+
+    mirror.require_mirrored();
+    CHECK(inode_of(mirror.target() / "to/deeper/file.bin") == before.inode());
+}
+
+TEST_CASE("renaming over an existing file replaces it on the target",
+          "[integration][engine][rename]") {
+    MirrorFixture mirror;
+    write_file(mirror.source() / "a.txt", "the new contents\n");
+    write_file(mirror.source() / "b.txt", "the old contents, to be replaced\n");
+    mirror.start();
+    const HeldFile before(mirror.target() / "a.txt");
+
+    fs::rename(mirror.source() / "a.txt", mirror.source() / "b.txt");
+
+    mirror.require_mirrored();
+    CHECK(inode_of(mirror.target() / "b.txt") == before.inode());
+    CHECK(read_file(mirror.target() / "b.txt") == "the new contents\n");
+}
+
+TEST_CASE("swapping two files through a third name within one batch is mirrored",
+          "[integration][engine][rename]") {
+    MirrorFixture mirror;
+    write_file(mirror.source() / "left", "left contents\n");
+    write_file(mirror.source() / "right", "right contents, longer\n");
+    mirror.start();
+
+    fs::rename(mirror.source() / "left", mirror.source() / "swap");
+    fs::rename(mirror.source() / "right", mirror.source() / "left");
+    fs::rename(mirror.source() / "swap", mirror.source() / "right");
+
+    mirror.require_mirrored();
+}
+
+TEST_CASE("a renamed file written again right away is mirrored",
+          "[integration][engine][rename]") {
+    MirrorFixture mirror;
+    write_file(mirror.source() / "draft.txt", "first\n");
+    mirror.start();
+
+    fs::rename(mirror.source() / "draft.txt", mirror.source() / "final.txt");
+    append_file(mirror.source() / "final.txt", "second\n");
+
+    mirror.require_mirrored();
+}
+
+TEST_CASE("moving a directory out of the tree deletes it on the target",
+          "[integration][engine][rename]") {
+    MirrorFixture mirror;
+    fs::create_directory(mirror.source() / "leaving");
+    make_tree(mirror.source() / "leaving", 10, 30);
+    mirror.start();
+    REQUIRE(fs::exists(mirror.target() / "leaving/d000"));
+
+    fs::rename(mirror.source() / "leaving", mirror.outside() / "leaving");
+
+    mirror.require_mirrored();
+
+    // The moved tree must no longer be watched: changes out there stay out there.
+    write_file(mirror.outside() / "leaving/d000/after.txt", "not mirrored\n");
+    mirror.settle();
+    CHECK_FALSE(exists_no_follow(mirror.target() / "leaving"));
+}
+
+TEST_CASE("moving a directory into the tree copies it to the target",
+          "[integration][engine][rename]") {
+    MirrorFixture mirror;
+    mirror.start();
+    fs::create_directory(mirror.outside() / "arriving");
+    make_tree(mirror.outside() / "arriving", 15, 40);
+    make_symlink("d000/f001", mirror.outside() / "arriving/link");
+
+    fs::rename(mirror.outside() / "arriving", mirror.source() / "arriving");
+    mirror.require_mirrored();
+
+    // Directories that arrived by a move must be watched like any other.
+    write_file(mirror.source() / "arriving/d000/d001/new.txt", "new\n");
+    mirror.require_mirrored();
+}

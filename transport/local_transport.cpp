@@ -1,0 +1,368 @@
+#include "transport/local_transport.hpp"
+
+#include "base/rel_path.hpp"
+#include "transport/file_content.hpp"
+#include "transport/local_fs.hpp"
+#include "transport/temp_name.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace fsmirror::transport {
+
+using base::fail;
+using base::fail_errno;
+using base::Result;
+using base::Status;
+using base::UniqueFd;
+
+namespace {
+
+timespec to_timespec(std::int64_t ns) {
+    return timespec{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+}
+
+Status check_clean(std::string_view path) {
+    if (!base::is_clean_rel(path))
+        return fail(base::ErrorKind::protocol, "refusing unsafe relative path '" +
+                                                   std::string(path) + "'");
+    return {};
+}
+
+} // namespace
+
+Result<std::unique_ptr<LocalTransport>> LocalTransport::open(LocalTransportOptions options) {
+    int fd = ::open(options.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return fail_errno("open target directory " + options.root.string());
+    UniqueFd root(fd);
+    struct stat st {};
+    if (::fstat(root.get(), &st) != 0)
+        return fail_errno("stat target directory " + options.root.string());
+    return std::unique_ptr<LocalTransport>(
+        new LocalTransport(std::move(options), std::move(root), st.st_dev, st.st_ino));
+}
+
+LocalTransport::LocalTransport(LocalTransportOptions options, UniqueFd root_fd, dev_t device,
+                               ino_t inode)
+    : m_options(std::move(options)), m_root_fd(std::move(root_fd)), m_root_device(device),
+      m_root_inode(inode) {}
+
+std::string LocalTransport::describe() const { return "local:" + m_options.root.string(); }
+
+std::string LocalTransport::display(std::string_view path) const {
+    return base::absolute_in(m_options.root, path).string();
+}
+
+Status LocalTransport::check_root() {
+    struct stat st {};
+    if (::stat(m_options.root.c_str(), &st) != 0)
+        return fail_errno("target directory " + m_options.root.string());
+    if (st.st_dev != m_root_device || st.st_ino != m_root_inode)
+        return fail(base::ErrorKind::not_found,
+                    "target directory " + m_options.root.string() +
+                        " was replaced or unmounted since fsmirror started");
+    return {};
+}
+
+Result<std::optional<EntryInfo>> LocalTransport::stat(std::string_view path) {
+    if (auto clean = check_clean(path); !clean)
+        return std::unexpected(clean.error());
+    if (path.empty())
+        return stat_at(m_root_fd.get(), ".", display(path));
+    auto parent = open_directory_beneath(m_root_fd.get(), base::parent_rel(path), display(path));
+    if (!parent) {
+        if (parent.error().kind == base::ErrorKind::not_found)
+            return std::optional<EntryInfo>{};
+        return std::unexpected(parent.error());
+    }
+    return stat_at(parent->get(), std::string(base::base_name(path)), display(path));
+}
+
+Result<std::vector<DirEntry>> LocalTransport::list_directory(std::string_view path) {
+    if (auto clean = check_clean(path); !clean)
+        return std::unexpected(clean.error());
+    auto dir = open_directory_beneath(m_root_fd.get(), path, display(path));
+    if (!dir)
+        return std::unexpected(dir.error());
+    auto entries = list_directory_fd(dir->get(), display(path));
+    if (!entries)
+        return entries;
+    std::vector<DirEntry> visible;
+    visible.reserve(entries->size());
+    for (auto& entry : *entries) {
+        if (!is_temp_name(entry.name)) {
+            visible.push_back(std::move(entry));
+            continue;
+        }
+        // A temp file nobody is writing was left by a crash: it is ours to remove.
+        if (!is_in_flight(base::join_rel(path, entry.name)))
+            ::unlinkat(dir->get(), entry.name.c_str(), 0);
+    }
+    return visible;
+}
+
+Status LocalTransport::make_directory(std::string_view path, const EntryInfo& info) {
+    if (auto clean = check_clean(path); !clean)
+        return clean;
+    if (path.empty())
+        return {};
+    auto parent = make_directories_beneath(m_root_fd.get(), base::parent_rel(path), display(path));
+    if (!parent)
+        return std::unexpected(parent.error());
+    std::string name(base::base_name(path));
+    // Owner-writable while children are added; the final mode is set with the directory's times.
+    mode_t mode = static_cast<mode_t>(info.mode | 0700);
+    if (::mkdirat(parent->get(), name.c_str(), mode) == 0) {
+        if (::fchmodat(parent->get(), name.c_str(), mode, 0) != 0)
+            return fail_errno("chmod " + display(path));
+        if (m_options.attributes.owner &&
+            ::fchownat(parent->get(), name.c_str(), info.uid, info.gid, AT_SYMLINK_NOFOLLOW) != 0)
+            return fail_errno("chown " + display(path));
+        return {};
+    }
+    if (errno != EEXIST)
+        return fail_errno("create directory " + display(path));
+    auto existing = stat_at(parent->get(), name, display(path));
+    if (!existing)
+        return std::unexpected(existing.error());
+    if (*existing && (*existing)->type == EntryType::directory)
+        return {};
+    if (auto removed = remove_tree_at(parent->get(), name, display(path)); !removed)
+        return removed;
+    if (::mkdirat(parent->get(), name.c_str(), mode) != 0)
+        return fail_errno("create directory " + display(path));
+    return {};
+}
+
+Status LocalTransport::apply_attributes_fd(int fd, const EntryInfo& info, std::string_view path) {
+    // chown first: it clears set-id bits that chmod then restores.
+    if (m_options.attributes.owner && ::fchown(fd, info.uid, info.gid) != 0)
+        return fail_errno("chown " + display(path));
+    if (m_options.attributes.mode && ::fchmod(fd, info.mode) != 0)
+        return fail_errno("chmod " + display(path));
+    if (m_options.attributes.times) {
+        timespec times[2] = {{0, UTIME_OMIT}, to_timespec(info.mtime_ns)};
+        if (::futimens(fd, times) != 0)
+            return fail_errno("set times of " + display(path));
+    }
+    return {};
+}
+
+Status LocalTransport::apply_attributes_at(int dir_fd, const std::string& name,
+                                           const EntryInfo& info, std::string_view path) {
+    if (m_options.attributes.owner &&
+        ::fchownat(dir_fd, name.c_str(), info.uid, info.gid, AT_SYMLINK_NOFOLLOW) != 0)
+        return fail_errno("chown " + display(path));
+    if (m_options.attributes.mode && info.type != EntryType::symlink &&
+        ::fchmodat(dir_fd, name.c_str(), info.mode, 0) != 0)
+        return fail_errno("chmod " + display(path));
+    if (m_options.attributes.times) {
+        timespec times[2] = {{0, UTIME_OMIT}, to_timespec(info.mtime_ns)};
+        if (::utimensat(dir_fd, name.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0)
+            return fail_errno("set times of " + display(path));
+    }
+    return {};
+}
+
+Result<PutResult> LocalTransport::put_file(std::string_view path, const SourceFile& source,
+                                           const std::optional<EntryInfo>& existing) {
+    if (auto clean = check_clean(path); !clean || path.empty())
+        return fail(base::ErrorKind::protocol, "refusing to write a file at '" +
+                                                   std::string(path) + "'");
+    auto parent = make_directories_beneath(m_root_fd.get(), base::parent_rel(path), display(path));
+    if (!parent)
+        return std::unexpected(parent.error());
+    std::string name(base::base_name(path));
+    if (existing && existing->type == EntryType::directory) {
+        if (auto removed = remove_tree_at(parent->get(), name, display(path)); !removed)
+            return std::unexpected(removed.error());
+    }
+    bool existing_file = existing && existing->type == EntryType::file;
+    if (m_options.write_mode == WriteMode::inplace && existing_file)
+        return update_in_place(parent->get(), name, source, path);
+    return write_via_temp(parent->get(), name, source, existing_file ? existing : std::nullopt,
+                          path);
+}
+
+Result<PutResult> LocalTransport::update_in_place(int dir_fd, const std::string& name,
+                                                  const SourceFile& source,
+                                                  std::string_view path) {
+    int fd = ::openat(dir_fd, name.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return fail_errno("open " + display(path));
+    UniqueFd target(fd);
+    auto written = write_changed_blocks(source.fd, target.get());
+    if (!written)
+        return std::unexpected(base::Error{written.error().kind,
+                                           written.error().message + " " + display(path),
+                                           written.error().native_code});
+    if (auto attrs = apply_attributes_fd(target.get(), source.info, path); !attrs)
+        return std::unexpected(attrs.error());
+    if (m_options.durability == Durability::per_file && ::fsync(target.get()) != 0)
+        return fail_errno("fsync " + display(path));
+    return PutResult{*written, true};
+}
+
+Result<PutResult> LocalTransport::write_via_temp(int dir_fd, const std::string& name,
+                                                 const SourceFile& source,
+                                                 const std::optional<EntryInfo>& existing,
+                                                 std::string_view path) {
+    std::string temp = make_temp_name();
+    std::string key = base::join_rel(base::parent_rel(path), temp);
+    register_in_flight(key);
+    int fd = ::openat(dir_fd, temp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        unregister_in_flight(key);
+        return fail_errno("create temporary file in " + display(base::parent_rel(path)));
+    }
+    UniqueFd target(fd);
+    auto abandon = [&](base::Error error) -> Result<PutResult> {
+        ::unlinkat(dir_fd, temp.c_str(), 0);
+        unregister_in_flight(key);
+        return std::unexpected(std::move(error));
+    };
+
+    PutResult result;
+    bool done = false;
+    if (existing && existing->size >= m_options.delta_threshold) {
+        int old_fd = ::openat(dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (old_fd >= 0) {
+            UniqueFd old(old_fd);
+            if (try_clone_file(old.get(), target.get())) {
+                auto written = write_changed_blocks(source.fd, target.get());
+                if (!written)
+                    return abandon(written.error());
+                result = PutResult{*written, true};
+                done = true;
+            }
+        }
+    }
+    if (!done) {
+        auto copied = copy_whole_file(source.fd, target.get());
+        if (!copied)
+            return abandon(base::Error{copied.error().kind,
+                                       copied.error().message + " to " + display(path),
+                                       copied.error().native_code});
+        result = PutResult{*copied, false};
+    }
+    if (auto attrs = apply_attributes_fd(target.get(), source.info, path); !attrs)
+        return abandon(attrs.error());
+    if (m_options.durability == Durability::per_file && ::fsync(target.get()) != 0)
+        return abandon(base::error_from_errno(errno, "fsync " + display(path)));
+    if (::renameat(dir_fd, temp.c_str(), dir_fd, name.c_str()) != 0)
+        return abandon(base::error_from_errno(errno, "rename into place " + display(path)));
+    unregister_in_flight(key);
+    return result;
+}
+
+Status LocalTransport::put_symlink(std::string_view path, const EntryInfo& info) {
+    if (auto clean = check_clean(path); !clean || path.empty())
+        return fail(base::ErrorKind::protocol, "refusing to write a symlink at '" +
+                                                   std::string(path) + "'");
+    auto parent = make_directories_beneath(m_root_fd.get(), base::parent_rel(path), display(path));
+    if (!parent)
+        return std::unexpected(parent.error());
+    std::string name(base::base_name(path));
+    auto existing = stat_at(parent->get(), name, display(path));
+    if (!existing)
+        return std::unexpected(existing.error());
+    if (*existing && (*existing)->type == EntryType::directory) {
+        if (auto removed = remove_tree_at(parent->get(), name, display(path)); !removed)
+            return removed;
+    }
+    std::string temp = make_temp_name();
+    std::string key = base::join_rel(base::parent_rel(path), temp);
+    register_in_flight(key);
+    if (::symlinkat(info.link_target.c_str(), parent->get(), temp.c_str()) != 0) {
+        unregister_in_flight(key);
+        return fail_errno("create symlink " + display(path));
+    }
+    auto attrs = apply_attributes_at(parent->get(), temp, info, path);
+    if (attrs && ::renameat(parent->get(), temp.c_str(), parent->get(), name.c_str()) != 0)
+        attrs = fail_errno("rename into place " + display(path));
+    if (!attrs)
+        ::unlinkat(parent->get(), temp.c_str(), 0);
+    unregister_in_flight(key);
+    return attrs;
+}
+
+Status LocalTransport::rename(std::string_view from, std::string_view to) {
+    if (auto clean = check_clean(from); !clean || from.empty())
+        return fail(base::ErrorKind::protocol, "refusing to rename '" + std::string(from) + "'");
+    if (auto clean = check_clean(to); !clean || to.empty())
+        return fail(base::ErrorKind::protocol, "refusing to rename to '" + std::string(to) + "'");
+    auto from_parent =
+        open_directory_beneath(m_root_fd.get(), base::parent_rel(from), display(from));
+    if (!from_parent)
+        return std::unexpected(from_parent.error());
+    std::string from_name(base::base_name(from));
+    auto from_info = stat_at(from_parent->get(), from_name, display(from));
+    if (!from_info)
+        return std::unexpected(from_info.error());
+    if (!*from_info)
+        return fail(base::ErrorKind::not_found, "nothing to rename at " + display(from));
+    auto to_parent = make_directories_beneath(m_root_fd.get(), base::parent_rel(to), display(to));
+    if (!to_parent)
+        return std::unexpected(to_parent.error());
+    std::string to_name(base::base_name(to));
+    if (::renameat(from_parent->get(), from_name.c_str(), to_parent->get(), to_name.c_str()) == 0)
+        return {};
+    if (errno != ENOTEMPTY && errno != EEXIST && errno != EISDIR && errno != ENOTDIR)
+        return fail_errno("rename " + display(from) + " to " + display(to));
+    // The source replaced something the target still holds in a different shape.
+    if (auto removed = remove_tree_at(to_parent->get(), to_name, display(to)); !removed)
+        return removed;
+    if (::renameat(from_parent->get(), from_name.c_str(), to_parent->get(), to_name.c_str()) != 0)
+        return fail_errno("rename " + display(from) + " to " + display(to));
+    return {};
+}
+
+Status LocalTransport::remove(std::string_view path) {
+    if (auto clean = check_clean(path); !clean || path.empty())
+        return fail(base::ErrorKind::protocol, "refusing to remove '" + std::string(path) + "'");
+    auto parent = open_directory_beneath(m_root_fd.get(), base::parent_rel(path), display(path));
+    if (!parent) {
+        if (parent.error().kind == base::ErrorKind::not_found)
+            return {};
+        return std::unexpected(parent.error());
+    }
+    return remove_tree_at(parent->get(), std::string(base::base_name(path)), display(path));
+}
+
+Status LocalTransport::set_attributes(std::string_view path, const EntryInfo& info) {
+    if (auto clean = check_clean(path); !clean)
+        return clean;
+    if (path.empty())
+        return apply_attributes_at(m_root_fd.get(), ".", info, path);
+    auto parent = open_directory_beneath(m_root_fd.get(), base::parent_rel(path), display(path));
+    if (!parent)
+        return std::unexpected(parent.error());
+    return apply_attributes_at(parent->get(), std::string(base::base_name(path)), info, path);
+}
+
+Status LocalTransport::flush() {
+    if (m_options.durability == Durability::per_batch && ::syncfs(m_root_fd.get()) != 0)
+        return fail_errno("syncfs " + m_options.root.string());
+    return {};
+}
+
+void LocalTransport::register_in_flight(const std::string& key) {
+    std::lock_guard lock(m_in_flight_mutex);
+    m_in_flight.insert(key);
+}
+
+void LocalTransport::unregister_in_flight(const std::string& key) {
+    std::lock_guard lock(m_in_flight_mutex);
+    m_in_flight.erase(key);
+}
+
+bool LocalTransport::is_in_flight(const std::string& key) const {
+    std::lock_guard lock(m_in_flight_mutex);
+    return m_in_flight.contains(key);
+}
+
+} // namespace fsmirror::transport

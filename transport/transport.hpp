@@ -1,0 +1,72 @@
+#pragma once
+// The engine's only way to change a target. Paths are relative to the target root ("" is the
+// root itself). Every method returns an error value; none throws.
+
+#include "base/error.hpp"
+#include "transport/entry_info.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace fsmirror::transport {
+
+// A source file opened by the engine for reading, with the attributes to give its copy.
+struct SourceFile {
+    int fd = -1;
+    EntryInfo info;
+};
+
+struct PutResult {
+    std::uint64_t bytes_written = 0; // file data written on the target
+    bool delta = false;              // true when only differences were written
+};
+
+class Transport {
+public:
+    virtual ~Transport() = default;
+
+    // Returns a short description for logs, e.g. "local:/mnt/mirror".
+    virtual std::string describe() const = 0;
+
+    // Checks that the target root is still there (and is the directory first opened). Returns
+    // not_found when it vanished or was replaced.
+    virtual base::Status check_root() = 0;
+
+    // Returns the entry at `path` (symlinks not followed), or nullopt when absent.
+    virtual base::Result<std::optional<EntryInfo>> stat(std::string_view path) = 0;
+
+    // Returns the entries of directory `path`. The transport's own temporary files are hidden
+    // (and stale ones left by a crash are removed).
+    virtual base::Result<std::vector<DirEntry>> list_directory(std::string_view path) = 0;
+
+    // Makes `path` a directory (replacing a non-directory there) with `info`'s mode.
+    // Success when it already is one.
+    virtual base::Status make_directory(std::string_view path, const EntryInfo& info) = 0;
+
+    // Makes `path` a regular file with `source`'s content and attributes, never showing a
+    // partly written file under the final name (unless the transport was set up for in-place
+    // updates). `existing` is what the caller knows to be at `path` now, if anything.
+    virtual base::Result<PutResult> put_file(std::string_view path, const SourceFile& source,
+                                             const std::optional<EntryInfo>& existing) = 0;
+
+    // Makes `path` a symlink to `info.link_target` with `info`'s times (and owner when kept).
+    virtual base::Status put_symlink(std::string_view path, const EntryInfo& info) = 0;
+
+    // Renames `from` to `to`, replacing whatever is at `to` and creating missing parents.
+    // Returns not_found when `from` does not exist.
+    virtual base::Status rename(std::string_view from, std::string_view to) = 0;
+
+    // Removes `path`, recursively for a directory. Absent is success.
+    virtual base::Status remove(std::string_view path) = 0;
+
+    // Applies `info`'s attributes (per the transport's AttributePolicy) to `path`.
+    virtual base::Status set_attributes(std::string_view path, const EntryInfo& info) = 0;
+
+    // Makes everything written so far durable (per the durability policy).
+    virtual base::Status flush() = 0;
+};
+
+} // namespace fsmirror::transport
