@@ -51,7 +51,9 @@ PendingChanges::PendingChanges(PendingChangesOptions options) : m_options(option
 void PendingChanges::add_event(const FsEvent& event, TimePoint now) {
     switch (event.kind) {
     case EventKind::created:
-        add_change(event.path, event.is_directory ? ChangeKind::tree : ChangeKind::create, now);
+        // A new directory may have filled before its watch was set: compare all of it.
+        merge(event.path,
+              Entry{event.is_directory ? ChangeKind::tree : ChangeKind::create, true, now, now, 0});
         return;
     case EventKind::modified:
         add_change(event.path, ChangeKind::modify, now);

@@ -50,6 +50,10 @@ bool is_system_directory(const std::filesystem::path& path) {
 
 std::optional<std::string> check_source_target_paths(const std::filesystem::path& source,
                                                      const std::filesystem::path& target) {
+    if (is_system_directory(target))
+        return "refusing system directory " + target.string() +
+               " as a target: mirroring deletes what the source lacks; choose a dedicated "
+               "directory";
     switch (classify_overlap(source, target)) {
     case Overlap::same:
         return "source and target are the same directory (" + source.string() +
@@ -63,10 +67,6 @@ std::optional<std::string> check_source_target_paths(const std::filesystem::path
     case Overlap::none:
         break;
     }
-    if (is_system_directory(target))
-        return "refusing system directory " + target.string() +
-               " as a target: mirroring deletes what the source lacks; choose a dedicated "
-               "directory";
     return std::nullopt;
 }
 

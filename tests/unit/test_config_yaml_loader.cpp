@@ -547,3 +547,19 @@ TEST_CASE("an unreadable config file is a ConfigError naming it", "[config][yaml
             Catch::Message("cannot read config file " + locked.string() + ": Permission denied"));
     }
 }
+
+TEST_CASE("the shipped example files load", "[config][yaml]") {
+    // __FILE__ is tests/unit/<this file>, absolute under CMake, relative to the root otherwise.
+    const auto examples =
+        std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "examples";
+
+    const Config local = load_yaml_config_file(examples / "local-mirror.yml");
+    REQUIRE(local.syncs.size() == 1);
+    CHECK(local.syncs[0].source == "/mnt/storage_do_1");
+    CHECK(local.syncs[0].target == "/mnt/storage_do_2");
+    CHECK(local.syncs[0].delay_seconds == 1.0);
+    CHECK_FALSE(local.syncs[0].excludes.empty());
+
+    const Config several = load_yaml_config_file(examples / "several-syncs.yml");
+    CHECK(several.syncs.size() >= 2);
+}

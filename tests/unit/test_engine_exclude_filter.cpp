@@ -686,6 +686,12 @@ TEST_CASE("pathological patterns stay fast", "[engine][exclude_filter]") {
     CHECK_FALSE(deep.is_excluded(deep_path, k_file));
     CHECK(deep.is_excluded(deep_path + "b", k_file));
 
+    // Here the text does not run out: each '*' stops at the '/', and only the pruning stops the
+    // outer stars from retrying every split of the long name.
+    const ExcludeFilter before_slash = make_filter({"/*a*a*a*a*a*a*a*a*a*a*/b"});
+    CHECK_FALSE(before_slash.is_excluded(long_name + "/c", k_file));
+    CHECK(before_slash.is_excluded(long_name + "/b", k_file));
+
     const ExcludeFilter tail = make_filter({"a/*a*a*a*a*/b"});
     CHECK_FALSE(tail.is_excluded(deep_path, k_file));
 }

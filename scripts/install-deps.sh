@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs everything fsmirror needs to build and test, from Debian 12 packages.
+set -euo pipefail
+packages=(
+  build-essential cmake pkg-config git
+  libfmt-dev libyaml-cpp-dev catch2 librsync-dev libssh2-1-dev libsqlite3-dev
+  liblua5.4-dev libcurl4-openssl-dev libxxhash-dev libsystemd-dev
+  openssh-server openssh-client python3 python3-aiosmtpd sqlite3 rsync
+)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
+    missing+=("$package")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+sudo=()
+[ "$(id -u)" -eq 0 ] || sudo=(sudo)
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,241 @@
+#include "engine/pending_changes.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace fsmirror::engine;
+using namespace std::chrono_literals;
+
+namespace {
+
+FsEvent event(EventKind kind, std::string path, bool is_directory = false) {
+    return FsEvent{kind, std::move(path), "", is_directory};
+}
+
+FsEvent moved(std::string from, std::string to, bool is_directory = false) {
+    return FsEvent{EventKind::moved, std::move(to), std::move(from), is_directory};
+}
+
+PendingChanges make_queue(std::chrono::nanoseconds delay = 1s, std::size_t max_delays = 1000) {
+    return PendingChanges(PendingChangesOptions{delay, max_delays});
+}
+
+const TimePoint t0{};
+
+std::vector<std::pair<std::string, ChangeKind>> changes_of(const Batch& batch) {
+    std::vector<std::pair<std::string, ChangeKind>> result;
+    for (const auto& change : batch.changes)
+        result.emplace_back(change.path, change.kind);
+    return result;
+}
+
+} // namespace
+
+TEST_CASE("collapse: the table of event pairs", "[engine][batcher]") {
+    using K = ChangeKind;
+    CHECK(collapse(K::create, K::modify, true) == K::create);
+    CHECK(collapse(K::create, K::attrib, true) == K::create);
+    CHECK(collapse(K::create, K::remove, true) == std::nullopt);
+    CHECK(collapse(K::modify, K::remove, false) == K::remove);
+    CHECK(collapse(K::modify, K::modify, false) == K::modify);
+    CHECK(collapse(K::modify, K::attrib, false) == K::modify);
+    CHECK(collapse(K::attrib, K::attrib, false) == K::attrib);
+    CHECK(collapse(K::attrib, K::modify, false) == K::modify);
+    CHECK(collapse(K::remove, K::create, false) == K::modify);
+    CHECK(collapse(K::remove, K::modify, false) == K::modify);
+    CHECK(collapse(K::tree, K::modify, false) == K::tree);
+    CHECK(collapse(K::modify, K::tree, false) == K::tree);
+    CHECK(collapse(K::tree, K::remove, false) == K::remove);
+    // A tree that began as a creation and is removed again cancels out.
+    CHECK(collapse(K::tree, K::remove, true) == std::nullopt);
+}
+
+TEST_CASE("create then modify is one create; many writes are one", "[engine][batcher]") {
+    auto queue = make_queue();
+    queue.add_event(event(EventKind::created, "a.txt"), t0);
+    for (int i = 0; i < 50; ++i)
+        queue.add_event(event(EventKind::modified, "a.txt"), t0 + 1ms * i);
+    REQUIRE(queue.size() == 1);
+    auto batch = queue.take(t0 + 2s);
+    CHECK(changes_of(batch) == std::vector<std::pair<std::string, ChangeKind>>{
+                                   {"a.txt", ChangeKind::create}});
+    CHECK(queue.empty());
+}
+
+TEST_CASE("create then delete leaves nothing; modify then delete is a delete", "[engine][batcher]") {
+    auto queue = make_queue();
+    queue.add_event(event(EventKind::created, "gone.tmp"), t0);
+    queue.add_event(event(EventKind::modified, "gone.tmp"), t0);
+    queue.add_event(event(EventKind::removed, "gone.tmp"), t0);
+    queue.add_event(event(EventKind::modified, "old.txt"), t0);
+    queue.add_event(event(EventKind::removed, "old.txt"), t0);
+    auto batch = queue.take(t0 + 2s);
+    CHECK(changes_of(batch) == std::vector<std::pair<std::string, ChangeKind>>{
+                                   {"old.txt", ChangeKind::remove}});
+}
+
+TEST_CASE("delete then create is a rewrite, not a no-op", "[engine][batcher]") {
+    auto queue = make_queue();
+    queue.add_event(event(EventKind::removed, "x"), t0);
+    queue.add_event(event(EventKind::created, "x"), t0);
+    queue.add_event(event(EventKind::removed, "x"), t0);
+    // removed after remove+create: the target still holds the old x, so it must go.
+    auto batch = queue.take(t0 + 2s);
+    CHECK(changes_of(batch) == std::vector<std::pair<std::string, ChangeKind>>{
+                                   {"x", ChangeKind::remove}});
+}
+
+TEST_CASE("the delay runs from the first event, so a busy file is still flushed",
+          "[engine][batcher]") {
+    auto queue = make_queue(1s);
+    queue.add_event(event(EventKind::modified, "log"), t0);
+    CHECK_FALSE(queue.is_due(t0 + 999ms));
+    queue.add_event(event(EventKind::modified, "log"), t0 + 999ms);
+    CHECK(queue.is_due(t0 + 1s));
+    REQUIRE(queue.next_due().has_value());
+    CHECK(*queue.next_due() == t0 + 1s);
+}
+
+TEST_CASE("a zero delay is due at once", "[engine][batcher]") {
+    auto queue = make_queue(0s);
+    CHECK_FALSE(queue.is_due(t0));
+    queue.add_event(event(EventKind::created, "a"), t0);
+    CHECK(queue.is_due(t0));
+}
+
+TEST_CASE("max_delays flushes early", "[engine][batcher]") {
+    auto queue = make_queue(60s, 3);
+    queue.add_event(event(EventKind::created, "a"), t0);
+    queue.add_event(event(EventKind::created, "b"), t0);
+    CHECK_FALSE(queue.is_due(t0));
+    queue.add_event(event(EventKind::created, "c"), t0);
+    CHECK(queue.is_due(t0));
+}
+
+TEST_CASE("a new directory swallows events below it", "[engine][batcher]") {
+    auto queue = make_queue();
+    queue.add_event(event(EventKind::created, "d/x"), t0);
+    queue.add_event(event(EventKind::created, "d", true), t0);
+    queue.add_event(event(EventKind::created, "d/y"), t0);
+    queue.add_event(event(EventKind::modified, "d/sub/z"), t0);
+    queue.add_event(event(EventKind::created, "dd"), t0); // a sibling sharing the prefix
+    auto batch = queue.take(t0 + 2s);
+    CHECK(changes_of(batch) == std::vector<std::pair<std::string, ChangeKind>>{
+                                   {"d", ChangeKind::tree}, {"dd", ChangeKind::create}});
+}
+
+TEST_CASE("a directory created and removed again takes its children with it",
+          "[engine][batcher]") {
+    auto queue = make_queue();
+    queue.add_event(event(EventKind::created, "d", true), t0);
+    queue.add_event(event(EventKind::removed, "d", true), t0);
+    CHECK(queue.empty());
+}
+
+TEST_CASE("a rescan of the root replaces everything queued", "[engine][batcher]") {
+    auto queue = make_queue();
+    queue.add_event(event(EventKind::modified, "a"), t0);
+    queue.add_event(event(EventKind::removed, "b/c"), t0);
+    queue.add_event(FsEvent{EventKind::rescan, "", "", true}, t0);
+    queue.add_event(event(EventKind::modified, "e"), t0);
+    auto batch = queue.take(t0 + 2s);
+    CHECK(changes_of(batch) == std::vector<std::pair<std::string, ChangeKind>>{
+                                   {"", ChangeKind::tree}});
+}
+
+TEST_CASE("a rename of an existing file is a move, not a copy", "[engine][batcher]") {
+    auto queue = make_queue();
+    queue.add_event(moved("a.txt", "b.txt"), t0);
+    auto batch = queue.take(t0 + 2s);
+    REQUIRE(batch.moves.size() == 1);
+    CHECK(batch.moves[0].from == "a.txt");
+    CHECK(batch.moves[0].to == "b.txt");
+    CHECK(batch.changes.empty());
+}
+
+TEST_CASE("changes queued under the old name follow a move", "[engine][batcher]") {
+    auto queue = make_queue();
+    queue.add_event(event(EventKind::modified, "dir/file"), t0);
+    queue.add_event(event(EventKind::attrib, "dir"), t0);
+    queue.add_event(moved("dir", "renamed", true), t0);
+    auto batch = queue.take(t0 + 2s);
+    REQUIRE(batch.moves.size() == 1);
+    CHECK(changes_of(batch) == std::vector<std::pair<std::string, ChangeKind>>{
+                                   {"renamed", ChangeKind::attrib},
+                                   {"renamed/file", ChangeKind::modify}});
+}
+
+TEST_CASE("moving a file created in the same window is a create at the new name",
+          "[engine][batcher]") {
+    auto queue = make_queue();
+    queue.add_event(event(EventKind::created, "tmp123"), t0);
+    queue.add_event(event(EventKind::modified, "tmp123"), t0);
+    queue.add_event(moved("tmp123", "final.txt"), t0);
+    auto batch = queue.take(t0 + 2s);
+    CHECK(batch.moves.empty());
+    CHECK(changes_of(batch) == std::vector<std::pair<std::string, ChangeKind>>{
+                                   {"final.txt", ChangeKind::create}});
+}
+
+TEST_CASE("a move over a path drops what was queued for the replaced entry",
+          "[engine][batcher]") {
+    auto queue = make_queue();
+    queue.add_event(event(EventKind::modified, "b"), t0);
+    queue.add_event(event(EventKind::modified, "b/child"), t0);
+    queue.add_event(moved("a", "b"), t0);
+    auto batch = queue.take(t0 + 2s);
+    REQUIRE(batch.moves.size() == 1);
+    CHECK(batch.changes.empty());
+}
+
+TEST_CASE("chained moves keep their order", "[engine][batcher]") {
+    auto queue = make_queue();
+    queue.add_event(moved("a", "tmp"), t0);
+    queue.add_event(moved("b", "a"), t0);
+    queue.add_event(moved("tmp", "b"), t0);
+    auto batch = queue.take(t0 + 2s);
+    REQUIRE(batch.moves.size() == 3);
+    CHECK(batch.moves[0].from == "a");
+    CHECK(batch.moves[1].from == "b");
+    CHECK(batch.moves[2].from == "tmp");
+    CHECK(batch.moves[2].to == "b");
+}
+
+TEST_CASE("a move inside a new directory needs no rename on the target", "[engine][batcher]") {
+    auto queue = make_queue();
+    queue.add_event(event(EventKind::created, "new", true), t0);
+    queue.add_event(moved("new/a", "new/b"), t0);
+    auto batch = queue.take(t0 + 2s);
+    CHECK(batch.moves.empty());
+    CHECK(changes_of(batch) == std::vector<std::pair<std::string, ChangeKind>>{
+                                   {"new", ChangeKind::tree}});
+}
+
+TEST_CASE("retries wait for their time, and a fresh event makes them eligible again",
+          "[engine][batcher]") {
+    auto queue = make_queue(1s);
+    queue.add_retry(Change{"stuck", ChangeKind::modify, 3}, t0 + 8s);
+    CHECK_FALSE(queue.is_due(t0 + 7s));
+    CHECK(queue.take(t0 + 7s).changes.empty());
+    CHECK(queue.is_due(t0 + 8s));
+    auto batch = queue.take(t0 + 8s);
+    REQUIRE(batch.changes.size() == 1);
+    CHECK(batch.changes[0].attempts == 3);
+
+    queue.add_retry(Change{"stuck", ChangeKind::modify, 4}, t0 + 60s);
+    queue.add_event(event(EventKind::modified, "stuck"), t0 + 9s);
+    CHECK(queue.is_due(t0 + 10s));
+    auto again = queue.take(t0 + 10s);
+    REQUIRE(again.changes.size() == 1);
+    CHECK(again.changes[0].attempts == 0);
+}
+
+TEST_CASE("items lists what is queued for the status file", "[engine][batcher]") {
+    auto queue = make_queue();
+    queue.add_event(event(EventKind::created, "a"), t0);
+    queue.add_event(event(EventKind::removed, "b"), t0);
+    auto items = queue.items(t0);
+    REQUIRE(items.size() == 2);
+    CHECK(items[0].path == "a");
+    CHECK(std::string(to_string(items[0].kind)) == "Create");
+    CHECK(std::string(to_string(items[1].kind)) == "Delete");
+}
