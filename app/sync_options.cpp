@@ -1,4 +1,5 @@
-#include "app/command_line.hpp"
+#include "app/sync_options.hpp"
+#include "config/yaml_loader.hpp"
 
 #include <fmt/format.h>
 
@@ -18,7 +19,10 @@ std::filesystem::path resolve(const std::string& value, const std::filesystem::p
     std::filesystem::path path(value);
     if (path.is_relative())
         path = cwd / path;
-    return path.lexically_normal();
+    path = path.lexically_normal();
+    if (!path.has_filename() && path.has_relative_path())
+        path = path.parent_path(); // "/a/b/" -> "/a/b", so names compare equal
+    return path;
 }
 
 double parse_seconds(const std::string& flag, const std::string& value) {
@@ -66,27 +70,10 @@ FsyncPolicy parse_fsync(const std::string& value) {
 
 } // namespace
 
-Command parse_command_line(const std::vector<std::string>& args,
-                           const std::filesystem::path& working_directory) {
-    Command command;
-    if (args.empty())
-        return command;
-    const std::string& verb = args[0];
-    if (verb == "-h" || verb == "--help" || verb == "help") {
-        if (args.size() > 1)
-            command.help_topic = args[1];
-        return command;
-    }
-    if (verb == "-V" || verb == "--version" || verb == "version") {
-        command.kind = CommandKind::version;
-        return command;
-    }
-    if (verb == "run")
-        command.kind = CommandKind::run;
-    else if (verb == "sync")
-        command.kind = CommandKind::sync;
-    else
-        throw UsageError("unknown command '" + verb + "' (expected run, sync, help or version)");
+SyncSelection parse_sync_options(const std::vector<std::string>& args,
+                                 const std::filesystem::path& working_directory,
+                                 const std::string& verb) {
+    SyncSelection command;
 
     config::SyncConfig sync;
     std::optional<std::string> source;
@@ -127,7 +114,7 @@ Command parse_command_line(const std::vector<std::string>& args,
     };
     const std::vector<std::string> not_sync_flags = {"--config", "--log-level", "--log-file"};
 
-    for (std::size_t i = 1; i < args.size(); ++i) {
+    for (std::size_t i = 0; i < args.size(); ++i) {
         std::string flag = args[i];
         std::optional<std::string> inline_value;
         if (auto eq = flag.find('='); flag.starts_with("--") && eq != std::string::npos) {
@@ -137,8 +124,7 @@ Command parse_command_line(const std::vector<std::string>& args,
         if (flag == "-c")
             flag = "--config";
         if (flag == "-h" || flag == "--help") {
-            command.kind = CommandKind::help;
-            command.help_topic = verb;
+            command.help_requested = true;
             return command;
         }
         if (auto handler = with_value.find(flag); handler != with_value.end()) {
@@ -193,37 +179,22 @@ Command parse_command_line(const std::vector<std::string>& args,
     return command;
 }
 
-std::string help_text() {
-    return R"(NAME
-    fsmirror - real-time directory mirroring daemon (a replacement for lsyncd)
+config::Config load_selected_config(const SyncSelection& selection, base::Logger& logger) {
+    config::Config config = selection.config_file
+                                ? config::load_yaml_config_file(*selection.config_file)
+                                : selection.config;
+    logger.set_level(selection.log_level.value_or(config.log.level));
+    auto file = selection.log_file ? selection.log_file : config.log.file;
+    if (file) {
+        std::string error;
+        if (!logger.set_file(*file, &error))
+            throw config::ConfigError(error);
+    }
+    return config;
+}
 
-SYNOPSIS
-    fsmirror run  --source DIR --target DIR [OPTIONS]
-    fsmirror run  --config FILE [--log-level LEVEL] [--log-file FILE]
-    fsmirror sync --source DIR --target DIR [OPTIONS]
-    fsmirror sync --config FILE
-    fsmirror --help | --version
-
-DESCRIPTION
-    fsmirror keeps TARGET an exact copy of SOURCE. `run` first brings the target up to
-    date with the source (the initial sync), then watches the source with inotify and
-    mirrors every change after a short batching delay. It stays in the foreground, logs
-    to stderr (journald) and is meant to run as a systemd service. `sync` does the
-    initial sync only and exits: for cron jobs and for seeding a new mirror.
-
-    Every change fsmirror learns of is transferred, even when size and mtime look
-    unchanged. Files are written to a temporary name beside their final one and renamed
-    into place, so the target never shows a half-written file. A renamed file or
-    directory is renamed on the target: no data is copied again. Files that are held
-    open and written without being closed (logs, databases) are mirrored too.
-
-COMMANDS
-    run     Initial sync, then mirror changes until SIGTERM or SIGINT.
-    sync    Initial sync, then exit.
-    help    This text.  version  The version.
-
-OPTIONS
-    -c, --config FILE
+std::string sync_options_help() {
+    return R"(    -c, --config FILE
         Read the syncs from a YAML file (see fsmirror.yml(5), docs/configuration.md).
         Cannot be combined with the sync options below.
     --source DIR
@@ -271,24 +242,6 @@ OPTIONS
     -V, --version
         Print the version.
 
-SIGNALS
-    SIGTERM, SIGINT   Finish the transfers in flight, remove temporary files, exit 0.
-    SIGHUP            Re-read the config file (with --config); on an error the running
-                      configuration is kept and the error is logged.
-
-EXIT STATUS
-    0   success: `sync` mirrored everything, or `run` stopped on SIGTERM/SIGINT.
-    1   a runtime failure: `sync` could not mirror some entries, or `run` could not start
-        (source missing, out of inotify watches, ...). The log says what and why.
-    2   a usage or configuration error; the message names the flag or file:line.
-
-EXAMPLES
-    fsmirror run --source /mnt/storage_do_1 --target /mnt/storage_do_2 --delay 1
-    fsmirror run --config /etc/fsmirror/fsmirror.yml
-    fsmirror sync --source /srv/data --target /mnt/backup/data --exclude '*.tmp'
-
-SEE ALSO
-    fsmirror.yml(5), lsyncd(1), rsync(1)
 )";
 }
 

@@ -1,0 +1,95 @@
+#include "app/commands.hpp"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <cstdio>
+#include <string_view>
+
+#ifndef FSMIRROR_VERSION
+#define FSMIRROR_VERSION "0.0.0"
+#endif
+
+namespace fsmirror::app {
+
+namespace {
+
+struct CommandEntry {
+    std::string_view name;
+    int (*function)(const CommandContext&);
+    std::string_view summary;
+};
+
+constexpr std::array k_commands = {
+    CommandEntry{"run", command_run, "initial sync, then mirror every change until stopped"},
+    CommandEntry{"sync", command_sync, "initial sync only, then exit (cron, seeding)"},
+};
+
+std::string overview() {
+    std::string text = R"(NAME
+    fsmirror - real-time directory mirroring daemon (a replacement for lsyncd)
+
+SYNOPSIS
+    fsmirror COMMAND [OPTIONS]
+    fsmirror COMMAND --help
+    fsmirror --help | --version
+
+DESCRIPTION
+    fsmirror keeps a TARGET directory an exact copy of a SOURCE directory. It watches the
+    source with inotify, collects changes for a short batching delay, and mirrors them with
+    in-process transfers: a rename is a rename on the target, a changed file is always
+    transferred (never skipped because size and mtime look unchanged), and the target never
+    shows a half-written file.
+
+COMMANDS
+)";
+    for (const auto& command : k_commands)
+        text += fmt::format("    {:<8}{}\n", command.name, command.summary);
+    text += R"(
+    Run `fsmirror COMMAND --help` for the options of one command.
+
+EXIT STATUS
+    0   success
+    1   a runtime failure (the log says what failed and why)
+    2   a usage or configuration error (the message names the flag, or file:line:column)
+
+EXAMPLES
+    fsmirror run --source /mnt/storage_do_1 --target /mnt/storage_do_2 --delay 1
+    fsmirror run --config /etc/fsmirror/fsmirror.yml
+    fsmirror sync --source /srv/data --target /mnt/backup/data
+
+SEE ALSO
+    fsmirror.yml(5), docs/configuration.md, lsyncd(1), rsync(1)
+)";
+    return text;
+}
+
+} // namespace
+
+int dispatch(const std::vector<std::string>& args, const std::filesystem::path& working_directory) {
+    if (args.empty()) {
+        std::fputs(overview().c_str(), stderr);
+        return k_exit_usage;
+    }
+    const std::string& verb = args.front();
+    if (verb == "-h" || verb == "--help" || verb == "help") {
+        if (args.size() > 1)
+            return dispatch({args[1], "--help"}, working_directory);
+        std::fputs(overview().c_str(), stdout);
+        return k_exit_ok;
+    }
+    if (verb == "-V" || verb == "--version" || verb == "version") {
+        std::printf("fsmirror %s\n", FSMIRROR_VERSION);
+        return k_exit_ok;
+    }
+    for (const auto& command : k_commands) {
+        if (command.name == verb)
+            return command.function(
+                CommandContext{std::vector<std::string>(args.begin() + 1, args.end()),
+                               working_directory});
+    }
+    std::fprintf(stderr, "fsmirror: unknown command '%s' (see fsmirror --help)\n", verb.c_str());
+    return k_exit_usage;
+}
+
+} // namespace fsmirror::app

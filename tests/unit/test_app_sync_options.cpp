@@ -1,0 +1,72 @@
+#include "app/sync_options.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace fsmirror;
+using app::parse_sync_options;
+using app::UsageError;
+
+namespace {
+
+app::SyncSelection parse(std::vector<std::string> args) {
+    return parse_sync_options(args, "/home/op", "run");
+}
+
+} // namespace
+
+TEST_CASE("source and target with every per-sync flag", "[app][cli]") {
+    auto selection = parse({"--source", "data", "--target=/mnt/mirror", "--delay", "0.25",
+                            "--exclude", "*.tmp", "--exclude", "/cache/", "--delete", "running",
+                            "--inplace", "--fsync", "none", "--workers", "8", "--max-delays",
+                            "50", "--no-owner", "--log-level", "debug"});
+    REQUIRE(selection.config.syncs.size() == 1);
+    const auto& sync = selection.config.syncs[0];
+    CHECK(sync.source == "/home/op/data"); // relative: resolved against the start directory
+    CHECK(sync.target == "/mnt/mirror");
+    CHECK(sync.delay_seconds == 0.25);
+    CHECK(sync.excludes == std::vector<std::string>{"*.tmp", "/cache/"});
+    CHECK(sync.delete_mode == config::DeleteMode::running);
+    CHECK(sync.inplace);
+    CHECK(sync.fsync == config::FsyncPolicy::none);
+    CHECK(sync.workers == 8);
+    CHECK(sync.max_delays == 50);
+    CHECK(sync.preserve.owner == false);
+    CHECK(selection.log_level == base::LogLevel::debug);
+}
+
+TEST_CASE("a relative target is never resolved against /", "[app][cli]") {
+    auto selection = parse({"--source", "/srv/a", "--target", "."});
+    CHECK(selection.config.syncs[0].target == "/home/op");
+}
+
+TEST_CASE("bad flags are refused naming the flag", "[app][cli]") {
+    CHECK_THROWS_WITH(parse({"--source", "a", "--target", "b", "--delay", "soon"}),
+                      Catch::Contains("--delay") && Catch::Contains("'soon'"));
+    CHECK_THROWS_WITH(parse({"--source", "a", "--target", "b", "--delay", "-1"}),
+                      Catch::Contains("--delay"));
+    CHECK_THROWS_WITH(parse({"--source", "a", "--target", "b", "--delete", "maybe"}),
+                      Catch::Contains("--delete"));
+    CHECK_THROWS_WITH(parse({"--source", "a", "--target", "b", "--workers", "0"}),
+                      Catch::Contains("--workers"));
+    CHECK_THROWS_WITH(parse({"--source", "a", "--target", "b", "--frobnicate"}),
+                      Catch::Contains("unknown option '--frobnicate'"));
+    CHECK_THROWS_WITH(parse({"--source", "a", "--target"}), Catch::Contains("--target needs a value"));
+    CHECK_THROWS_WITH(parse({"--target", "b"}), Catch::Contains("--source is required"));
+    CHECK_THROWS_WITH(parse({"--source", "a"}), Catch::Contains("--target is required"));
+    CHECK_THROWS_WITH(parse({"--source", "a", "--target", "b", "--inplace=yes"}),
+                      Catch::Contains("--inplace takes no value"));
+}
+
+TEST_CASE("--config excludes the per-sync flags but keeps log overrides", "[app][cli]") {
+    auto selection = parse({"--config", "etc/fsmirror.yml", "--log-file", "/var/log/f.log"});
+    REQUIRE(selection.config_file);
+    CHECK(*selection.config_file == "/home/op/etc/fsmirror.yml");
+    CHECK(selection.log_file == std::filesystem::path("/var/log/f.log"));
+    CHECK_THROWS_WITH(parse({"--config", "f.yml", "--delay", "3"}),
+                      Catch::Contains("--delay cannot be combined with --config"));
+}
+
+TEST_CASE("--help is recognised anywhere", "[app][cli]") {
+    CHECK(parse({"--source", "a", "--help"}).help_requested);
+    CHECK(parse({"-h"}).help_requested);
+}
