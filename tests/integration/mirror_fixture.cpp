@@ -31,7 +31,9 @@ namespace {
 
 } // namespace
 
-fs::path fsmirror_binary() { return fs::path(FSMIRROR_BINARY); }
+fs::path fsmirror_binary() {
+    return fs::path(FSMIRROR_BINARY);
+}
 
 void skip_unless_prerequisites() {
     const fs::path binary = fsmirror_binary();
@@ -65,15 +67,9 @@ MirrorFixture::MirrorFixture()
 MirrorFixture::~MirrorFixture() = default;
 
 void MirrorFixture::start(const std::vector<std::string>& extra_args) {
-    std::vector<std::string> args{"run",
-                                  "--source",
-                                  m_source.string(),
-                                  "--target",
-                                  m_target.string(),
-                                  "--delay",
-                                  k_test_delay,
-                                  "--log-level",
-                                  "debug"};
+    std::vector<std::string> args{"run",        "--source",        m_source.string(),
+                                  "--target",   m_target.string(), "--delay",
+                                  k_test_delay, "--log-level",     "debug"};
     args.insert(args.end(), extra_args.begin(), extra_args.end());
     start_with_args(args, std::nullopt, 1);
 }
@@ -103,10 +99,10 @@ void MirrorFixture::start_with_args(const std::vector<std::string>& args,
 int MirrorFixture::run_to_completion(const std::vector<std::string>& args) {
     std::vector<std::string> argv{fsmirror_binary().string()};
     argv.insert(argv.end(), args.begin(), args.end());
-    ChildProcess child(test_support::ChildOptions{
-        .argv = argv,
-        .log_file = m_dir / fmt::format("run-{}.log", ++m_run_count),
-        .working_directory = std::nullopt});
+    ChildProcess child(
+        test_support::ChildOptions{.argv = argv,
+                                   .log_file = m_dir / fmt::format("run-{}.log", ++m_run_count),
+                                   .working_directory = std::nullopt});
     const std::optional<int> status = child.wait_for_exit(k_startup_timeout);
     INFO("command: " << join_lines(argv, 100));
     INFO("output:\n" << child.log_tail());
@@ -178,6 +174,8 @@ ChildProcess& MirrorFixture::daemon() {
     return *m_daemon;
 }
 
-std::string MirrorFixture::log_tail() const { return m_daemon ? m_daemon->log_tail() : ""; }
+std::string MirrorFixture::log_tail() const {
+    return m_daemon ? m_daemon->log_tail() : "";
+}
 
 } // namespace fsmirror::integration

@@ -33,8 +33,8 @@ TEST_CASE("excluded files never reach the target and excluded target files survi
     mirror.start({"--exclude", "*.tmp", "--exclude", "/cache/"});
 
     CompareOptions options;
-    options.ignored = {"scratch.tmp", "sub/deep.tmp", "cache", "precious.tmp", "later.tmp",
-                       "sub/later.tmp"};
+    options.ignored = {"scratch.tmp",  "sub/deep.tmp", "cache",
+                       "precious.tmp", "later.tmp",    "sub/later.tmp"};
     mirror.require_mirrored(options);
     CHECK_FALSE(exists_no_follow(target / "scratch.tmp"));
     CHECK_FALSE(exists_no_follow(target / "sub/deep.tmp"));
@@ -61,7 +61,7 @@ TEST_CASE("excluded files never reach the target and excluded target files survi
     CHECK(exists_no_follow(target / "cache/old"));
 }
 
-TEST_CASE("--delete false keeps target files whose source is gone",
+TEST_CASE("delete mode false keeps target files whose source is gone",
           "[integration][engine][delete]") {
     MirrorFixture mirror;
     write_file(mirror.source() / "a.txt", "a\n");
@@ -85,7 +85,7 @@ TEST_CASE("--delete false keeps target files whose source is gone",
     CHECK(read_file(mirror.target() / "extra.txt") == "only on the target\n");
 }
 
-TEST_CASE("--delete startup removes extras at startup only", "[integration][engine][delete]") {
+TEST_CASE("delete mode startup removes extras at startup only", "[integration][engine][delete]") {
     MirrorFixture mirror;
     write_file(mirror.source() / "a.txt", "a\n");
     write_file(mirror.source() / "b.txt", "b\n");
@@ -108,7 +108,7 @@ TEST_CASE("--delete startup removes extras at startup only", "[integration][engi
     mirror.require_mirrored(options);
 }
 
-TEST_CASE("--delete running keeps startup extras and mirrors later deletions",
+TEST_CASE("delete mode running keeps startup extras and mirrors later deletions",
           "[integration][engine][delete]") {
     MirrorFixture mirror;
     write_file(mirror.source() / "a.txt", "a\n");

@@ -62,12 +62,26 @@ void populate_varied_tree(const fs::path& root) {
         seconds += 3607;
         return make_time(seconds, nanoseconds);
     };
-    for (const char* path :
-         {"top.txt", "empty", "script.sh", "setuid", "name with spaces & ünïcödé.txt", "big.bin",
-          "a/b/c/deep.txt", "readonly_dir/readonly.txt", "links/relative",
-          "links/nested_relative", "links/dangling", "links/absolute_dangling",
-          "links/to_directory", "a/b/c", "a/b/empty_dir", "a/private_empty", "a/b", "a",
-          "shared", "links"})
+    for (const char* path : {"top.txt",
+                             "empty",
+                             "script.sh",
+                             "setuid",
+                             "name with spaces & ünïcödé.txt",
+                             "big.bin",
+                             "a/b/c/deep.txt",
+                             "readonly_dir/readonly.txt",
+                             "links/relative",
+                             "links/nested_relative",
+                             "links/dangling",
+                             "links/absolute_dangling",
+                             "links/to_directory",
+                             "a/b/c",
+                             "a/b/empty_dir",
+                             "a/private_empty",
+                             "a/b",
+                             "a",
+                             "shared",
+                             "links"})
         set_mtime(root / path, next_time());
     set_mode(root / "readonly_dir", 0555);
     set_mtime(root / "readonly_dir", next_time());
@@ -210,9 +224,9 @@ TEST_CASE("a file held open and written repeatedly is mirrored while still open"
         REQUIRE(::fsync(fd) == 0);
         written += chunk;
         // No IN_CLOSE_WRITE ever comes for this file: the modifications alone must suffice.
-        const bool caught_up = wait_until(
-            [&] { return file_has_content(mirror.target() / "growing.log", written); },
-            k_settle_timeout);
+        const bool caught_up =
+            wait_until([&] { return file_has_content(mirror.target() / "growing.log", written); },
+                       k_settle_timeout);
         INFO("round " << round << ", daemon log:\n" << mirror.log_tail());
         REQUIRE(caught_up);
     }

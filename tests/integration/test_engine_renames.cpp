@@ -89,8 +89,7 @@ TEST_CASE("swapping two files through a third name within one batch is mirrored"
     mirror.require_mirrored();
 }
 
-TEST_CASE("a renamed file written again right away is mirrored",
-          "[integration][engine][rename]") {
+TEST_CASE("a renamed file written again right away is mirrored", "[integration][engine][rename]") {
     MirrorFixture mirror;
     write_file(mirror.source() / "draft.txt", "first\n");
     mirror.start();

@@ -88,8 +88,7 @@ TEST_CASE("compare_trees sees nanosecond mtime, mode and size differences",
     CHECK(mentions(trees.differences(), "size differs: sub/file"));
 }
 
-TEST_CASE("compare_trees sees symlink, directory and type differences",
-          "[integration][support]") {
+TEST_CASE("compare_trees sees symlink, directory and type differences", "[integration][support]") {
     TwoTrees trees;
     set_mtime(trees.target / "link", make_time(1'000'000'001, 6));
     CHECK(mentions(trees.differences(), "mtime differs: link"));
@@ -130,7 +129,7 @@ TEST_CASE("compare_trees reports missing and extra entries but not the marker",
     CHECK(trees.differences(no_times).empty());
 }
 
-TEST_CASE("find_temp_files finds the daemon's temp names only", "[integration][support]") {
+TEST_CASE("find_temp_files finds only names of the daemon temp form", "[integration][support]") {
     TempDir dir("fsmirror-temps");
     fs::create_directories(dir / "a/b");
     write_file(dir / "a/b/.fsmirror-0123abcd.tmp", "");

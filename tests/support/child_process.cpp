@@ -141,7 +141,9 @@ bool ChildProcess::try_reap() {
     return false;
 }
 
-bool ChildProcess::running() { return !try_reap(); }
+bool ChildProcess::running() {
+    return !try_reap();
+}
 
 bool ChildProcess::send_signal(int signal_number) {
     if (try_reap())

@@ -126,7 +126,9 @@ void set_mtime(const fs::path& path, struct timespec mtime) {
         throw_errno("utimensat", path);
 }
 
-struct timespec get_mtime(const fs::path& path) { return lstat_or_throw(path).st_mtim; }
+struct timespec get_mtime(const fs::path& path) {
+    return lstat_or_throw(path).st_mtim;
+}
 
 struct timespec make_time(std::time_t seconds, long nanoseconds) {
     struct timespec t {};
@@ -135,7 +137,9 @@ struct timespec make_time(std::time_t seconds, long nanoseconds) {
     return t;
 }
 
-ino_t inode_of(const fs::path& path) { return lstat_or_throw(path).st_ino; }
+ino_t inode_of(const fs::path& path) {
+    return lstat_or_throw(path).st_ino;
+}
 
 HeldFile::HeldFile(const fs::path& path)
     : m_fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) {
@@ -150,9 +154,13 @@ HeldFile::HeldFile(const fs::path& path)
     m_inode = st.st_ino;
 }
 
-HeldFile::~HeldFile() { ::close(m_fd); }
+HeldFile::~HeldFile() {
+    ::close(m_fd);
+}
 
-mode_t mode_of(const fs::path& path) { return lstat_or_throw(path).st_mode & 07777; }
+mode_t mode_of(const fs::path& path) {
+    return lstat_or_throw(path).st_mode & 07777;
+}
 
 void set_mode(const fs::path& path, mode_t mode) {
     if (::chmod(path.c_str(), mode) != 0)

@@ -28,8 +28,8 @@ fs::path temp_root() {
 void make_removable(const fs::path& root) {
     std::error_code ec;
     fs::permissions(root, fs::perms::owner_all, fs::perm_options::add, ec);
-    auto it = fs::recursive_directory_iterator(
-        root, fs::directory_options::skip_permission_denied, ec);
+    auto it =
+        fs::recursive_directory_iterator(root, fs::directory_options::skip_permission_denied, ec);
     for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
         std::error_code status_ec;
         if (it->is_directory(status_ec) && !it->is_symlink(status_ec))
