@@ -110,7 +110,7 @@ TEST_CASE("initial sync of an empty source leaves an empty target", "[integratio
     mirror.require_mirrored();
 }
 
-TEST_CASE("created, appended and deleted files are mirrored", "[integration][engine]") {
+TEST_CASE("created and appended and deleted files are mirrored", "[integration][engine]") {
     MirrorFixture mirror;
     write_file(mirror.source() / "existing.txt", "already here\n");
     mirror.start();
