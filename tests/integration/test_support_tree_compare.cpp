@@ -88,7 +88,8 @@ TEST_CASE("compare_trees sees nanosecond mtime and mode and size differences",
     CHECK(mentions(trees.differences(), "size differs: sub/file"));
 }
 
-TEST_CASE("compare_trees sees symlink and directory and type differences", "[integration][support]") {
+TEST_CASE("compare_trees sees symlink and directory and type differences",
+          "[integration][support]") {
     TwoTrees trees;
     set_mtime(trees.target / "link", make_time(1'000'000'001, 6));
     CHECK(mentions(trees.differences(), "mtime differs: link"));

@@ -1,9 +1,9 @@
 #include "tests/support/scoped_mount.hpp"
 
-#include <sys/mount.h>
-
 #include <cerrno>
 #include <cstring>
+
+#include <sys/mount.h>
 
 namespace fsmirror::test_support {
 
@@ -11,8 +11,7 @@ std::optional<ScopedMount> ScopedMount::tmpfs(const std::filesystem::path& mount
                                               const std::string& options, std::string* why) {
     if (::mount("tmpfs", mount_point.c_str(), "tmpfs", 0, options.c_str()) != 0) {
         if (why)
-            *why = "cannot mount a tmpfs on " + mount_point.string() + ": " +
-                   std::strerror(errno);
+            *why = "cannot mount a tmpfs on " + mount_point.string() + ": " + std::strerror(errno);
         return std::nullopt;
     }
     return ScopedMount(mount_point);
