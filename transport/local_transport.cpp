@@ -269,6 +269,12 @@ Result<PutResult> LocalTransport::write_via_temp(int dir_fd, const std::string& 
     if (::renameat(dir_fd, temp.c_str(), dir_fd, name.c_str()) != 0)
         return abandon(base::error_from_errno(errno, "rename into place " + display(path)));
     unregister_in_flight(key);
+    if (m_options.durability == Durability::per_file) {
+        // The rename itself is durable only once the directory is.
+        UniqueFd dir(::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!dir.valid() || ::fsync(dir.get()) != 0)
+            return fail_errno("fsync directory of " + display(path));
+    }
     return result;
 }
 
