@@ -83,6 +83,10 @@ void SyncSession::step(std::chrono::milliseconds max_wait) {
             m_logger.error("{}: {}", m_options.name, events.error().message);
         } else {
             for (const auto& event : *events) {
+                if (m_logger.enabled(base::LogLevel::debug))
+                    m_logger.debug("{}: event {} /{}{}{}", m_options.name, to_string(event.kind),
+                                   event.path, event.is_directory ? "/" : "",
+                                   event.from_path.empty() ? "" : " from /" + event.from_path);
                 if (event.kind == EventKind::root_lost) {
                     handle_root_lost(now);
                     continue;

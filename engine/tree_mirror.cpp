@@ -20,6 +20,7 @@ struct TreeMirror::BatchState {
     std::vector<std::pair<std::string, unsigned>> removals;
     std::set<std::string> touched_directories;
     std::vector<Change> follow_ups; // moves the target could not do become copies
+    std::set<std::string> submitted; // leaves already queued in this batch
 
     void touch_with_ancestors(const std::string& path) {
         std::string dir = path;
@@ -105,7 +106,9 @@ BatchOutcome TreeMirror::run_batch(const Batch& batch, Phase phase) {
 
 void TreeMirror::apply_move(const Move& move, BatchState& state) {
     state.touch_with_ancestors(base::parent_rel(move.from));
-    state.touch_with_ancestors(base::parent_rel(move.to));
+    // A directory moved to another parent gets a new ".." entry, and so a new mtime, on
+    // both sides at different times: set it from the source's again.
+    state.touch_with_ancestors(move.to);
     auto renamed = m_target.rename(move.from, move.to);
     if (renamed) {
         m_counters.renames.fetch_add(1, std::memory_order_relaxed);
@@ -130,6 +133,13 @@ void TreeMirror::apply_change(const Change& change, BatchState& state) {
         return;
     }
     if (!*source_info) {
+        // Only a removal the events confirm deletes. A path that is merely absent now may have
+        // been renamed by an event still in the kernel's queue: deleting it here would destroy
+        // the data that rename is about to carry to its new name.
+        if (change.kind != ChangeKind::remove) {
+            m_logger.debug("{} is gone from the source; its event will follow", shown(change.path));
+            return;
+        }
         state.touch_with_ancestors(base::parent_rel(change.path));
         if (!change.path.empty() && deletes_allowed(state.phase))
             state.removals.emplace_back(change.path, change.attempts);
@@ -233,6 +243,8 @@ void TreeMirror::submit_leaf(const std::string& path, const EntryInfo& source_in
         m_logger.debug("skipping special file {}", shown(path));
         return;
     }
+    if (!state.submitted.insert(path).second)
+        return; // a comparison above it already queued this transfer
     m_pool.submit([this, path, source_info, kind, attempts, &state] {
         if (auto synced = sync_leaf(path, source_info, kind); !synced) {
             if (synced.error().kind == base::ErrorKind::not_found) {
