@@ -136,6 +136,12 @@ void SyncSession::run_due_batch(TimePoint now) {
     m_logger.debug("{}: running a batch of {} moves and {} changes", m_options.name,
                    batch.moves.size(), batch.changes.size());
     auto outcome = m_mirror.run_batch(batch, Phase::running);
+    if (outcome.rescan_needed) {
+        m_logger.info("{}: a file with hard links changed and not all its names are known; "
+                      "comparing the tree to find them",
+                      m_options.name);
+        m_pending.add_change("", ChangeKind::tree, Clock::now());
+    }
     for (const auto& failed : outcome.failed)
         m_logger.warning("{}: {} (attempt {}, will retry)", m_options.name, failed.error.message,
                          failed.change.attempts);
