@@ -53,7 +53,7 @@ TEST_CASE("collapse: the table of event pairs", "[engine][batcher]") {
     CHECK(collapse(K::tree, K::remove, true) == std::nullopt);
 }
 
-TEST_CASE("create then modify is one create; many writes are one", "[engine][batcher]") {
+TEST_CASE("create then modify is one create and many writes are one", "[engine][batcher]") {
     auto queue = make_queue();
     queue.add_event(event(EventKind::created, "a.txt"), t0);
     for (int i = 0; i < 50; ++i)
@@ -64,7 +64,7 @@ TEST_CASE("create then modify is one create; many writes are one", "[engine][bat
     CHECK(queue.empty());
 }
 
-TEST_CASE("create then delete leaves nothing; modify then delete is a delete", "[engine][batcher]") {
+TEST_CASE("create then delete leaves nothing and modify then delete is a delete", "[engine][batcher]") {
     auto queue = make_queue();
     queue.add_event(event(EventKind::created, "gone.tmp"), t0);
     queue.add_event(event(EventKind::modified, "gone.tmp"), t0);
