@@ -286,6 +286,7 @@ void write_body(Writer& w, const RequestBody& body) {
                    },
                    [&](const Hash& m) { w.string(m.path); },
                    [&](const Ping&) {},
+                   [&](const PutAbort&) {},
                },
                body);
 }
@@ -407,6 +408,8 @@ RequestBody read_request_body(Reader& r, std::uint8_t type) {
         return Hash{r.path("hash path", false)};
     case index_of<RequestBody, Ping>() + 1:
         return Ping{};
+    case index_of<RequestBody, PutAbort>() + 1:
+        return PutAbort{};
     default:
         r.fail(fmt::format("unknown request type {}", type));
         return Ping{};
@@ -556,10 +559,10 @@ base::Result<std::optional<std::string>> FrameReader::next() {
 }
 
 const char* request_name(const RequestBody& body) {
-    static constexpr const char* k_names[] = {"hello",     "check_root", "stat",      "list",
-                                              "mkdir",     "symlink",    "rename",    "remove",
-                                              "set_attrs", "flush",      "signature", "put_begin",
-                                              "put_data",  "put_end",    "hash",      "ping"};
+    static constexpr const char* k_names[] = {
+        "hello",    "check_root", "stat",      "list",  "mkdir",     "symlink",
+        "rename",   "remove",     "set_attrs", "flush", "signature", "put_begin",
+        "put_data", "put_end",    "hash",      "ping",  "put_abort"};
     static_assert(std::size(k_names) == std::variant_size_v<RequestBody>);
     return k_names[body.index()];
 }

@@ -10,8 +10,8 @@
 // with ids of its choosing and the agent answers each id with one or more replies, in order per
 // id. Replies for different ids may interleave. Entries and SignatureChunk replies come in
 // several frames; the last one has `more == false`. A put is PutBegin, any number of PutData,
-// then PutEnd, all with the same id; only PutEnd is answered (a failure anywhere is reported
-// there, or at once, after which the remaining frames of that id are ignored).
+// then PutEnd (or PutAbort), all with the same id; only PutEnd is answered. A failure anywhere
+// in a put is answered at once, and the remaining frames of that id are then ignored.
 
 #include "base/error.hpp"
 #include "transport/entry_info.hpp"
@@ -105,10 +105,12 @@ struct Hash {
     std::string path;
 };
 struct Ping {};
+// Abandons a put: the agent removes its temporary file and does not answer.
+struct PutAbort {};
 
 using RequestBody =
     std::variant<Hello, CheckRoot, Stat, List, MakeDirectory, PutSymlink, Rename, Remove,
-                 SetAttributes, Flush, Signature, PutBegin, PutData, PutEnd, Hash, Ping>;
+                 SetAttributes, Flush, Signature, PutBegin, PutData, PutEnd, Hash, Ping, PutAbort>;
 
 struct Request {
     std::uint32_t id = 0;

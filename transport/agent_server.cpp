@@ -206,6 +206,11 @@ Exit AgentServer::handle(std::uint32_t id, RequestBody& body) {
         return handle_put_end(id, *end);
     if (std::holds_alternative<Ping>(body))
         return send(id, Pong{});
+    if (std::holds_alternative<PutAbort>(body)) {
+        m_puts.erase(id); // removes the temporary file
+        m_failed_puts.erase(id);
+        return Exit::keep_going;
+    }
     return send(id, Failure{base::Error{base::ErrorKind::protocol, "unhandled request", 0}});
 }
 
