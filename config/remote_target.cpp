@@ -1,23 +1,23 @@
 #include "config/remote_target.hpp"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <charconv>
 #include <filesystem>
+
+#include <fmt/format.h>
 
 namespace fsmirror::config {
 
 namespace {
 
 bool is_name_char(char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '-' || c == '_';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '-' || c == '_';
 }
 
 bool is_ipv6_char(char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
-           c == ':' || c == '.' || c == '%';
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' ||
+           c == '.' || c == '%';
 }
 
 } // namespace
@@ -79,8 +79,7 @@ std::expected<RemoteTarget, std::string> parse_remote_target(std::string_view te
         std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
         unsigned port = 0;
         const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
-        if (ec != std::errc() || end != digits.data() + digits.size() || port == 0 ||
-            port > 65535)
+        if (ec != std::errc() || end != digits.data() + digits.size() || port == 0 || port > 65535)
             return fail(fmt::format("port '{}' is not a number from 1 to 65535", digits));
         target.port = static_cast<std::uint16_t>(port);
         rest.remove_prefix(colon + 1);

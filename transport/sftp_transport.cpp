@@ -474,19 +474,29 @@ base::Status SftpTransport::put_symlink(std::string_view path, const EntryInfo& 
             return removed;
     }
     std::string temp = full(base::join_rel(base::parent_rel(path), make_temp_name()));
-    auto make_link = [&] {
-        return libssh2_sftp_symlink_ex(m_sftp, info.link_target.c_str(),
-                                       static_cast<unsigned>(info.link_target.size()), temp.data(),
-                                       static_cast<unsigned>(temp.size()), LIBSSH2_SFTP_SYMLINK);
-    };
-    if (make_link() != 0) {
+    // libssh2 1.10 can report a failure (a status it misreads) for a symlink the server did
+    // create, so success is judged by what is there afterwards.
+    auto make_link = [&]() -> base::Status {
+        if (libssh2_sftp_symlink_ex(m_sftp, info.link_target.c_str(),
+                                    static_cast<unsigned>(info.link_target.size()), temp.data(),
+                                    static_cast<unsigned>(temp.size()), LIBSSH2_SFTP_SYMLINK) == 0)
+            return {};
         auto failure = error("create symlink " + target);
-        if (failure.kind != base::ErrorKind::not_found)
+        if (!connected())
             return std::unexpected(failure);
+        auto made = lstat_full(temp);
+        if (made && *made && (*made)->type == EntryType::symlink &&
+            (*made)->link_target == info.link_target)
+            return {};
+        return std::unexpected(failure);
+    };
+    if (auto linked = make_link(); !linked) {
+        if (linked.error().kind != base::ErrorKind::not_found)
+            return linked;
         if (auto parents = ensure_parents(path); !parents)
             return parents;
-        if (make_link() != 0)
-            return std::unexpected(error("create symlink " + target));
+        if (auto again = make_link(); !again)
+            return again;
     }
     if (auto renamed = rename_full(temp, target); !renamed) {
         libssh2_sftp_unlink_ex(m_sftp, temp.c_str(), static_cast<unsigned>(temp.size()));
