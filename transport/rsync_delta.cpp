@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <mutex>
 #include <string>
 
 #include <librsync.h>
@@ -18,6 +19,13 @@ constexpr std::size_t k_max_block = 128 * 1024; // rsync's MAX_BLOCK_SIZE (proto
 constexpr std::size_t k_output_buffer = 64 * 1024;
 // A signature made with the Rabin-Karp rolling sum and BLAKE2 strong sums (librsync >= 2.2).
 constexpr rs_magic_number k_magic = RS_RK_BLAKE2_SIG_MAGIC;
+
+// librsync prints its own diagnostics to stderr by default; the errors it returns already say
+// what failed, with the file's name added by the caller.
+void quiet_librsync() {
+    static std::once_flag once;
+    std::call_once(once, [] { rs_trace_to(nullptr); });
+}
 
 base::Error rsync_error(rs_result result, const char* what) {
     return base::Error{base::ErrorKind::protocol,
@@ -82,6 +90,7 @@ RsyncJob& RsyncJob::operator=(RsyncJob&&) noexcept = default;
 RsyncJob::~RsyncJob() = default;
 
 RsyncJob RsyncJob::signature(std::uint64_t file_size) {
+    quiet_librsync();
     auto block = signature_block_length(file_size);
     auto state = std::make_unique<State>();
     state->job = rs_sig_begin(block, signature_strong_length(file_size, block), k_magic);
@@ -89,6 +98,7 @@ RsyncJob RsyncJob::signature(std::uint64_t file_size) {
 }
 
 RsyncJob RsyncJob::patch(int basis_fd) {
+    quiet_librsync();
     auto state = std::make_unique<State>();
     state->basis_fd = basis_fd;
     state->job = rs_patch_begin(copy_from_basis, &state->basis_fd);
@@ -148,6 +158,7 @@ struct DeltaSource::State {
 };
 
 DeltaSource::DeltaSource() : m_state(std::make_unique<State>()) {
+    quiet_librsync();
     m_state->loader = rs_loadsig_begin(&m_state->signature);
 }
 DeltaSource::DeltaSource(DeltaSource&&) noexcept = default;
