@@ -1,5 +1,7 @@
 #include "transport/ssh_transport.hpp"
 
+#include "base/rel_path.hpp"
+
 #include "transport/agent_client.hpp"
 #include "transport/agent_transport.hpp"
 #include "transport/sftp_transport.hpp"
@@ -129,6 +131,12 @@ base::Result<std::shared_ptr<RemoteBackend>> SshTransport::acquire() {
     }
     m_backend = std::move(*opened);
     m_granularity_ns = m_backend->mtime_granularity_ns();
+    // Listing a directory removes the temporary files nobody is writing any more.
+    for (const auto& directory : m_interrupted)
+        if (auto swept = m_backend->list_directory(directory); !swept)
+            m_logger.debug("{}: cannot clean up /{}: {}", m_description, directory,
+                           swept.error().message);
+    m_interrupted.clear();
     m_logger.info("{}: {} ({})", m_description, m_ever_connected ? "reconnected" : "connected",
                   m_backend->mode());
     m_ever_connected = true;
@@ -137,12 +145,17 @@ base::Result<std::shared_ptr<RemoteBackend>> SshTransport::acquire() {
 }
 
 template <class F>
-auto SshTransport::with_backend(F&& operation)
+auto SshTransport::with_backend(F&& operation, std::string_view written)
     -> decltype(operation(std::declval<RemoteBackend&>())) {
     auto backend = acquire();
     if (!backend)
         return std::unexpected(backend.error());
-    return operation(**backend);
+    auto result = operation(**backend);
+    if (!result && !written.empty() && !(*backend)->connected()) {
+        std::lock_guard lock(m_mutex);
+        m_interrupted.insert(base::parent_rel(written));
+    }
+    return result;
 }
 
 base::Status SshTransport::connect() {
@@ -170,11 +183,12 @@ base::Status SshTransport::make_directory(std::string_view path, const EntryInfo
 
 base::Result<PutResult> SshTransport::put_file(std::string_view path, const SourceFile& source,
                                                const std::optional<EntryInfo>& existing) {
-    return with_backend([&](RemoteBackend& b) { return b.put_file(path, source, existing); });
+    return with_backend([&](RemoteBackend& b) { return b.put_file(path, source, existing); },
+                        path);
 }
 
 base::Status SshTransport::put_symlink(std::string_view path, const EntryInfo& info) {
-    return with_backend([&](RemoteBackend& b) { return b.put_symlink(path, info); });
+    return with_backend([&](RemoteBackend& b) { return b.put_symlink(path, info); }, path);
 }
 
 base::Status SshTransport::rename(std::string_view from, std::string_view to) {

@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 
 namespace fsmirror::transport {
@@ -83,9 +84,12 @@ private:
     // there is none. Fails at once with transient while waiting for the next attempt.
     base::Result<std::shared_ptr<RemoteBackend>> acquire();
     base::Result<std::shared_ptr<RemoteBackend>> open_backend();
-    // Runs `operation` on the live backend; forgets the backend when the connection died.
+    // Runs `operation` on the live backend. When it fails because the connection died while
+    // writing `written` (a file or symlink), its directory is noted: the agent that died may
+    // have left a temporary file there, which the next connection's listing removes.
     template <class F>
-    auto with_backend(F&& operation) -> decltype(operation(std::declval<RemoteBackend&>()));
+    auto with_backend(F&& operation, std::string_view written = {})
+        -> decltype(operation(std::declval<RemoteBackend&>()));
 
     SshTransportOptions m_options;
     base::Logger& m_logger;
@@ -95,6 +99,7 @@ private:
     Clock::time_point m_next_attempt{};
     std::chrono::seconds m_backoff{0};
     bool m_agent_missing = false; // fall back to SFTP from now on
+    std::set<std::string> m_interrupted; // directories with a transfer cut by a lost connection
     bool m_ever_connected = false;
     std::atomic<std::int64_t> m_granularity_ns{1}; // read without the mutex
 };
