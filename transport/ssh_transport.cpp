@@ -1,7 +1,6 @@
 #include "transport/ssh_transport.hpp"
 
 #include "base/rel_path.hpp"
-
 #include "transport/agent_client.hpp"
 #include "transport/agent_transport.hpp"
 #include "transport/sftp_transport.hpp"
@@ -183,8 +182,7 @@ base::Status SshTransport::make_directory(std::string_view path, const EntryInfo
 
 base::Result<PutResult> SshTransport::put_file(std::string_view path, const SourceFile& source,
                                                const std::optional<EntryInfo>& existing) {
-    return with_backend([&](RemoteBackend& b) { return b.put_file(path, source, existing); },
-                        path);
+    return with_backend([&](RemoteBackend& b) { return b.put_file(path, source, existing); }, path);
 }
 
 base::Status SshTransport::put_symlink(std::string_view path, const EntryInfo& info) {

@@ -98,7 +98,7 @@ private:
     std::shared_ptr<RemoteBackend> m_backend;
     Clock::time_point m_next_attempt{};
     std::chrono::seconds m_backoff{0};
-    bool m_agent_missing = false; // fall back to SFTP from now on
+    bool m_agent_missing = false;        // fall back to SFTP from now on
     std::set<std::string> m_interrupted; // directories with a transfer cut by a lost connection
     bool m_ever_connected = false;
     std::atomic<std::int64_t> m_granularity_ns{1}; // read without the mutex

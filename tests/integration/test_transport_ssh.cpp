@@ -8,10 +8,6 @@
 #include "tests/support/sshd_server.hpp"
 #include "tests/support/wait.hpp"
 
-#include <fmt/format.h>
-
-#include <catch2/catch.hpp>
-
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -19,6 +15,9 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
 
 namespace fs = std::filesystem;
 using namespace fsmirror;
@@ -40,10 +39,9 @@ fs::path sshd_directory(const MirrorFixture& fixture) {
 // The flags that point fsmirror at `remote_directory` through `sshd`.
 std::vector<std::string> ssh_flags(const SshdServer& sshd, const fs::path& remote_directory,
                                    const std::string& agent_path = fsmirror_binary().string()) {
-    return {"--target",      sshd.target(remote_directory),
-            "--identity",    sshd.client_key().string(),
-            "--known-hosts", sshd.known_hosts().string(),
-            "--agent-path",  agent_path};
+    return {
+        "--target",      sshd.target(remote_directory), "--identity",   sshd.client_key().string(),
+        "--known-hosts", sshd.known_hosts().string(),   "--agent-path", agent_path};
 }
 
 std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string>& b) {
@@ -61,10 +59,10 @@ Run run_fsmirror(const MirrorFixture& fixture, const std::vector<std::string>& a
     static unsigned count = 0;
     std::vector<std::string> argv{fsmirror_binary().string()};
     argv.insert(argv.end(), args.begin(), args.end());
-    ChildProcess child(ChildOptions{.argv = argv,
-                                    .log_file =
-                                        fixture.root() / fmt::format("ssh-run-{}.log", ++count),
-                                    .working_directory = std::nullopt});
+    ChildProcess child(
+        ChildOptions{.argv = argv,
+                     .log_file = fixture.root() / fmt::format("ssh-run-{}.log", ++count),
+                     .working_directory = std::nullopt});
     auto status = child.wait_for_exit(60s);
     INFO("command: " << join_lines(argv, 100));
     INFO("output:\n" << child.log_tail());
@@ -90,28 +88,29 @@ void whole_second_mtimes(const fs::path& root) {
 // Returns the byte count of the "initial sync finished ... (N files written, B bytes" line.
 std::uint64_t bytes_written(const std::string& log) {
     std::smatch match;
-    static const std::regex pattern(R"(initial sync finished in [0-9.]+ s \((\d+) files written, (\d+) bytes)");
+    static const std::regex pattern(
+        R"(initial sync finished in [0-9.]+ s \((\d+) files written, (\d+) bytes)");
     REQUIRE(std::regex_search(log, match, pattern));
     return std::stoull(match[2].str());
 }
 
 } // namespace
 
-TEST_CASE("an SSH target served by the agent converges, renames included",
-          "[integration][ssh]") {
+TEST_CASE("an SSH target served by the agent converges, renames included", "[integration][ssh]") {
     MirrorFixture fixture;
     SshdServer sshd(sshd_directory(fixture));
     make_tree(fixture.source(), 12, 60, 11);
+    for (const char* name : {"top1", "top2", "top3", "top4"})
+        write_file(fixture.source() / name, make_content(3000, name[3]));
     write_file(fixture.source() / "large.bin", make_content(600'000, 12));
-    make_symlink("f001", fixture.source() / "link");
+    make_symlink("top1", fixture.source() / "link");
     make_symlink("/nowhere/at/all", fixture.source() / "dangling");
-    set_mode(fixture.source() / "f002", 0640);
+    set_mode(fixture.source() / "top2", 0640);
 
-    fixture.start_with_args(
-        concat({"run", "--source", fixture.source().string(), "--delay", k_test_delay,
-                "--log-level", "debug"},
-               ssh_flags(sshd, fixture.target())),
-        std::nullopt, 1);
+    fixture.start_with_args(concat({"run", "--source", fixture.source().string(), "--delay",
+                                    k_test_delay, "--log-level", "debug"},
+                                   ssh_flags(sshd, fixture.target())),
+                            std::nullopt, 1);
     fixture.require_mirrored();
     CHECK(fixture.daemon().count_in_log("connected (fsmirror agent") == 1);
 
@@ -119,8 +118,8 @@ TEST_CASE("an SSH target served by the agent converges, renames included",
     HeldFile held(fixture.target() / "d000");
     fs::rename(fixture.source() / "d000", fixture.source() / "renamed");
     append_file(fixture.source() / "large.bin", "appended");
-    overwrite_file(fixture.source() / "f003", "rewritten in place");
-    fs::remove(fixture.source() / "f004");
+    overwrite_file(fixture.source() / "top3", "rewritten in place");
+    fs::remove(fixture.source() / "top4");
     fs::create_directories(fixture.source() / "new/deeper");
     write_file(fixture.source() / "new/deeper/file", "new");
     fixture.require_mirrored();
@@ -134,11 +133,13 @@ TEST_CASE("without fsmirror on the remote, SFTP carries whole files and converge
     MirrorFixture fixture;
     SshdServer sshd(sshd_directory(fixture));
     make_tree(fixture.source(), 8, 40, 21);
-    make_symlink("f001", fixture.source() / "link");
-    set_mode(fixture.source() / "f002", 0600);
+    for (const char* name : {"top1", "top2", "top3", "top4"})
+        write_file(fixture.source() / name, make_content(3000, name[3]));
+    make_symlink("top1", fixture.source() / "link");
+    set_mode(fixture.source() / "top2", 0600);
     whole_second_mtimes(fixture.source());
-    const CompareOptions sftp_compare{.symlink_mtimes = false, .directory_mtimes = true,
-                                      .ignored = {}};
+    const CompareOptions sftp_compare{
+        .symlink_mtimes = false, .directory_mtimes = true, .ignored = {}};
     const auto args = concat({"sync", "--source", fixture.source().string()},
                              ssh_flags(sshd, fixture.target(), k_missing_agent));
 
@@ -149,8 +150,8 @@ TEST_CASE("without fsmirror on the remote, SFTP carries whole files and converge
     CHECK(count_of(first.log, "connected (SFTP") == 1);
     CHECK(compare_trees(fixture.source(), fixture.target(), sftp_compare).empty());
 
-    overwrite_file(fixture.source() / "f003", "changed over sftp");
-    fs::remove(fixture.source() / "f005");
+    overwrite_file(fixture.source() / "top3", "changed over sftp");
+    fs::remove(fixture.source() / "top4");
     fs::rename(fixture.source() / "d000", fixture.source() / "moved");
     whole_second_mtimes(fixture.source());
     auto second = run_fsmirror(fixture, args);
@@ -200,11 +201,10 @@ TEST_CASE("sshd killed mid-transfer and restarted: no partial file, then converg
           "[integration][ssh][reconnect]") {
     MirrorFixture fixture;
     SshdServer sshd(sshd_directory(fixture));
-    fixture.start_with_args(
-        concat({"run", "--source", fixture.source().string(), "--delay", k_test_delay,
-                "--log-level", "debug", "--keepalive", "1"},
-               ssh_flags(sshd, fixture.target())),
-        std::nullopt, 1);
+    fixture.start_with_args(concat({"run", "--source", fixture.source().string(), "--delay",
+                                    k_test_delay, "--log-level", "debug", "--keepalive", "1"},
+                                   ssh_flags(sshd, fixture.target())),
+                            std::nullopt, 1);
 
     // Large enough that the transfer takes a while even on loopback; prepared outside and
     // moved in, so it appears whole.
@@ -217,8 +217,8 @@ TEST_CASE("sshd killed mid-transfer and restarted: no partial file, then converg
     const auto size = fs::file_size(staged);
     fs::rename(staged, fixture.source() / "huge.bin");
 
-    const bool in_flight = wait_until(
-        [&] { return !find_temp_files(fixture.target()).empty(); }, k_settle_timeout);
+    const bool in_flight =
+        wait_until([&] { return !find_temp_files(fixture.target()).empty(); }, k_settle_timeout);
     REQUIRE(in_flight);
     sshd.kill_all();
     // Nothing partial under the final name: either absent or complete.
@@ -285,18 +285,18 @@ TEST_CASE("a key the server does not accept gives a clear authentication error",
     SshdServer sshd(sshd_directory(fixture));
     write_file(fixture.source() / "file", "content");
     const fs::path stranger = sshd.make_key("stranger_key");
-    auto run = run_fsmirror(fixture, {"sync", "--source", fixture.source().string(), "--target",
-                                      sshd.target(fixture.target()), "--identity",
-                                      stranger.string(), "--known-hosts",
-                                      sshd.known_hosts().string()});
+    auto run =
+        run_fsmirror(fixture, {"sync", "--source", fixture.source().string(), "--target",
+                               sshd.target(fixture.target()), "--identity", stranger.string(),
+                               "--known-hosts", sshd.known_hosts().string()});
     INFO(run.log);
     CHECK(run.status == 1);
     CHECK(count_of(run.log, "authentication as ") >= 1);
     CHECK(count_of(run.log, "@127.0.0.1 failed") >= 1);
     CHECK(count_of(run.log, stranger.string() + " (refused by the server)") >= 1);
 
-    auto missing = run_fsmirror(fixture, {"sync", "--source", fixture.source().string(),
-                                          "--target", sshd.target(fixture.target()), "--identity",
+    auto missing = run_fsmirror(fixture, {"sync", "--source", fixture.source().string(), "--target",
+                                          sshd.target(fixture.target()), "--identity",
                                           (fixture.root() / "no_such_key").string(),
                                           "--known-hosts", sshd.known_hosts().string()});
     CHECK(missing.status == 1);

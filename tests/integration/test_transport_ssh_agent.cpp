@@ -7,11 +7,11 @@
 #include "transport/agent_protocol.hpp"
 #include "transport/content_hash.hpp"
 
-#include <catch2/catch.hpp>
-
 #include <filesystem>
 #include <map>
 #include <string>
+
+#include <catch2/catch.hpp>
 
 namespace fs = std::filesystem;
 using namespace fsmirror;
@@ -54,12 +54,12 @@ AgentRun run_agent(const MirrorFixture& fixture, const fs::path& root, const std
     const fs::path in = fixture.root() / "agent.in";
     const fs::path out = fixture.root() / "agent.out";
     write_file(in, input);
-    ChildProcess agent(ChildOptions{.argv = {fsmirror_binary().string(), "agent", "--root",
-                                             root.string()},
-                                    .log_file = fixture.root() / "agent.log",
-                                    .working_directory = std::nullopt,
-                                    .stdin_file = in,
-                                    .stdout_file = out});
+    ChildProcess agent(
+        ChildOptions{.argv = {fsmirror_binary().string(), "agent", "--root", root.string()},
+                     .log_file = fixture.root() / "agent.log",
+                     .working_directory = std::nullopt,
+                     .stdin_file = in,
+                     .stdout_file = out});
     auto status = agent.wait_for_exit(30s);
     REQUIRE(status.has_value());
     AgentRun run{*status, {}, agent.log_text()};
