@@ -233,6 +233,51 @@ TEST_CASE("sshd killed mid-transfer and restarted: no partial file, then converg
     fixture.stop();
 }
 
+TEST_CASE("a hung connection is detected by keepalives and replaced", "[integration][ssh][hang]") {
+    MirrorFixture fixture;
+    SshdServer sshd(sshd_directory(fixture));
+    fixture.start_with_args(concat({"run", "--source", fixture.source().string(), "--delay",
+                                    k_test_delay, "--log-level", "debug", "--keepalive", "1"},
+                                   ssh_flags(sshd, fixture.target())),
+                            std::nullopt, 1);
+    // The server stops answering on the open connection; the listener still accepts new ones.
+    sshd.freeze_sessions();
+    write_file(fixture.source() / "after-the-hang", make_content(200'000, 3));
+    fixture.require_mirrored();
+    CHECK(fixture.daemon().count_in_log("the connection is hung") >= 1);
+    CHECK(fixture.daemon().count_in_log("reconnected") >= 1);
+    fixture.stop();
+}
+
+TEST_CASE("a dead target is retried with backoff, never in a busy loop, and one dead target of "
+          "several never stalls the others",
+          "[integration][ssh][fanout]") {
+    MirrorFixture fixture;
+    SshdServer sshd(sshd_directory(fixture));
+    const fs::path remote_target = fixture.root() / "remote-target";
+    fs::create_directories(remote_target);
+    write_file(fixture.source() / "file", "fan-out");
+    sshd.kill_all(); // nothing listens: the SSH target is dead from the start
+    fixture.start_with_args(
+        concat({"run", "--source", fixture.source().string(), "--delay", k_test_delay,
+                "--log-level", "debug", "--target", fixture.target().string(), "--keepalive", "1"},
+               ssh_flags(sshd, remote_target)),
+        std::nullopt, 2);
+    // The local target is served while the remote one is down.
+    fixture.require_mirrored();
+    std::this_thread::sleep_for(6s);
+    const auto attempts = fixture.daemon().count_in_log("cannot connect:");
+    CHECK(attempts >= 2);
+    CHECK(attempts <= 6); // 1, 2, 4 s... apart: a handful in six seconds, not thousands
+
+    sshd.restart();
+    fixture.require_mirrored(fixture.source(), remote_target);
+    write_file(fixture.source() / "later", "both get this");
+    fixture.require_mirrored();
+    fixture.require_mirrored(fixture.source(), remote_target);
+    fixture.stop();
+}
+
 TEST_CASE("an unknown host key is refused; accept-new adds it; a changed key is refused",
           "[integration][ssh][hostkey]") {
     MirrorFixture fixture;

@@ -213,6 +213,12 @@ void SshdServer::kill_all() {
             std::this_thread::sleep_for(10ms);
 }
 
+void SshdServer::freeze_sessions() {
+    REQUIRE(m_sshd);
+    for (pid_t pid : descendants_of(m_sshd->pid()))
+        ::kill(pid, SIGSTOP);
+}
+
 std::string SshdServer::target(const fs::path& remote_directory) const {
     return fmt::format("127.0.0.1:{}:{}", m_port, remote_directory.string());
 }

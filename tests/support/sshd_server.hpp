@@ -49,6 +49,10 @@ public:
     // machine would), then waits for them to be gone.
     void kill_all();
 
+    // Stops (SIGSTOP) every session process, leaving the listener running: the connections
+    // stay open but nothing answers on them, as with a hung server or network.
+    void freeze_sessions();
+
     // Starts sshd again on the same port; returns once it accepts connections.
     void restart();
 
