@@ -209,3 +209,18 @@ TEST_CASE("CLI: remote and repeated --target with SSH flags", "[app][cli][remote
     CHECK_THROWS_WITH(parse({"--config", "/etc/f.yml", "--identity", "k"}),
                       Catch::Contains("cannot be combined with --config"));
 }
+
+TEST_CASE("the shipped SSH example loads", "[config][yaml][remote]") {
+    const auto examples =
+        std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "examples";
+    const auto config = config::load_yaml_config_file(examples / "ssh-targets.yml");
+    REQUIRE(config.syncs.size() == 3);
+    CHECK(config.syncs[0].target == "nexus@backup1.example:/opt/mcp-servers");
+    CHECK(config.syncs[1].name == "volumes-1");
+    CHECK(config.syncs[2].name == "volumes-2");
+    CHECK(config.syncs[2].remote->port == 2222);
+    CHECK(config.syncs[2].ssh.compression);
+    CHECK_FALSE(config.syncs[1].ssh.compression);
+    for (const auto& sync : config.syncs)
+        CHECK(sync.ssh.identity_file == "/etc/fsmirror/id_ed25519");
+}
