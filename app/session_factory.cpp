@@ -6,10 +6,9 @@
 
 #include <fmt/format.h>
 
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <pwd.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -170,8 +169,8 @@ std::unique_ptr<engine::SyncSession> make_session(const config::SyncConfig& sync
         // Another machine: the overlap checks do not apply, the system-directory one does.
         // Owner and group "auto" means: when logging in as root there.
         const auto& user = sync.remote->user;
-        attributes.owner = sync.preserve.owner.value_or(user.empty() ? ::geteuid() == 0
-                                                                     : user == "root");
+        attributes.owner =
+            sync.preserve.owner.value_or(user.empty() ? ::geteuid() == 0 : user == "root");
         target = make_ssh_transport(sync, attributes, logger);
     } else {
         if (auto refused = safety::check_source_target_paths(canonical_or_lexical(sync.source),

@@ -334,8 +334,8 @@ fs::path Parser::parse_key_path(const Entry& entry, std::string_view name) const
 double Parser::parse_ssh_seconds(const Entry& entry, double min) const {
     const double value = parse_seconds(entry);
     if (value < min || value > k_max_ssh_timeout_seconds)
-        fail_value(entry, fmt::format("'{}' must be from {} to {} seconds, got {}", entry.key,
-                                      min, k_max_ssh_timeout_seconds, describe(entry.value)));
+        fail_value(entry, fmt::format("'{}' must be from {} to {} seconds, got {}", entry.key, min,
+                                      k_max_ssh_timeout_seconds, describe(entry.value)));
     return value;
 }
 
@@ -425,8 +425,8 @@ void Parser::parse_target(const Entry& entry, SyncConfig& sync, std::string_view
             }
         }
         if (!has_host || !has_path)
-            fail_value(entry, fmt::format("a 'target' mapping in {} needs 'host' and 'path'",
-                                          where));
+            fail_value(entry,
+                       fmt::format("a 'target' mapping in {} needs 'host' and 'path'", where));
         sync.target = to_string(remote);
         sync.remote = std::move(remote);
         return;

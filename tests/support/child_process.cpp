@@ -120,8 +120,8 @@ ChildProcess::ChildProcess(ChildOptions options) : m_log_file(std::move(options.
         }
     }
     if (options.stdout_file) {
-        out_fd = ::open(options.stdout_file->c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-                        0644);
+        out_fd =
+            ::open(options.stdout_file->c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (out_fd < 0) {
             const int err = errno;
             close_all();

@@ -17,7 +17,7 @@ namespace fsmirror::test_support {
 struct ChildOptions {
     std::vector<std::string> argv;  // argv[0] is the program's path; PATH is not searched
     std::filesystem::path log_file; // receives stdout and stderr (created or truncated)
-    std::optional<std::filesystem::path> working_directory; // nullopt: the test's own
+    std::optional<std::filesystem::path> working_directory;          // nullopt: the test's own
     std::optional<std::filesystem::path> stdin_file = std::nullopt;  // nullopt: /dev/null
     std::optional<std::filesystem::path> stdout_file = std::nullopt; // nullopt: the log file
 };
