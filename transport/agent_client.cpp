@@ -95,10 +95,15 @@ AgentClient::~AgentClient() {
     LIBSSH2_SESSION* session = m_connection->session();
     libssh2_session_set_blocking(session, 1);
     libssh2_session_set_timeout(session, 2000);
-    if (!m_dead)
+    if (m_dead)
+        m_connection->abandon(); // nothing more can be said on it
+    else
         libssh2_channel_send_eof(m_channel); // the agent sees the end of its input and exits
     libssh2_channel_close(m_channel);
-    libssh2_channel_free(m_channel);
+    if (libssh2_channel_free(m_channel) != 0) {
+        m_connection->abandon();
+        libssh2_channel_free(m_channel);
+    }
 }
 
 void AgentClient::wake() {

@@ -119,7 +119,12 @@ SftpTransport::SftpTransport(std::unique_ptr<SshConnection> connection, _LIBSSH2
 
 SftpTransport::~SftpTransport() {
     libssh2_session_set_timeout(m_connection->session(), 2000);
-    libssh2_sftp_shutdown(m_sftp);
+    if (m_broken)
+        m_connection->abandon();
+    if (libssh2_sftp_shutdown(m_sftp) != 0) {
+        m_connection->abandon();
+        libssh2_sftp_shutdown(m_sftp);
+    }
 }
 
 std::string SftpTransport::full(std::string_view path) const {

@@ -1,5 +1,6 @@
 #include "transport/ssh_connection.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstdlib>
@@ -190,23 +191,45 @@ private:
     LIBSSH2_KNOWNHOSTS* m_hosts;
 };
 
+// Returns the host key methods this libssh2 supports.
+std::vector<std::string> supported_host_key_methods(LIBSSH2_SESSION* session) {
+    const char** algorithms = nullptr;
+    int count = libssh2_session_supported_algs(session, LIBSSH2_METHOD_HOSTKEY, &algorithms);
+    std::vector<std::string> supported;
+    for (int i = 0; i < count; ++i)
+        supported.emplace_back(algorithms[i]);
+    if (count > 0)
+        libssh2_free(session, algorithms);
+    return supported;
+}
+
 // Prefers the host key types known_hosts already holds for this host, as OpenSSH does, so a
-// host known by its ECDSA key is not refused because the server offered ED25519 first.
+// host known by its ECDSA key is not refused because the server offered ED25519 first. Only
+// methods libssh2 supports are named: it mishandles (overlapping memcpy) the removal of others.
 void prefer_known_key_types(LIBSSH2_SESSION* session, const SshOptions& options) {
     KnownHosts hosts(session);
     if (!hosts.load(options.known_hosts))
         return;
-    std::string known;
-    std::string rest;
+    const auto supported = supported_host_key_methods(session);
+    std::vector<std::string> known;
+    std::vector<std::string> rest;
     for (const auto& type : k_key_types) {
-        std::string& list = hosts.has_key_type(options, type.knownhost_bit) ? known : rest;
-        if (!list.empty())
-            list += ',';
-        list += type.methods;
+        auto& list = hosts.has_key_type(options, type.knownhost_bit) ? known : rest;
+        std::string_view methods = type.methods;
+        while (!methods.empty()) {
+            auto comma = methods.find(',');
+            std::string method(methods.substr(0, comma));
+            methods.remove_prefix(comma == std::string_view::npos ? methods.size() : comma + 1);
+            if (std::find(supported.begin(), supported.end(), method) != supported.end())
+                list.push_back(method);
+        }
     }
     if (known.empty())
         return;
-    std::string preference = known + "," + rest;
+    std::string preference;
+    for (const auto& list : {known, rest})
+        for (const auto& method : list)
+            preference += (preference.empty() ? "" : ",") + method;
     libssh2_session_method_pref(session, LIBSSH2_METHOD_HOSTKEY, preference.c_str());
 }
 
@@ -489,9 +512,19 @@ SshConnection::~SshConnection() {
     // A short bound: on a dead connection this must not wait for the full I/O timeout.
     libssh2_session_set_blocking(m_session, 1);
     libssh2_session_set_timeout(m_session, 2000);
-    libssh2_session_disconnect(m_session, "fsmirror closing");
-    libssh2_session_free(m_session);
+    if (!m_abandoned)
+        libssh2_session_disconnect(m_session, "fsmirror closing");
+    if (libssh2_session_free(m_session) != 0) {
+        // It gave up waiting for the peer: cut the socket and let it finish.
+        ::shutdown(m_socket, SHUT_RDWR);
+        libssh2_session_free(m_session);
+    }
     ::close(m_socket);
+}
+
+void SshConnection::abandon() {
+    m_abandoned = true;
+    ::shutdown(m_socket, SHUT_RDWR);
 }
 
 bool SshConnection::wait(std::chrono::milliseconds timeout, int wake_fd) const {

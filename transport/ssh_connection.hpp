@@ -40,6 +40,11 @@ public:
     // Returns the session's last libssh2 error as an Error of `kind`, "<context>: <message>".
     base::Error error(base::ErrorKind kind, const std::string& context) const;
 
+    // Marks the connection dead: shuts the socket down so that closing channels and the
+    // session fails at once instead of waiting on a peer that will never answer (libssh2 would
+    // otherwise give up on the timeout before freeing anything).
+    void abandon();
+
     // Returns "user@host:port", for messages.
     const std::string& name() const { return m_name; }
 
@@ -49,6 +54,7 @@ private:
     int m_socket;
     _LIBSSH2_SESSION* m_session;
     std::string m_name;
+    bool m_abandoned = false;
 };
 
 // Returns `bytes` in base64 without padding, as OpenSSH prints fingerprints.
