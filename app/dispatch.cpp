@@ -23,6 +23,7 @@ struct CommandEntry {
 constexpr std::array k_commands = {
     CommandEntry{"run", command_run, "initial sync, then mirror every change until stopped"},
     CommandEntry{"sync", command_sync, "initial sync only, then exit (cron, seeding)"},
+    CommandEntry{"agent", command_agent, "the remote end of an SSH target (run by fsmirror)"},
 };
 
 std::string overview() {

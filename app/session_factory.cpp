@@ -2,13 +2,16 @@
 
 #include "safety/path_checks.hpp"
 #include "transport/local_transport.hpp"
+#include "transport/ssh_transport.hpp"
 
 #include <fmt/format.h>
 
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <system_error>
 
@@ -89,27 +92,102 @@ engine::ExcludeFilter make_excludes(const config::SyncConfig& sync) {
     return excludes;
 }
 
+std::string local_user_name() {
+    if (const passwd* entry = ::getpwuid(::geteuid()); entry != nullptr)
+        return entry->pw_name;
+    if (const char* user = std::getenv("USER"); user != nullptr && *user != '\0')
+        return user;
+    return "root";
+}
+
+fs::path default_known_hosts() {
+    const char* home = std::getenv("HOME");
+    if (home == nullptr || *home == '\0') {
+        const passwd* entry = ::getpwuid(::geteuid());
+        home = entry != nullptr ? entry->pw_dir : "/";
+    }
+    return fs::path(home) / ".ssh" / "known_hosts";
+}
+
+std::chrono::milliseconds to_milliseconds(double seconds) {
+    return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000.0));
+}
+
+// Builds the SSH transport and connects once, so that a refused host key or failed login stops
+// the start with a clear message. An unreachable host does not: the session starts and keeps
+// retrying, as it would after losing the connection.
+std::unique_ptr<transport::Transport> make_ssh_transport(const config::SyncConfig& sync,
+                                                         transport::AttributePolicy attributes,
+                                                         base::Logger& logger) {
+    const config::RemoteTarget& remote = *sync.remote;
+    if (safety::is_system_directory(remote.path))
+        throw StartupError(fmt::format("{}: refusing system directory {} on {} as a target: "
+                                       "mirroring deletes what the source lacks; choose a "
+                                       "dedicated directory",
+                                       sync.name, remote.path, remote.host));
+    if (sync.inplace)
+        throw StartupError(fmt::format("{}: inplace applies to local targets only; an SSH "
+                                       "target always receives a temporary file that is "
+                                       "renamed into place",
+                                       sync.name));
+    transport::SshTransportOptions options;
+    options.ssh.host = remote.host;
+    options.ssh.port = remote.port;
+    options.ssh.user = remote.user.empty() ? local_user_name() : remote.user;
+    options.ssh.identity_file = sync.ssh.identity_file;
+    options.ssh.known_hosts = sync.ssh.known_hosts.value_or(default_known_hosts());
+    options.ssh.host_key_policy = sync.ssh.host_key_policy == config::HostKeyPolicy::accept_new
+                                      ? transport::HostKeyPolicy::accept_new
+                                      : transport::HostKeyPolicy::strict;
+    options.ssh.compression = sync.ssh.compression;
+    options.ssh.connect_timeout = to_milliseconds(sync.ssh.connect_timeout_seconds);
+    options.ssh.keepalive =
+        std::chrono::seconds(static_cast<std::int64_t>(sync.ssh.keepalive_seconds + 0.5));
+    options.root = remote.path;
+    options.agent_path = sync.ssh.agent_path;
+    options.attributes = attributes;
+    options.durability = durability_for(sync.fsync);
+    auto target = std::make_unique<transport::SshTransport>(std::move(options), logger);
+    if (auto connected = target->connect(); !connected) {
+        if (connected.error().kind != base::ErrorKind::transient)
+            throw StartupError(sync.name + ": " + connected.error().message);
+        logger.warning("{}: starting anyway; changes stay queued until the target is reachable",
+                       sync.name);
+    }
+    return target;
+}
+
 } // namespace
 
 std::unique_ptr<engine::SyncSession> make_session(const config::SyncConfig& sync,
                                                   Watching watching, base::Logger& logger) {
     require_directory(sync.name, "source", sync.source);
-    if (auto refused = safety::check_source_target_paths(canonical_or_lexical(sync.source),
-                                                         canonical_or_lexical(sync.target)))
-        throw StartupError(sync.name + ": " + *refused);
-    ensure_target_exists(sync, logger);
-
+    std::unique_ptr<transport::Transport> target;
     transport::AttributePolicy attributes{sync.preserve.mode, sync.preserve.times,
                                           sync.preserve.owner.value_or(::geteuid() == 0)};
-    transport::LocalTransportOptions transport_options;
-    transport_options.root = sync.target;
-    transport_options.attributes = attributes;
-    transport_options.write_mode =
-        sync.inplace ? transport::WriteMode::inplace : transport::WriteMode::replace;
-    transport_options.durability = durability_for(sync.fsync);
-    auto target = transport::LocalTransport::open(transport_options);
-    if (!target)
-        throw StartupError(sync.name + ": " + target.error().message);
+    if (sync.remote) {
+        // Another machine: the overlap checks do not apply, the system-directory one does.
+        // Owner and group "auto" means: when logging in as root there.
+        const auto& user = sync.remote->user;
+        attributes.owner =
+            sync.preserve.owner.value_or(user.empty() ? ::geteuid() == 0 : user == "root");
+        target = make_ssh_transport(sync, attributes, logger);
+    } else {
+        if (auto refused = safety::check_source_target_paths(canonical_or_lexical(sync.source),
+                                                             canonical_or_lexical(sync.target)))
+            throw StartupError(sync.name + ": " + *refused);
+        ensure_target_exists(sync, logger);
+        transport::LocalTransportOptions transport_options;
+        transport_options.root = sync.target;
+        transport_options.attributes = attributes;
+        transport_options.write_mode =
+            sync.inplace ? transport::WriteMode::inplace : transport::WriteMode::replace;
+        transport_options.durability = durability_for(sync.fsync);
+        auto local = transport::LocalTransport::open(transport_options);
+        if (!local)
+            throw StartupError(sync.name + ": " + local.error().message);
+        target = std::move(*local);
+    }
 
     engine::SyncSessionOptions options;
     options.name = sync.name;
@@ -122,7 +200,7 @@ std::unique_ptr<engine::SyncSession> make_session(const config::SyncConfig& sync
     options.workers = sync.workers;
     try {
         return std::make_unique<engine::SyncSession>(
-            std::move(options), make_excludes(sync), std::move(*target),
+            std::move(options), make_excludes(sync), std::move(target),
             watching == Watching::yes ? std::optional(engine::EventSourceKind::inotify)
                                       : std::nullopt,
             logger);

@@ -40,6 +40,17 @@ namespace {
 
 std::string shown(const std::string& path) { return "/" + path; }
 
+// Returns `ns` rounded down to a multiple of `granularity` (a target storing whole seconds
+// holds the source's time rounded down).
+std::int64_t at_granularity(std::int64_t ns, std::int64_t granularity) {
+    if (granularity <= 1)
+        return ns;
+    auto remainder = ns % granularity;
+    if (remainder < 0)
+        remainder += granularity;
+    return ns - remainder;
+}
+
 } // namespace
 
 TreeMirror::TreeMirror(SourceTree& source, transport::Transport& target, WorkerPool& pool,
@@ -60,11 +71,15 @@ bool TreeMirror::deletes_allowed(Phase phase) const {
     return false;
 }
 
+bool TreeMirror::same_mtime(const EntryInfo& source, const EntryInfo& target) const {
+    return at_granularity(source.mtime_ns, m_target.mtime_granularity_ns()) == target.mtime_ns;
+}
+
 bool TreeMirror::attributes_differ(const EntryInfo& source, const EntryInfo& target) const {
     const auto& policy = m_options.attributes;
     if (policy.mode && source.type != EntryType::symlink && source.mode != target.mode)
         return true;
-    if (policy.times && source.mtime_ns != target.mtime_ns)
+    if (policy.times && !same_mtime(source, target))
         return true;
     if (policy.owner && (source.uid != target.uid || source.gid != target.gid))
         return true;
@@ -250,7 +265,7 @@ void TreeMirror::reconcile(const std::string& path, BatchState& state) {
         }
         bool up_to_date = !forced && existing && existing->type == entry.info.type &&
                           existing->size == entry.info.size &&
-                          existing->mtime_ns == entry.info.mtime_ns &&
+                          same_mtime(entry.info, *existing) &&
                           existing->link_target == entry.info.link_target;
         if (up_to_date && attributes_differ(entry.info, *existing)) {
             if (auto set = m_target.set_attributes(child, entry.info); !set)

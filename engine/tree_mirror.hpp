@@ -87,6 +87,8 @@ private:
     bool deletes_allowed(Phase phase) const;
     bool attributes_differ(const transport::EntryInfo& source,
                            const transport::EntryInfo& target) const;
+    // True when the target's mtime is the source's at the target's time resolution.
+    bool same_mtime(const transport::EntryInfo& source, const transport::EntryInfo& target) const;
     void record_failure(BatchState& state, const std::string& path, ChangeKind kind,
                         unsigned attempts, base::Error error);
 

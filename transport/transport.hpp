@@ -67,6 +67,12 @@ public:
 
     // Makes everything written so far durable (per the durability policy).
     virtual base::Status flush() = 0;
+
+    // Returns the resolution of the modification times this target stores, in nanoseconds (1
+    // for a local file system; 1e9 over SFTP, which carries whole seconds). The engine compares
+    // times at this resolution, so a target that cannot store nanoseconds is not rewritten on
+    // every comparison.
+    virtual std::int64_t mtime_granularity_ns() const { return 1; }
 };
 
 } // namespace fsmirror::transport

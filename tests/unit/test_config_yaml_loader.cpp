@@ -260,7 +260,7 @@ TEST_CASE("unknown keys are refused where they appear", "[config][yaml]") {
     CHECK(error_of(k_minimal + "    dealy: 1\n") ==
           "test.yml:4:5: unknown key 'dealy' in sync 'sync1' (known keys: name, source, target, "
           "delay, max_delays, delete, exclude, exclude_from, preserve, inplace, fsync, "
-          "workers)");
+          "workers, ssh)");
     CHECK(error_of("syncs:\n"
                    "  - name: storage\n"
                    "    source: /a\n"
@@ -280,7 +280,7 @@ TEST_CASE("unknown keys are refused where they appear", "[config][yaml]") {
           "test.yml:3:3: unknown key 'path' in 'log' (known keys: level, file)");
     CHECK(error_of("defaults:\n  wrokers: 2\n" + k_minimal) ==
           "test.yml:2:3: unknown key 'wrokers' in 'defaults' (known keys: delay, max_delays, "
-          "delete, exclude, exclude_from, preserve, inplace, fsync, workers)");
+          "delete, exclude, exclude_from, preserve, inplace, fsync, workers, ssh)");
     CHECK(error_of(k_minimal + "    preserve:\n      mode: true\n      acls: true\n") ==
           "test.yml:6:7: unknown key 'acls' in 'preserve' of sync 'sync1' (known keys: mode, "
           "times, links, owner)");
@@ -406,7 +406,7 @@ TEST_CASE("values of the wrong type are refused with their position", "[config][
           "test.yml:1:19: 'delay' must be a number of seconds >= 0, got 'x'");
 }
 
-TEST_CASE("sources and targets are required and targets must be local", "[config][yaml]") {
+TEST_CASE("sources and targets are required and remote targets well formed", "[config][yaml]") {
     CHECK(error_of("syncs:\n  - source: /a\n") ==
           "test.yml:2:5: 'target' is required in sync 'sync1'");
     CHECK(error_of("syncs:\n  - name: x\n    target: /b\n") ==
@@ -415,11 +415,10 @@ TEST_CASE("sources and targets are required and targets must be local", "[config
           "test.yml:3:5: 'target' must be a non-empty string, got nothing");
     CHECK(error_of("syncs:\n  - source: [/a]\n    target: /b\n") ==
           "test.yml:2:13: 'source' must be a path, got a list");
-    CHECK(error_of("syncs:\n  - source: /a\n    target: backup:/srv/b\n") ==
-          "test.yml:3:13: 'target' in sync 'sync1': remote targets are not supported yet, got "
-          "'backup:/srv/b'");
+    CHECK(load("syncs:\n  - source: /a\n    target: backup:/srv/b\n").syncs[0].remote);
     CHECK(error_of("syncs:\n  - source: /a\n    target: user@host:b\n")
-              .starts_with("test.yml:3:13: 'target' in sync 'sync1': remote targets"));
+              .starts_with("test.yml:3:13: 'target' in sync 'sync1': 'user@host:b' is not a "
+                           "remote target"));
     // A ':' after the first '/' is part of a local path.
     CHECK(load("syncs:\n  - source: /a\n    target: /b/c:d\n").syncs[0].target == "/b/c:d");
 }
