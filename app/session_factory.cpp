@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <system_error>
@@ -22,6 +23,11 @@ fs::path canonical_or_lexical(const fs::path& path) {
     std::error_code ec;
     auto resolved = fs::weakly_canonical(path, ec);
     return ec ? path.lexically_normal() : resolved;
+}
+
+bool is_same_or_inside(const fs::path& path, const fs::path& ancestor) {
+    auto [end, rest] = std::mismatch(ancestor.begin(), ancestor.end(), path.begin(), path.end());
+    return end == ancestor.end();
 }
 
 void require_directory(const std::string& sync_name, const char* role, const fs::path& path) {
@@ -76,6 +82,27 @@ engine::DeletePolicy delete_policy_for(config::DeleteMode mode) {
     return {true, true};
 }
 
+std::chrono::nanoseconds to_duration(double seconds) {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+        std::chrono::duration<double>(seconds));
+}
+
+std::optional<engine::DatabaseWatchOptions> database_options(const config::SyncConfig& sync) {
+    if (!sync.sqlite.enabled)
+        return std::nullopt;
+    engine::DatabaseWatchOptions options;
+    try {
+        for (const auto& pattern : sync.sqlite.paths)
+            options.paths.add_pattern(pattern);
+    } catch (const std::exception& error) {
+        throw StartupError(fmt::format("{}: sqlite.paths: {}", sync.name, error.what()));
+    }
+    options.delay = to_duration(sync.delay_seconds);
+    options.interval = to_duration(sync.sqlite.interval_seconds.value_or(sync.delay_seconds));
+    options.snapshot_root = sync.sqlite.temp_dir.value_or(engine::default_snapshot_root());
+    return options;
+}
+
 engine::ExcludeFilter make_excludes(const config::SyncConfig& sync) {
     engine::ExcludeFilter excludes;
     try {
@@ -114,12 +141,24 @@ std::unique_ptr<engine::SyncSession> make_session(const config::SyncConfig& sync
     engine::SyncSessionOptions options;
     options.name = sync.name;
     options.source = sync.source;
-    options.batching.delay = std::chrono::duration_cast<std::chrono::nanoseconds>(
-        std::chrono::duration<double>(sync.delay_seconds));
+    options.batching.delay = to_duration(sync.delay_seconds);
     options.batching.max_delays = sync.max_delays;
     options.mirror.deletes = delete_policy_for(sync.delete_mode);
     options.mirror.attributes = attributes;
     options.workers = sync.workers;
+    options.databases = database_options(sync);
+    if (options.databases) {
+        // Never in the source (which we never write to, and whose watcher would see them)
+        // nor in the target (whose comparison would delete them).
+        const fs::path root = canonical_or_lexical(options.databases->snapshot_root);
+        for (const auto& [role, tree] : {std::pair{"source", fs::path(sync.source)},
+                                         std::pair{"target", fs::path(sync.target)}}) {
+            if (is_same_or_inside(root, canonical_or_lexical(tree)))
+                throw StartupError(fmt::format("{}: the SQLite snapshot directory {} is inside "
+                                               "the {} {}; set sqlite.temp_dir outside it",
+                                               sync.name, root.string(), role, tree.string()));
+        }
+    }
     try {
         return std::make_unique<engine::SyncSession>(
             std::move(options), make_excludes(sync), std::move(*target),

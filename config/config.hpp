@@ -37,6 +37,18 @@ struct PreserveOptions {
     std::optional<bool> owner;
 };
 
+// How SQLite databases in the source are mirrored (docs/sqlite.md).
+struct SqliteConfig {
+    bool enabled = true; // false: databases and their -wal/-shm/-journal are copied as files
+    std::vector<std::string> paths; // rsync-style patterns; only matching files may be
+                                    // databases. Empty: any file with the SQLite header.
+    std::optional<double> interval_seconds; // at most one snapshot per database per interval;
+                                            // nullopt: the sync's delay
+    std::optional<std::filesystem::path> temp_dir; // where snapshots are written before they
+                                                   // are sent; nullopt: $TMPDIR/fsmirror or
+                                                   // /var/tmp/fsmirror
+};
+
 struct SyncConfig {
     std::string name;                  // shown in logs and status; defaults to "sync<N>"
     std::filesystem::path source;      // absolute, resolved at load time
@@ -50,6 +62,7 @@ struct SyncConfig {
     bool inplace = false;              // update files in place (rsync --inplace)
     FsyncPolicy fsync = FsyncPolicy::batch;
     unsigned workers = 4;              // parallel transfers for this sync
+    SqliteConfig sqlite;
 };
 
 struct LogConfig {

@@ -27,7 +27,12 @@ SyncSession::SyncSession(SyncSessionOptions options, ExcludeFilter excludes,
                       : nullptr),
       m_source(m_options.source),
       m_pool(m_options.workers),
-      m_mirror(m_source, *m_target, m_pool, m_excludes, m_logger, m_options.mirror),
+      m_databases(m_options.databases
+                      ? std::make_unique<DatabaseWatch>(m_options.name, *m_options.databases,
+                                                        m_source, *m_target, m_logger)
+                      : nullptr),
+      m_mirror(m_source, *m_target, m_pool, m_excludes, m_logger, m_options.mirror,
+               m_databases ? &m_databases->mirror() : nullptr),
       m_pending(m_options.batching) {}
 
 base::Status SyncSession::start() {
@@ -52,7 +57,7 @@ std::size_t SyncSession::initial_sync() {
     std::size_t failures = outcome.failed.size();
     for (const auto& failed : outcome.failed)
         m_logger.error("{}: {}", m_options.name, failed.error.message);
-    requeue_failures(std::move(outcome), Clock::now());
+    finish_batch(std::move(outcome), Clock::now());
     auto elapsed = std::chrono::duration<double>(Clock::now() - started).count();
     m_logger.info("{}: initial sync finished in {:.3f} s ({} files written, {} bytes, {} deleted, "
                   "{} failed)",
@@ -70,7 +75,12 @@ void SyncSession::wake() {
 void SyncSession::step(std::chrono::milliseconds max_wait) {
     auto now = Clock::now();
     auto wait = max_wait;
-    if (auto due = m_pending.next_due()) {
+    auto due = m_pending.next_due();
+    if (m_databases) {
+        if (auto database_due = m_databases->next_due(); database_due && (!due || *database_due < *due))
+            due = database_due;
+    }
+    if (due) {
         auto until_due = std::chrono::ceil<std::chrono::milliseconds>(*due - now);
         wait = std::clamp(until_due, std::chrono::milliseconds(0), max_wait);
     }
@@ -87,15 +97,26 @@ void SyncSession::step(std::chrono::milliseconds max_wait) {
                     handle_root_lost(now);
                     continue;
                 }
-                m_pending.add_event(event, now);
+                queue_event(event, now);
             }
         }
     }
     if (m_root_lost && !try_recover_root(now))
         return;
     m_backlog.store(m_pending.size(), std::memory_order_relaxed);
-    if (m_pending.is_due(now))
+    if (m_pending.is_due(now) || (m_databases && m_databases->is_due(now)))
         run_due_batch(now);
+    if (m_databases)
+        m_databases->update_gauges(Clock::now());
+}
+
+void SyncSession::queue_event(const FsEvent& event, TimePoint now) {
+    if (!m_databases) {
+        m_pending.add_event(event, now);
+        return;
+    }
+    for (const auto& routed : m_databases->route(event, now))
+        m_pending.add_event(routed, now);
 }
 
 void SyncSession::run(std::stop_token stop) {
@@ -106,27 +127,42 @@ void SyncSession::run(std::stop_token stop) {
 }
 
 void SyncSession::run_due_batch(TimePoint now) {
+    Batch batch;
+    if (m_pending.is_due(now))
+        batch = m_pending.take(now);
+    if (m_databases) {
+        auto snapshots = m_databases->take_due(now);
+        if (!snapshots.empty()) {
+            for (auto& change : snapshots) {
+                bool queued = std::any_of(batch.changes.begin(), batch.changes.end(),
+                                          [&](const Change& c) { return c.path == change.path; });
+                if (!queued)
+                    batch.changes.push_back(std::move(change));
+            }
+            // Kept in path order: a directory before its children.
+            std::sort(batch.changes.begin(), batch.changes.end(),
+                      [](const Change& a, const Change& b) { return a.path < b.path; });
+        }
+    }
     if (auto root = m_target->check_root(); !root) {
         if (!m_target_lost)
             m_logger.error("{}: {}; holding all changes until it is back", m_options.name,
                            root.error().message);
         m_target_lost = true;
         // Keep the changes; look again after a pause instead of spinning.
-        Batch held = m_pending.take(now);
         BatchOutcome outcome;
-        for (auto& move : held.moves)
+        for (auto& move : batch.moves)
             outcome.failed.push_back(FailedChange{Change{move.to, ChangeKind::tree, 0},
                                                   root.error()});
-        for (auto& change : held.changes)
+        for (auto& change : batch.changes)
             outcome.failed.push_back(FailedChange{change, root.error()});
-        requeue_failures(std::move(outcome), now);
+        finish_batch(std::move(outcome), now);
         return;
     }
     if (m_target_lost) {
         m_logger.info("{}: target {} is back", m_options.name, m_target->describe());
         m_target_lost = false;
     }
-    Batch batch = m_pending.take(now);
     if (batch.empty())
         return;
     m_logger.debug("{}: running a batch of {} moves and {} changes", m_options.name,
@@ -135,14 +171,26 @@ void SyncSession::run_due_batch(TimePoint now) {
     for (const auto& failed : outcome.failed)
         m_logger.warning("{}: {} (attempt {}, will retry)", m_options.name, failed.error.message,
                          failed.change.attempts);
-    requeue_failures(std::move(outcome), Clock::now());
+    finish_batch(std::move(outcome), Clock::now());
     m_backlog.store(m_pending.size(), std::memory_order_relaxed);
 }
 
+void SyncSession::finish_batch(BatchOutcome outcome, TimePoint now) {
+    if (m_databases)
+        m_databases->record_landed(outcome.snapshots);
+    requeue_failures(std::move(outcome), now);
+    if (m_databases)
+        m_databases->finish_batch(now);
+}
+
 void SyncSession::requeue_failures(BatchOutcome outcome, TimePoint now) {
-    for (auto& failed : outcome.failed)
-        m_pending.add_retry(failed.change,
-                            now + backoff_for(failed.change.attempts, m_options.max_retry_backoff));
+    for (auto& failed : outcome.failed) {
+        const TimePoint retry_at =
+            now + backoff_for(failed.change.attempts, m_options.max_retry_backoff);
+        if (m_databases && m_databases->take_failure(failed, now, retry_at))
+            continue;
+        m_pending.add_retry(failed.change, retry_at);
+    }
 }
 
 void SyncSession::handle_root_lost(TimePoint now) {
@@ -175,7 +223,7 @@ bool SyncSession::try_recover_root(TimePoint now) {
     m_root_lost = false;
     Batch everything;
     everything.changes.push_back(Change{"", ChangeKind::tree, 0});
-    requeue_failures(m_mirror.run_batch(everything, Phase::recovery), now);
+    finish_batch(m_mirror.run_batch(everything, Phase::recovery), now);
     return true;
 }
 

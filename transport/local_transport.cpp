@@ -34,6 +34,10 @@ Status check_clean(std::string_view path) {
 
 } // namespace
 
+bool LocalTransport::durable_file(const SourceFile& source) const {
+    return m_options.durability == Durability::per_file || source.safety == FileSafety::atomic_and_durable;
+}
+
 Result<std::unique_ptr<LocalTransport>> LocalTransport::open(LocalTransportOptions options) {
     int fd = ::open(options.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
@@ -187,7 +191,8 @@ Result<PutResult> LocalTransport::put_file(std::string_view path, const SourceFi
             return std::unexpected(removed.error());
     }
     bool existing_file = existing && existing->type == EntryType::file;
-    if (m_options.write_mode == WriteMode::inplace && existing_file)
+    if (m_options.write_mode == WriteMode::inplace && existing_file &&
+        source.safety == FileSafety::per_policy)
         return update_in_place(parent->get(), name, source, path);
     return write_via_temp(parent->get(), name, source, existing_file ? existing : std::nullopt,
                           path);
@@ -207,7 +212,7 @@ Result<PutResult> LocalTransport::update_in_place(int dir_fd, const std::string&
                                            written.error().native_code});
     if (auto attrs = apply_attributes_fd(target.get(), source.info, path); !attrs)
         return std::unexpected(attrs.error());
-    if (m_options.durability == Durability::per_file && ::fsync(target.get()) != 0)
+    if (durable_file(source) && ::fsync(target.get()) != 0)
         return fail_errno("fsync " + display(path));
     return PutResult{*written, true};
 }
@@ -264,12 +269,12 @@ Result<PutResult> LocalTransport::write_via_temp(int dir_fd, const std::string& 
     }
     if (auto attrs = apply_attributes_fd(target.get(), source.info, path); !attrs)
         return abandon(attrs.error());
-    if (m_options.durability == Durability::per_file && ::fsync(target.get()) != 0)
+    if (durable_file(source) && ::fsync(target.get()) != 0)
         return abandon(base::error_from_errno(errno, "fsync " + display(path)));
     if (::renameat(dir_fd, temp.c_str(), dir_fd, name.c_str()) != 0)
         return abandon(base::error_from_errno(errno, "rename into place " + display(path)));
     unregister_in_flight(key);
-    if (m_options.durability == Durability::per_file) {
+    if (durable_file(source)) {
         // The rename itself is durable only once the directory is.
         UniqueFd dir(::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         if (!dir.valid() || ::fsync(dir.get()) != 0)

@@ -58,6 +58,8 @@ private:
                    ino_t inode);
 
     std::string display(std::string_view path) const;
+    // True when `source` must be fsynced (with its directory after the rename).
+    bool durable_file(const SourceFile& source) const;
     base::Status apply_attributes_fd(int fd, const EntryInfo& info, std::string_view path);
     base::Status apply_attributes_at(int dir_fd, const std::string& name, const EntryInfo& info,
                                      std::string_view path);
