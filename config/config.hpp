@@ -40,8 +40,8 @@ struct PreserveOptions {
 // How SQLite databases in the source are mirrored (docs/sqlite.md).
 struct SqliteConfig {
     bool enabled = true; // false: databases and their -wal/-shm/-journal are copied as files
-    std::vector<std::string> paths; // rsync-style patterns; only matching files may be
-                                    // databases. Empty: any file with the SQLite header.
+    std::vector<std::string> paths;         // rsync-style patterns; only matching files may be
+                                            // databases. Empty: any file with the SQLite header.
     std::optional<double> interval_seconds; // at most one snapshot per database per interval;
                                             // nullopt: the sync's delay
     std::optional<std::filesystem::path> temp_dir; // where snapshots are written before they

@@ -22,11 +22,10 @@ SyncSession::SyncSession(SyncSessionOptions options, ExcludeFilter excludes,
                          std::optional<EventSourceKind> events, base::Logger& logger)
     : m_options(std::move(options)), m_logger(logger), m_excludes(std::move(excludes)),
       m_target(std::move(target)),
-      m_events(events ? make_event_source(*events, EventSourceOptions{m_options.source,
-                                                                      &m_excludes, &m_logger})
+      m_events(events ? make_event_source(
+                            *events, EventSourceOptions{m_options.source, &m_excludes, &m_logger})
                       : nullptr),
-      m_source(m_options.source),
-      m_pool(m_options.workers),
+      m_source(m_options.source), m_pool(m_options.workers),
       m_databases(m_options.databases
                       ? std::make_unique<DatabaseWatch>(m_options.name, *m_options.databases,
                                                         m_source, *m_target, m_logger)
@@ -77,7 +76,8 @@ void SyncSession::step(std::chrono::milliseconds max_wait) {
     auto wait = max_wait;
     auto due = m_pending.next_due();
     if (m_databases) {
-        if (auto database_due = m_databases->next_due(); database_due && (!due || *database_due < *due))
+        if (auto database_due = m_databases->next_due();
+            database_due && (!due || *database_due < *due))
             due = database_due;
     }
     if (due) {

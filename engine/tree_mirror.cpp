@@ -221,11 +221,10 @@ void TreeMirror::reconcile(const std::string& path, BatchState& state) {
             reconcile(child, state);
             continue;
         }
-        bool up_to_date = existing && existing->type == entry.info.type &&
-                          existing->size == entry.info.size &&
-                          existing->mtime_ns == entry.info.mtime_ns &&
-                          existing->link_target == entry.info.link_target &&
-                          !live_databases.contains(entry.name);
+        bool up_to_date =
+            existing && existing->type == entry.info.type && existing->size == entry.info.size &&
+            existing->mtime_ns == entry.info.mtime_ns &&
+            existing->link_target == entry.info.link_target && !live_databases.contains(entry.name);
         if (up_to_date && attributes_differ(entry.info, *existing)) {
             if (auto set = m_target.set_attributes(child, entry.info); !set)
                 record_failure(state, child, ChangeKind::attrib, 0, set.error());
@@ -303,8 +302,7 @@ std::set<std::string> TreeMirror::find_companions(const std::string& dir,
             continue;
         auto [verdict, fresh] = is_database.try_emplace(companion->database, false);
         if (fresh)
-            verdict->second =
-                m_databases->is_database(base::join_rel(dir, companion->database));
+            verdict->second = m_databases->is_database(base::join_rel(dir, companion->database));
         if (!verdict->second)
             continue;
         companions.insert(entry.name);

@@ -62,8 +62,8 @@ struct SnapshotLanded {
 };
 
 struct BatchOutcome {
-    std::vector<FailedChange> failed;       // to be retried
-    std::vector<SnapshotLanded> snapshots;  // databases mirrored by this batch
+    std::vector<FailedChange> failed;      // to be retried
+    std::vector<SnapshotLanded> snapshots; // databases mirrored by this batch
 };
 
 class TreeMirror {

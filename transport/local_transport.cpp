@@ -35,7 +35,8 @@ Status check_clean(std::string_view path) {
 } // namespace
 
 bool LocalTransport::durable_file(const SourceFile& source) const {
-    return m_options.durability == Durability::per_file || source.safety == FileSafety::atomic_and_durable;
+    return m_options.durability == Durability::per_file ||
+           source.safety == FileSafety::atomic_and_durable;
 }
 
 Result<std::unique_ptr<LocalTransport>> LocalTransport::open(LocalTransportOptions options) {
