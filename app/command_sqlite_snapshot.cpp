@@ -165,6 +165,17 @@ std::optional<Failure> check_header(const std::string& database) {
     return std::nullopt;
 }
 
+// Polls for a lock every millisecond, up to the timeout. SQLite's own busy handler sleeps up
+// to 100 ms between tries; a rollback-journal database committing many times a second is
+// unlocked only in the short gaps between its transactions, which such long sleeps miss. While
+// it waits this process holds no lock, so the writers are not slowed.
+int poll_every_millisecond(void* timeout_ms, int tries) {
+    if (tries >= *static_cast<int*>(timeout_ms))
+        return 0;
+    ::usleep(1000);
+    return 1;
+}
+
 // Copies the database with the online backup API in a single step.
 //
 // Why the backup API, and why in one step:
@@ -185,7 +196,7 @@ std::optional<Failure> check_header(const std::string& database) {
 //   it holds a shared lock, so we never copy mid-transaction, and a writer waits to commit for
 //   at most the time of the copy; the busy timeout bounds how long we wait for a writer.
 std::optional<Failure> copy_database(const std::string& database, const std::string& output,
-                                     int busy_timeout_ms) {
+                                     int& busy_timeout_ms) {
     Connection source;
     // Read-only and not through a symlink. SQLite's reader protocol may still create an
     // empty -wal and -shm beside a WAL-mode database that nobody has open (as every reader
@@ -193,7 +204,7 @@ std::optional<Failure> copy_database(const std::string& database, const std::str
     if (auto failed =
             source.open(database, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, "open " + database))
         return failed;
-    sqlite3_busy_timeout(source.get(), busy_timeout_ms);
+    sqlite3_busy_handler(source.get(), poll_every_millisecond, &busy_timeout_ms);
 
     // The output must be new: the backup API would merge into an existing database's file.
     const int fd = ::open(output.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
