@@ -116,6 +116,8 @@ void DatabaseWatch::record_landed(const std::vector<SnapshotLanded>& snapshots) 
         if (!recovery_point)
             continue;
         const std::uint64_t ms = to_ms(*recovery_point);
+        m_logger.debug("database /{}: recovery point {:.3f} s (oldest change carried to landing)",
+                       snapshot.path, std::chrono::duration<double>(*recovery_point).count());
         m_counters.last_recovery_point_ms.store(ms, std::memory_order_relaxed);
         std::uint64_t max = m_counters.max_recovery_point_ms.load(std::memory_order_relaxed);
         while (ms > max && !m_counters.max_recovery_point_ms.compare_exchange_weak(
