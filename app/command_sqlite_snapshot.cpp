@@ -14,6 +14,7 @@
 #include <array>
 #include <cerrno>
 #include <charconv>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <optional>
@@ -23,6 +24,8 @@
 #include <sqlite3.h>
 
 #include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 namespace fsmirror::app {
@@ -58,6 +61,14 @@ constexpr int k_default_busy_timeout_ms = 2000;
 struct Failure {
     int status;
     std::string message;
+    int sqlite_code = 0; // SQLite's extended result code, when SQLite said it
+};
+
+// How the source is opened.
+enum class SourceAccess {
+    shared,    // an ordinary read-only connection, taking part in SQLite's locking
+    immutable, // immutable=1: no locks, no -shm; only for a quiescent database on a read-only
+               // file system, where nothing can change it (see can_read_immutable)
 };
 
 // Maps an SQLite result code onto the helper's exit statuses: the one place for that mapping.
@@ -94,9 +105,49 @@ const char* hint_for_sqlite(int code) {
 }
 
 Failure sqlite_failure(sqlite3* db, int code, const std::string& what) {
-    const char* detail = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(code);
-    return Failure{status_for_sqlite(code), fmt::format("{}: {} (SQLite code {}){}", what, detail,
-                                                        code, hint_for_sqlite(code))};
+    // The backup API reports on the destination's connection, not the source's.
+    std::string detail = db != nullptr ? sqlite3_errmsg(db) : "";
+    if (detail.empty() || detail == "not an error")
+        detail = sqlite3_errstr(code);
+    return Failure{
+        status_for_sqlite(code),
+        fmt::format("{}: {} (SQLite code {}){}", what, detail, code, hint_for_sqlite(code)), code};
+}
+
+// Returns `path` in a form SQLite never reads as a URI (Debian's SQLite reads "file:..." names
+// as URIs even without SQLITE_OPEN_URI).
+std::string plain_name(const std::string& path) {
+    return path.starts_with('/') ? path : "./" + path;
+}
+
+// Returns `path` as an SQLite URI filename with `query`; the characters that URIs give a
+// meaning are escaped.
+std::string uri_for(const std::string& path, const char* query) {
+    std::string uri = "file:";
+    for (char c : path) {
+        if (c == '%' || c == '?' || c == '#')
+            uri += fmt::format("%{:02X}", static_cast<unsigned char>(c));
+        else
+            uri += c;
+    }
+    return uri + "?" + query;
+}
+
+// True when the database (in the working directory) is on a read-only file system with no
+// -wal or -journal content: then nothing can change it, and when a reader cannot create the
+// -shm a WAL database needs, it is safe to read the file alone without locks. A database with
+// a -wal or hot -journal there is not: its file alone may be mid-checkpoint or mid-rollback.
+bool can_read_immutable(const std::string& database) {
+    struct statvfs fs {};
+    if (::statvfs(".", &fs) != 0 || (fs.f_flag & ST_RDONLY) == 0)
+        return false;
+    for (const char* suffix : {"-wal", "-journal"}) {
+        struct stat st {};
+        const std::string companion = database + suffix;
+        if (::lstat(companion.c_str(), &st) == 0 && st.st_size > 0)
+            return false;
+    }
+    return true;
 }
 
 // An SQLite connection closed on every path.
@@ -196,13 +247,17 @@ int poll_every_millisecond(void* timeout_ms, int tries) {
 //   it holds a shared lock, so we never copy mid-transaction, and a writer waits to commit for
 //   at most the time of the copy; the busy timeout bounds how long we wait for a writer.
 std::optional<Failure> copy_database(const std::string& database, const std::string& output,
-                                     int& busy_timeout_ms) {
+                                     int& busy_timeout_ms, SourceAccess access) {
     Connection source;
     // Read-only and not through a symlink. SQLite's reader protocol may still create an
     // empty -wal and -shm beside a WAL-mode database that nobody has open (as every reader
     // does); the database itself is never written or checkpointed by a read-only connection.
-    if (auto failed =
-            source.open(database, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, "open " + database))
+    const std::string name =
+        access == SourceAccess::immutable ? uri_for(database, "immutable=1") : plain_name(database);
+    // URIs only for the immutable form: a database could be named "file:...".
+    const int uri = access == SourceAccess::immutable ? SQLITE_OPEN_URI : 0;
+    if (auto failed = source.open(name, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW | uri,
+                                  "open " + database))
         return failed;
     sqlite3_busy_handler(source.get(), poll_every_millisecond, &busy_timeout_ms);
 
@@ -213,7 +268,7 @@ std::optional<Failure> copy_database(const std::string& database, const std::str
                        fmt::format("create {}: {}", output, std::strerror(errno))};
     ::close(fd);
     Connection copy;
-    if (auto failed = copy.open(output, SQLITE_OPEN_READWRITE, "open " + output))
+    if (auto failed = copy.open(plain_name(output), SQLITE_OPEN_READWRITE, "open " + output))
         return failed;
     // A scratch file: no journal, no syncs. Its check below reads it back, and the target's
     // copy is the one made durable (fsynced with its directory by the transport).
@@ -242,7 +297,7 @@ std::optional<Failure> copy_database(const std::string& database, const std::str
 // index/table mismatches it looks for unless the source itself has them.
 std::optional<Failure> check_copy(const std::string& output) {
     Connection copy;
-    if (auto failed = copy.open("file:" + output + "?immutable=1",
+    if (auto failed = copy.open(uri_for(output, "immutable=1"),
                                 SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, "reopen " + output))
         return failed;
     sqlite3_stmt* statement = nullptr;
@@ -311,9 +366,22 @@ int command_sqlite_snapshot(const CommandContext& context) {
     if (!database || !output)
         return usage("--database and --output are required");
 
+    // Signals sent to the whole process group (Ctrl-C, systemd stopping the service) must not
+    // kill a snapshot under the daemon, which finishes the transfers in flight before it
+    // exits. The daemon's time limit still bounds this process.
+    std::signal(SIGINT, SIG_IGN);
+    std::signal(SIGTERM, SIG_IGN);
+
     std::optional<Failure> failed = check_header(*database);
     if (!failed)
-        failed = copy_database(*database, *output, busy_timeout_ms);
+        failed = copy_database(*database, *output, busy_timeout_ms, SourceAccess::shared);
+    if (failed &&
+        (failed->sqlite_code == SQLITE_CANTOPEN ||
+         failed->sqlite_code == SQLITE_READONLY_CANTINIT) &&
+        can_read_immutable(*database)) {
+        ::unlink(output->c_str());
+        failed = copy_database(*database, *output, busy_timeout_ms, SourceAccess::immutable);
+    }
     if (!failed)
         failed = check_copy(*output);
     if (failed) {

@@ -159,9 +159,20 @@ std::unique_ptr<engine::SyncSession> make_session(const config::SyncConfig& sync
                                                sync.name, root.string(), role, tree.string()));
         }
     }
+    engine::ExcludeFilter excludes = make_excludes(sync);
+    if (options.databases) {
+        // Once an lsyncd-era workaround; now it only hides commits from the watcher.
+        for (const char* probe : {"example.db-wal", "example.db-journal"}) {
+            if (excludes.is_excluded(probe, engine::EntryKind::file))
+                logger.warning("{}: an exclude pattern matches SQLite's {} files; fsmirror never "
+                               "copies them anyway, and excluding them hides a database's "
+                               "commits until its next checkpoint (see docs/sqlite.md)",
+                               sync.name, probe + std::string_view("example.db").size());
+        }
+    }
     try {
         return std::make_unique<engine::SyncSession>(
-            std::move(options), make_excludes(sync), std::move(*target),
+            std::move(options), std::move(excludes), std::move(*target),
             watching == Watching::yes ? std::optional(engine::EventSourceKind::inotify)
                                       : std::nullopt,
             logger);
