@@ -234,7 +234,7 @@ TEST_CASE("stale companions on the target go; companion-like names of plain file
     fixture.stop();
 }
 
-TEST_CASE("--no-sqlite copies a database and its companions as plain files",
+TEST_CASE("the no-sqlite flag copies a database and its companions as plain files",
           "[integration][sqlite]") {
     MirrorFixture fixture;
     Writer writer(fixture.source() / "app.db", fixture.root() / "writer.log",
@@ -247,7 +247,7 @@ TEST_CASE("--no-sqlite copies a database and its companions as plain files",
     fixture.stop();
 }
 
-TEST_CASE("a database that never stops changing is snapshotted once per --sqlite-interval",
+TEST_CASE("a database that never stops changing is snapshotted once per sqlite interval",
           "[integration][sqlite]") {
     MirrorFixture fixture;
     Writer writer(fixture.source() / "app.db", fixture.root() / "writer.log", {"--rate", "200"});
