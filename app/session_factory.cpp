@@ -3,15 +3,15 @@
 #include "safety/path_checks.hpp"
 #include "transport/local_transport.hpp"
 
-#include <fmt/format.h>
-
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <system_error>
+
+#include <fmt/format.h>
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace fsmirror::app {
 

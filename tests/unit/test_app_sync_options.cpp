@@ -75,8 +75,8 @@ TEST_CASE("the SQLite flags", "[app][cli][sqlite]") {
     auto defaults = parse({"--source", "/a", "--target", "/b"}).config.syncs[0].sqlite;
     CHECK(defaults.enabled);
     CHECK_FALSE(defaults.interval_seconds);
-    auto set = parse({"--source", "/a", "--target", "/b", "--no-sqlite", "--sqlite-interval",
-                      "3", "--sqlite-temp-dir", "snaps"})
+    auto set = parse({"--source", "/a", "--target", "/b", "--no-sqlite", "--sqlite-interval", "3",
+                      "--sqlite-temp-dir", "snaps"})
                    .config.syncs[0]
                    .sqlite;
     CHECK_FALSE(set.enabled);
