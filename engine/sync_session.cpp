@@ -134,10 +134,12 @@ void SyncSession::run_due_batch(TimePoint now) {
         auto snapshots = m_databases->take_due(now);
         if (!snapshots.empty()) {
             for (auto& change : snapshots) {
-                bool queued = std::any_of(batch.changes.begin(), batch.changes.end(),
-                                          [&](const Change& c) { return c.path == change.path; });
-                if (!queued)
+                auto queued = std::find_if(batch.changes.begin(), batch.changes.end(),
+                                           [&](const Change& c) { return c.path == change.path; });
+                if (queued == batch.changes.end())
                     batch.changes.push_back(std::move(change));
+                else if (queued->kind == ChangeKind::attrib)
+                    queued->kind = ChangeKind::modify; // the snapshot must not be skipped
             }
             // Kept in path order: a directory before its children.
             std::sort(batch.changes.begin(), batch.changes.end(),
