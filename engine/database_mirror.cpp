@@ -95,6 +95,11 @@ bool DatabaseMirror::is_database(std::string_view path, int fd) const {
     return may_be_database(path) && header_says_database(fd);
 }
 
+bool DatabaseMirror::is_excluded(std::string_view database) const {
+    return m_options.excludes != nullptr &&
+           m_options.excludes->is_excluded(database, EntryKind::file);
+}
+
 std::optional<Companion> DatabaseMirror::database_of(std::string_view path) const {
     auto companion = companion_of(path);
     if (!companion || !is_database(companion->database))

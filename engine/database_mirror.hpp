@@ -42,6 +42,9 @@ struct DatabaseMirrorOptions {
     // Where snapshots are written before they are sent: owned by this sync, never in the
     // source. Must exist (see prepare_snapshot_directory).
     std::filesystem::path snapshot_directory;
+    // The sync's excludes: an excluded database is never snapshotted, and its companions are
+    // not copied either. Null: nothing is excluded.
+    const ExcludeFilter* excludes = nullptr;
 };
 
 class DatabaseMirror {
@@ -62,6 +65,9 @@ public:
 
     // Returns the database `path` is a companion of, when that is a database in the source.
     std::optional<Companion> database_of(std::string_view path) const;
+
+    // True when the sync's excludes cover `database`.
+    bool is_excluded(std::string_view database) const;
 
     // Snapshots source database `path` and delivers it to the target over `existing` (what the
     // target holds at `path` now), with `source_info`'s attributes. The target's companions are

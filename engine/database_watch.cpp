@@ -47,7 +47,7 @@ DatabaseWatch::DatabaseWatch(const std::string& sync_name, DatabaseWatchOptions 
     m_directory = *directory;
     m_mirror = std::make_unique<DatabaseMirror>(
         source, target, *m_taker, logger,
-        DatabaseMirrorOptions{std::move(options.paths), m_directory}, m_counters);
+        DatabaseMirrorOptions{std::move(options.paths), m_directory, options.excludes}, m_counters);
 }
 
 DatabaseWatch::~DatabaseWatch() {
@@ -92,7 +92,8 @@ std::vector<FsEvent> DatabaseWatch::route(const FsEvent& event, TimePoint now) {
     if (auto companion = companion_of(event.path)) {
         if (!is_database(companion->database))
             return {event}; // "notes-journal" beside a plain "notes" is just a file
-        if (triggers_snapshot(companion->kind, event.kind))
+        if (triggers_snapshot(companion->kind, event.kind) &&
+            !m_mirror->is_excluded(companion->database))
             m_schedule.note_change(companion->database, now);
         return {};
     }

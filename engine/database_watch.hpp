@@ -25,6 +25,7 @@ struct DatabaseWatchOptions {
     std::chrono::nanoseconds interval{std::chrono::seconds(1)}; // between snapshots of one db
     std::filesystem::path snapshot_root; // this sync's snapshot directory is made in here
     HelperOptions helper;
+    const ExcludeFilter* excludes = nullptr; // the sync's (see DatabaseMirrorOptions)
 };
 
 class DatabaseWatch {

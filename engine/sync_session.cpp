@@ -10,6 +10,11 @@ namespace {
 constexpr std::chrono::seconds k_lost_root_check_interval{2};
 constexpr std::chrono::milliseconds k_idle_wait{1000};
 
+DatabaseWatchOptions with_excludes(DatabaseWatchOptions options, const ExcludeFilter& excludes) {
+    options.excludes = &excludes;
+    return options;
+}
+
 std::chrono::nanoseconds backoff_for(unsigned attempts, std::chrono::seconds limit) {
     auto delay = std::chrono::seconds(1) * (1u << std::min(attempts, 10u));
     return std::min<std::chrono::nanoseconds>(delay, limit);
@@ -27,8 +32,9 @@ SyncSession::SyncSession(SyncSessionOptions options, ExcludeFilter excludes,
                       : nullptr),
       m_source(m_options.source), m_pool(m_options.workers),
       m_databases(m_options.databases
-                      ? std::make_unique<DatabaseWatch>(m_options.name, *m_options.databases,
-                                                        m_source, *m_target, m_logger)
+                      ? std::make_unique<DatabaseWatch>(
+                            m_options.name, with_excludes(*m_options.databases, m_excludes),
+                            m_source, *m_target, m_logger)
                       : nullptr),
       m_mirror(m_source, *m_target, m_pool, m_excludes, m_logger, m_options.mirror,
                m_databases ? &m_databases->mirror() : nullptr),

@@ -278,7 +278,8 @@ bool TreeMirror::redirect_companion(const std::string& path, BatchState& state) 
     auto companion = m_databases->database_of(path);
     if (!companion)
         return false;
-    if (!state.content_leaves.contains(companion->database))
+    if (!state.content_leaves.contains(companion->database) &&
+        !m_databases->is_excluded(companion->database))
         state.follow_ups.push_back(Change{companion->database, ChangeKind::modify, 0});
     return true;
 }

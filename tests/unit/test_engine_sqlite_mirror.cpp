@@ -122,6 +122,7 @@ struct Harness {
         watch_options.delay = 100ms;
         watch_options.interval = 1s;
         watch_options.snapshot_root = snapshots;
+        watch_options.excludes = &excludes;
         auto fake = std::make_unique<FakeTaker>();
         taker = fake.get();
         watch = std::make_unique<DatabaseWatch>("unit", std::move(watch_options), *tree, *transport,
@@ -264,6 +265,24 @@ TEST_CASE("sqlite paths limit which files are treated as databases", "[engine][s
     // Outside the paths: bytes, companions and all, as before.
     CHECK(test_support::read_file(h.target / "app.db-wal") ==
           test_support::read_file(h.source / "app.db-wal"));
+}
+
+TEST_CASE("an excluded database is not snapshotted, through its companions either",
+          "[engine][sqlite]") {
+    Harness h;
+    make_database(h.source / "app.db", 1, true);
+    h.excludes.add_pattern("/app.db");
+    h.open();
+    REQUIRE(h.initial().failed.empty());
+    CHECK(h.change("app.db-wal").failed.empty());
+    CHECK(h.taker->calls == 0);
+    CHECK_FALSE(fs::exists(h.target / "app.db"));
+    CHECK_FALSE(fs::exists(h.target / "app.db-wal"));
+    CHECK(h.watch
+              ->route(FsEvent{EventKind::modified, "app.db-wal", "", false},
+                      TimePoint{std::chrono::seconds(1)})
+              .empty());
+    CHECK_FALSE(h.watch->next_due());
 }
 
 TEST_CASE("a database renamed over stale companions clears them before the rename",
