@@ -66,6 +66,13 @@ std::vector<std::string> sqlite_flags(const MirrorFixture& fixture) {
     return {"--sqlite-temp-dir", (fixture.root() / "snapshots").string()};
 }
 
+void require_no_companions(const MirrorFixture& fixture, const std::string& name) {
+    for (const char* suffix : {"-wal", "-shm", "-journal"}) {
+        INFO("companion " << name << suffix << " on the target");
+        REQUIRE_FALSE(fs::exists(fixture.target() / (name + suffix)));
+    }
+}
+
 // Reads the target's copy over and over for `duration` while the writer runs, each time
 // followed by the source. Returns the distinct counter values the target showed.
 std::set<long long> watch_target(MirrorFixture& fixture, const std::string& name,
@@ -86,6 +93,8 @@ std::set<long long> watch_target(MirrorFixture& fixture, const std::string& name
         REQUIRE(source.ok());
         REQUIRE(*target.counter >= last);
         REQUIRE(*target.counter <= *source.counter);
+        // A reader that opens the copy normally would apply a -wal or -journal found beside it.
+        require_no_companions(fixture, name);
         last = *target.counter;
         seen.insert(last);
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -108,13 +117,6 @@ void require_final_state(MirrorFixture& fixture, const std::string& name) {
     INFO("target: " << describe(target));
     INFO("daemon log:\n" << fixture.log_tail());
     REQUIRE(arrived);
-}
-
-void require_no_companions(const MirrorFixture& fixture, const std::string& name) {
-    for (const char* suffix : {"-wal", "-shm", "-journal"}) {
-        INFO("companion " << name << suffix << " on the target");
-        REQUIRE_FALSE(fs::exists(fixture.target() / (name + suffix)));
-    }
 }
 
 // REQUIREs that nothing but the writer's own files is in the source, and that the snapshot
