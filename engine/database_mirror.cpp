@@ -125,6 +125,10 @@ DatabaseMirror::mirror(std::string_view path, const EntryInfo& source_info,
     auto dir = m_source.open_directory(base::parent_rel(path));
     if (!dir)
         return failed(dir.error());
+    // Checked (and made) for every snapshot: cheap next to one, and a temp cleaner such as
+    // systemd-tmpfiles may have removed it since.
+    if (auto ready = ensure_snapshot_directory(m_options.snapshot_directory); !ready)
+        return failed(ready.error());
     const fs::path output = next_snapshot_path();
     const RemoveOnExit cleanup(output);
     if (auto taken = m_taker.take(dir->get(), std::string(base::base_name(path)), output); !taken)
@@ -177,22 +181,40 @@ fs::path default_snapshot_root() {
     return "/var/tmp/fsmirror";
 }
 
-base::Result<fs::path> prepare_snapshot_directory(const fs::path& root,
-                                                  const std::string& sync_name) {
-    if (::mkdir(root.c_str(), 0700) != 0 && errno != EEXIST)
-        return base::fail_errno("create the snapshot directory " + root.string());
+namespace {
+
+// Makes `directory` (mode 0700) unless it exists, and checks that it is a real directory of
+// this user's: a shared /var/tmp must not let another user plant a symlink or read snapshots.
+base::Status make_own_directory(const fs::path& directory) {
+    if (::mkdir(directory.c_str(), 0700) != 0 && errno != EEXIST)
+        return base::fail_errno("create the snapshot directory " + directory.string());
     struct stat st {};
-    if (::lstat(root.c_str(), &st) != 0)
-        return base::fail_errno("snapshot directory " + root.string());
+    if (::lstat(directory.c_str(), &st) != 0)
+        return base::fail_errno("snapshot directory " + directory.string());
     if (!S_ISDIR(st.st_mode))
         return base::fail(base::ErrorKind::fatal,
-                          "snapshot directory " + root.string() +
+                          "snapshot directory " + directory.string() +
                               " is not a directory (a symlink is refused too)");
     if (st.st_uid != ::geteuid())
         return base::fail(base::ErrorKind::permission_denied,
                           fmt::format("snapshot directory {} belongs to user {}, not to this one "
                                       "({}); set sqlite.temp_dir to a directory of your own",
-                                      root.string(), st.st_uid, ::geteuid()));
+                                      directory.string(), st.st_uid, ::geteuid()));
+    return {};
+}
+
+} // namespace
+
+base::Status ensure_snapshot_directory(const fs::path& directory) {
+    if (auto root = make_own_directory(directory.parent_path()); !root)
+        return root;
+    return make_own_directory(directory);
+}
+
+base::Result<fs::path> prepare_snapshot_directory(const fs::path& root,
+                                                  const std::string& sync_name) {
+    if (auto made = make_own_directory(root); !made)
+        return std::unexpected(made.error());
 
     const std::string prefix = safe_file_name(sync_name) + ".";
     if (DIR* dir = ::opendir(root.c_str())) {
@@ -206,10 +228,7 @@ base::Result<fs::path> prepare_snapshot_directory(const fs::path& root,
             remove_snapshot_directory(root / name);
     }
 
-    const fs::path directory = root / (prefix + std::to_string(::getpid()));
-    if (::mkdir(directory.c_str(), 0700) != 0)
-        return base::fail_errno("create the snapshot directory " + directory.string());
-    return directory;
+    return root / (prefix + std::to_string(::getpid()));
 }
 
 void remove_snapshot_directory(const fs::path& directory) {

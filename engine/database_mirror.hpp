@@ -91,12 +91,18 @@ private:
     std::atomic<std::uint64_t> m_sequence{0};
 };
 
-// Creates `<root>/<sync name>.<pid>` (mode 0700; `root` too when missing) for this process's
-// snapshots of one sync, after removing the ones that processes no longer running left
-// behind. Refuses a root that is a symlink or belongs to another user (a shared /var/tmp).
-// Returns the directory, or the reason.
+// Checks `root` (making it, mode 0700, when missing) and returns `<root>/<sync name>.<pid>`,
+// the directory for this process's snapshots of one sync, after removing the ones that
+// processes no longer running left behind. The directory itself is made by the first snapshot
+// (ensure_snapshot_directory), so a sync without databases leaves nothing behind. Refuses a
+// root that is a symlink or belongs to another user (a shared /var/tmp). Returns the reason on
+// failure.
 base::Result<std::filesystem::path> prepare_snapshot_directory(const std::filesystem::path& root,
                                                                const std::string& sync_name);
+
+// Makes `directory` and its parent when missing (mode 0700) and checks that both are real
+// directories of this user's.
+base::Status ensure_snapshot_directory(const std::filesystem::path& directory);
 
 // Removes a directory made by prepare_snapshot_directory and what is left in it.
 void remove_snapshot_directory(const std::filesystem::path& directory);
