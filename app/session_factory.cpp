@@ -4,6 +4,11 @@
 #include "transport/local_transport.hpp"
 #include "transport/ssh_transport.hpp"
 
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+
 #include <fmt/format.h>
 
 #include <pwd.h>
@@ -25,6 +30,11 @@ fs::path canonical_or_lexical(const fs::path& path) {
     std::error_code ec;
     auto resolved = fs::weakly_canonical(path, ec);
     return ec ? path.lexically_normal() : resolved;
+}
+
+bool is_same_or_inside(const fs::path& path, const fs::path& ancestor) {
+    auto [end, rest] = std::mismatch(ancestor.begin(), ancestor.end(), path.begin(), path.end());
+    return end == ancestor.end();
 }
 
 void require_directory(const std::string& sync_name, const char* role, const fs::path& path) {
@@ -77,6 +87,27 @@ engine::DeletePolicy delete_policy_for(config::DeleteMode mode) {
         return {false, true};
     }
     return {true, true};
+}
+
+std::chrono::nanoseconds to_duration(double seconds) {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+        std::chrono::duration<double>(seconds));
+}
+
+std::optional<engine::DatabaseWatchOptions> database_options(const config::SyncConfig& sync) {
+    if (!sync.sqlite.enabled)
+        return std::nullopt;
+    engine::DatabaseWatchOptions options;
+    try {
+        for (const auto& pattern : sync.sqlite.paths)
+            options.paths.add_pattern(pattern);
+    } catch (const std::exception& error) {
+        throw StartupError(fmt::format("{}: sqlite.paths: {}", sync.name, error.what()));
+    }
+    options.delay = to_duration(sync.delay_seconds);
+    options.interval = to_duration(sync.sqlite.interval_seconds.value_or(sync.delay_seconds));
+    options.snapshot_root = sync.sqlite.temp_dir.value_or(engine::default_snapshot_root());
+    return options;
 }
 
 engine::ExcludeFilter make_excludes(const config::SyncConfig& sync) {
@@ -192,15 +223,38 @@ std::unique_ptr<engine::SyncSession> make_session(const config::SyncConfig& sync
     engine::SyncSessionOptions options;
     options.name = sync.name;
     options.source = sync.source;
-    options.batching.delay = std::chrono::duration_cast<std::chrono::nanoseconds>(
-        std::chrono::duration<double>(sync.delay_seconds));
+    options.batching.delay = to_duration(sync.delay_seconds);
     options.batching.max_delays = sync.max_delays;
     options.mirror.deletes = delete_policy_for(sync.delete_mode);
     options.mirror.attributes = attributes;
     options.workers = sync.workers;
+    options.databases = database_options(sync);
+    if (options.databases) {
+        // Never in the source (which we never write to, and whose watcher would see them)
+        // nor in the target (whose comparison would delete them).
+        const fs::path root = canonical_or_lexical(options.databases->snapshot_root);
+        for (const auto& [role, tree] : {std::pair{"source", fs::path(sync.source)},
+                                         std::pair{"target", fs::path(sync.target)}}) {
+            if (is_same_or_inside(root, canonical_or_lexical(tree)))
+                throw StartupError(fmt::format("{}: the SQLite snapshot directory {} is inside "
+                                               "the {} {}; set sqlite.temp_dir outside it",
+                                               sync.name, root.string(), role, tree.string()));
+        }
+    }
+    engine::ExcludeFilter excludes = make_excludes(sync);
+    if (options.databases) {
+        // Once an lsyncd-era workaround; now it only hides commits from the watcher.
+        for (const char* probe : {"example.db-wal", "example.db-journal"}) {
+            if (excludes.is_excluded(probe, engine::EntryKind::file))
+                logger.warning("{}: an exclude pattern matches SQLite's {} files; fsmirror never "
+                               "copies them anyway, and excluding them hides a database's "
+                               "commits until its next checkpoint (see docs/sqlite.md)",
+                               sync.name, probe + std::string_view("example.db").size());
+        }
+    }
     try {
         return std::make_unique<engine::SyncSession>(
-            std::move(options), make_excludes(sync), std::move(target),
+            std::move(options), std::move(excludes), std::move(target),
             watching == Watching::yes ? std::optional(engine::EventSourceKind::inotify)
                                       : std::nullopt,
             logger);

@@ -140,6 +140,12 @@ SyncSelection parse_sync_options(const std::vector<std::string>& args,
         {"--workers",
          [&](const std::string& v) { sync.workers = static_cast<unsigned>(parse_count("--workers", v, 1, 64)); }},
         {"--name", [&](const std::string& v) { sync.name = v; }},
+        {"--sqlite-interval",
+         [&](const std::string& v) {
+             sync.sqlite.interval_seconds = parse_seconds("--sqlite-interval", v);
+         }},
+        {"--sqlite-temp-dir",
+         [&](const std::string& v) { sync.sqlite.temp_dir = resolve(v, working_directory); }},
         {"--log-level",
          [&](const std::string& v) {
              auto level = base::parse_log_level(v);
@@ -160,6 +166,7 @@ SyncSelection parse_sync_options(const std::vector<std::string>& args,
              sync.ssh.compression = true;
              ssh_flags.push_back("--compress");
          }},
+        {"--no-sqlite", [&] { sync.sqlite.enabled = false; }},
     };
     const std::vector<std::string> not_sync_flags = {"--config", "--log-level", "--log-file"};
 
@@ -323,6 +330,17 @@ std::string sync_options_help() {
         Do not carry over permission bits / modification times.
     --owner, --no-owner
         Carry over owner and group. Default: only when running as root.
+    --no-sqlite
+        Copy SQLite databases and their -wal, -shm and -journal files as plain files, as
+        rsync would (a live database's copy may then be corrupt). By default a database is
+        recognised by its header and mirrored as a consistent snapshot taken through
+        SQLite; its companion files are never copied (see docs/sqlite.md).
+    --sqlite-interval SECONDS
+        Snapshot a database that keeps changing at most once per SECONDS. Default: the
+        batching delay.
+    --sqlite-temp-dir DIR
+        Where snapshots are written before they are sent (a directory of this user's).
+        Default $TMPDIR/fsmirror, else /var/tmp/fsmirror.
     --name NAME
         The sync's name in logs. Default sync1.
     --log-level debug|info|warning|error

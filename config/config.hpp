@@ -60,6 +60,18 @@ struct RemoteTarget {
     std::string path; // absolute on the remote, lexically normal
 };
 
+// How SQLite databases in the source are mirrored (docs/sqlite.md).
+struct SqliteConfig {
+    bool enabled = true; // false: databases and their -wal/-shm/-journal are copied as files
+    std::vector<std::string> paths;         // rsync-style patterns; only matching files may be
+                                            // databases. Empty: any file with the SQLite header.
+    std::optional<double> interval_seconds; // at most one snapshot per database per interval;
+                                            // nullopt: the sync's delay
+    std::optional<std::filesystem::path> temp_dir; // where snapshots are written before they
+                                                   // are sent; nullopt: $TMPDIR/fsmirror or
+                                                   // /var/tmp/fsmirror
+};
+
 struct SyncConfig {
     std::string name;                  // shown in logs and status; defaults to "sync<N>"
     std::filesystem::path source;      // absolute, resolved at load time
@@ -75,6 +87,7 @@ struct SyncConfig {
     unsigned workers = 4;              // parallel transfers for this sync
     std::optional<RemoteTarget> remote; // set when the target is on another machine (SSH)
     SshSettings ssh;                    // how `remote` is reached
+    SqliteConfig sqlite;
 };
 
 struct LogConfig {

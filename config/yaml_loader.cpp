@@ -33,9 +33,9 @@ constexpr std::string_view k_top_level_keys = "log, defaults, syncs";
 constexpr std::string_view k_log_keys = "level, file";
 constexpr std::string_view k_sync_keys = "name, source, target, delay, max_delays, delete, "
                                          "exclude, exclude_from, preserve, inplace, fsync, "
-                                         "workers, ssh";
+                                         "workers, ssh, sqlite";
 constexpr std::string_view k_defaults_keys = "delay, max_delays, delete, exclude, exclude_from, "
-                                             "preserve, inplace, fsync, workers, ssh";
+                                             "preserve, inplace, fsync, workers, ssh, sqlite";
 constexpr std::string_view k_ssh_keys = "identity_file, known_hosts, host_key_policy, "
                                         "compression, connect_timeout, keepalive, agent_path";
 constexpr std::string_view k_remote_keys = "host, port, user, path, identity_file, known_hosts, "
@@ -43,6 +43,7 @@ constexpr std::string_view k_remote_keys = "host, port, user, path, identity_fil
                                            "keepalive, agent_path";
 constexpr double k_max_ssh_timeout_seconds = 3600.0;
 constexpr std::string_view k_preserve_keys = "mode, times, links, owner";
+constexpr std::string_view k_sqlite_keys = "enabled, paths, interval, temp_dir";
 
 // One key of a mapping: its name, where it is written, and its value.
 struct Entry {
@@ -117,6 +118,7 @@ private:
     // One item of 'target': a local path, a remote string, or a remote mapping. Sets
     // sync.target and sync.remote (and refines sync.ssh from a mapping).
     void parse_target(const Entry& entry, SyncConfig& sync, std::string_view where) const;
+    void parse_sqlite(const Entry& entry, SqliteConfig& out, std::string_view where) const;
 
     LogConfig parse_log(const Entry& section) const;
     bool apply_option(const Entry& entry, SyncConfig& sync, std::string_view where) const;
@@ -447,6 +449,28 @@ void Parser::parse_target(const Entry& entry, SyncConfig& sync, std::string_view
     sync.remote.reset();
 }
 
+// As `preserve`: keys it does not set keep the defaults' values.
+void Parser::parse_sqlite(const Entry& entry, SqliteConfig& out, std::string_view where) const {
+    if (entry.value.IsNull())
+        return;
+    if (!entry.value.IsMap())
+        fail_value(entry, fmt::format("'sqlite' must be a mapping of {}, got {}", k_sqlite_keys,
+                                      describe(entry.value)));
+    for (const Entry& e : entries(entry.value, "'sqlite'")) {
+        if (e.key == "enabled") {
+            out.enabled = parse_bool(e, "sqlite.enabled");
+        } else if (e.key == "paths") {
+            out.paths = parse_patterns(Entry{"sqlite.paths", e.key_mark, e.value});
+        } else if (e.key == "interval") {
+            out.interval_seconds = parse_seconds(Entry{"sqlite.interval", e.key_mark, e.value});
+        } else if (e.key == "temp_dir") {
+            out.temp_dir = parse_path(e, "sqlite.temp_dir");
+        } else {
+            fail_unknown(e, fmt::format("in 'sqlite' of {}", where), k_sqlite_keys);
+        }
+    }
+}
+
 LogConfig Parser::parse_log(const Entry& section) const {
     LogConfig log;
     if (section.value.IsNull())
@@ -497,6 +521,8 @@ bool Parser::apply_option(const Entry& entry, SyncConfig& sync, std::string_view
         sync.workers = static_cast<unsigned>(parse_integer(entry, 1, k_max_workers));
     } else if (key == "ssh") {
         parse_ssh(entry, sync.ssh, where);
+    } else if (key == "sqlite") {
+        parse_sqlite(entry, sync.sqlite, where);
     } else {
         return false;
     }

@@ -35,6 +35,11 @@ Status check_clean(std::string_view path) {
 
 } // namespace
 
+bool LocalTransport::durable_file(const SourceFile& source) const {
+    return m_options.durability == Durability::per_file ||
+           source.safety == FileSafety::atomic_and_durable;
+}
+
 Result<std::unique_ptr<LocalTransport>> LocalTransport::open(LocalTransportOptions options) {
     int fd = ::open(options.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
@@ -205,7 +210,8 @@ Result<PutResult> LocalTransport::put_file(std::string_view path, const SourceFi
     if (!parent)
         return std::unexpected(parent.error());
     bool existing_file = existing && existing->type == EntryType::file;
-    if (m_options.write_mode == WriteMode::inplace && existing_file)
+    if (m_options.write_mode == WriteMode::inplace && existing_file &&
+        source.safety == FileSafety::per_policy)
         return update_in_place(parent->get(), std::string(base::base_name(path)), source, path);
     auto incoming = create_incoming(std::move(*parent), path);
     if (!incoming)
@@ -221,7 +227,8 @@ Result<PutResult> LocalTransport::put_file(std::string_view path, const SourceFi
         if (::fchmod(incoming->fd(), mode) != 0)
             return fail_errno("chmod " + display(path));
     }
-    if (auto committed = commit_incoming(*incoming, source.info); !committed)
+    if (auto committed = commit_incoming(*incoming, source.info, durable_file(source));
+        !committed)
         return std::unexpected(committed.error());
     return written;
 }
@@ -240,7 +247,7 @@ Result<PutResult> LocalTransport::update_in_place(int dir_fd, const std::string&
                                            written.error().native_code});
     if (auto attrs = apply_attributes_fd(target.get(), source.info, path); !attrs)
         return std::unexpected(attrs.error());
-    if (m_options.durability == Durability::per_file && ::fsync(target.get()) != 0)
+    if (durable_file(source) && ::fsync(target.get()) != 0)
         return fail_errno("fsync " + display(path));
     return PutResult{*written, true};
 }
@@ -312,7 +319,9 @@ Result<IncomingFile> LocalTransport::create_incoming(UniqueFd parent, std::strin
                         std::move(temp), std::move(key), std::string(path), UniqueFd(fd));
 }
 
-Status LocalTransport::commit_incoming(IncomingFile& file, const EntryInfo& info) {
+Status LocalTransport::commit_incoming(IncomingFile& file, const EntryInfo& info,
+                                       bool force_durable) {
+    const bool durable = force_durable || m_options.durability == Durability::per_file;
     if (!file.m_open)
         return fail(base::ErrorKind::fatal, "file " + display(file.m_path) + " already finished");
     auto finish = [&](Status status) {
@@ -322,14 +331,14 @@ Status LocalTransport::commit_incoming(IncomingFile& file, const EntryInfo& info
     };
     if (auto attrs = apply_attributes_fd(file.fd(), info, file.m_path); !attrs)
         return finish(attrs);
-    if (m_options.durability == Durability::per_file && ::fsync(file.fd()) != 0)
+    if (durable && ::fsync(file.fd()) != 0)
         return finish(fail_errno("fsync " + display(file.m_path)));
     if (::renameat(file.m_directory.get(), file.m_temp.c_str(), file.m_directory.get(),
                    file.m_name.c_str()) != 0)
         return finish(fail_errno("rename into place " + display(file.m_path)));
     file.m_open = false;
     unregister_in_flight(file.m_key);
-    if (m_options.durability == Durability::per_file) {
+    if (durable) {
         // The rename itself is durable only once the directory is.
         UniqueFd dir(::openat(file.m_directory.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         if (!dir.valid() || ::fsync(dir.get()) != 0)

@@ -96,7 +96,9 @@ public:
 
     // Gives the received file `info`'s attributes (per the policy), syncs it when the
     // durability policy says so, and renames it into place.
-    base::Status commit_incoming(IncomingFile& file, const EntryInfo& info);
+    // `force_durable` fsyncs the file and its directory whatever the durability policy.
+    base::Status commit_incoming(IncomingFile& file, const EntryInfo& info,
+                                 bool force_durable = false);
 
     // Returns the attributes policy this transport applies.
     const AttributePolicy& attributes() const { return m_options.attributes; }
@@ -108,6 +110,8 @@ private:
                    ino_t inode);
 
     std::string display(std::string_view path) const;
+    // True when `source` must be fsynced (with its directory after the rename).
+    bool durable_file(const SourceFile& source) const;
     base::Status apply_attributes_fd(int fd, const EntryInfo& info, std::string_view path);
     base::Status apply_attributes_at(int dir_fd, const std::string& name, const EntryInfo& info,
                                      std::string_view path);

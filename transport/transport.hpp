@@ -13,10 +13,19 @@
 
 namespace fsmirror::transport {
 
+// How a transport must deliver one file.
+enum class FileSafety {
+    per_policy,         // as the transport's write mode and durability policy say (the default)
+    atomic_and_durable, // whatever the policy: through a temp file renamed into place (never
+                        // in place), fsynced before the rename, its directory after. For
+                        // SQLite snapshots, which readers must only ever see whole.
+};
+
 // A source file opened by the engine for reading, with the attributes to give its copy.
 struct SourceFile {
     int fd = -1;
     EntryInfo info;
+    FileSafety safety = FileSafety::per_policy;
 };
 
 struct PutResult {

@@ -278,7 +278,7 @@ TEST_CASE("a dead target is retried with backoff, never in a busy loop, and one 
     fixture.stop();
 }
 
-TEST_CASE("an unknown host key is refused; accept-new adds it; a changed key is refused",
+TEST_CASE("an unknown host key is refused and accept-new adds it and a changed key is refused",
           "[integration][ssh][hostkey]") {
     MirrorFixture fixture;
     SshdServer sshd(sshd_directory(fixture));
