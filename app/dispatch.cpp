@@ -1,10 +1,11 @@
 #include "app/commands.hpp"
-
-#include <fmt/format.h>
+#include "app/library_versions.hpp"
 
 #include <array>
 #include <cstdio>
 #include <string_view>
+
+#include <fmt/format.h>
 
 #ifndef FSMIRROR_VERSION
 #define FSMIRROR_VERSION "0.0.0"
@@ -79,14 +80,16 @@ int dispatch(const std::vector<std::string>& args, const std::filesystem::path& 
         return k_exit_ok;
     }
     if (verb == "-V" || verb == "--version" || verb == "version") {
+        // First line as before (scripts read it); then the libraries, one a line.
         std::printf("fsmirror %s\n", FSMIRROR_VERSION);
+        for (const auto& library : library_versions())
+            fmt::print("{} {}\n", library.name, library.version);
         return k_exit_ok;
     }
     for (const auto& command : k_commands) {
         if (command.name == verb)
-            return command.function(
-                CommandContext{std::vector<std::string>(args.begin() + 1, args.end()),
-                               working_directory});
+            return command.function(CommandContext{
+                std::vector<std::string>(args.begin() + 1, args.end()), working_directory});
     }
     std::fprintf(stderr, "fsmirror: unknown command '%s' (see fsmirror --help)\n", verb.c_str());
     return k_exit_usage;
