@@ -1,11 +1,11 @@
 #include "app/commands.hpp"
 #include "app/library_versions.hpp"
 
+#include <fmt/format.h>
+
 #include <array>
 #include <cstdio>
 #include <string_view>
-
-#include <fmt/format.h>
 
 #ifndef FSMIRROR_VERSION
 #define FSMIRROR_VERSION "0.0.0"
@@ -88,8 +88,9 @@ int dispatch(const std::vector<std::string>& args, const std::filesystem::path& 
     }
     for (const auto& command : k_commands) {
         if (command.name == verb)
-            return command.function(CommandContext{
-                std::vector<std::string>(args.begin() + 1, args.end()), working_directory});
+            return command.function(
+                CommandContext{std::vector<std::string>(args.begin() + 1, args.end()),
+                               working_directory});
     }
     std::fprintf(stderr, "fsmirror: unknown command '%s' (see fsmirror --help)\n", verb.c_str());
     return k_exit_usage;
