@@ -18,14 +18,16 @@ set(FSMIRROR_LIBEXEC_DIR ${CMAKE_INSTALL_FULL_LIBEXECDIR}/fsmirror)
 set(FSMIRROR_LOG_DIR ${CMAKE_INSTALL_FULL_LOCALSTATEDIR}/log/fsmirror)
 set(FSMIRROR_STATE_DIR ${CMAKE_INSTALL_FULL_LOCALSTATEDIR}/lib/fsmirror)
 
-# systemd's own answer for where system units go (/lib/systemd/system on Debian 12).
-if(CMAKE_INSTALL_PREFIX STREQUAL "/usr")
+# Where the units go: systemd's own answer under /usr (/lib/systemd/system on Debian 12),
+# PREFIX/lib/systemd/system otherwise, unless FSMIRROR_SYSTEMD_UNIT_DIR says.
+set(FSMIRROR_SYSTEMD_UNIT_DIR "" CACHE PATH "Where the systemd units go (empty: automatic)")
+set(systemd_unit_dir ${FSMIRROR_SYSTEMD_UNIT_DIR})
+if(NOT systemd_unit_dir AND CMAKE_INSTALL_PREFIX STREQUAL "/usr")
   pkg_get_variable(systemd_unit_dir systemd systemdsystemunitdir)
 endif()
 if(NOT systemd_unit_dir)
-  set(systemd_unit_dir ${CMAKE_INSTALL_FULL_LIBDIR}/systemd/system)
+  set(systemd_unit_dir ${CMAKE_INSTALL_PREFIX}/lib/systemd/system)
 endif()
-set(FSMIRROR_SYSTEMD_UNIT_DIR ${systemd_unit_dir} CACHE PATH "Where the systemd units go")
 
 # --- binary and helper ---
 install(TARGETS fsmirror RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
@@ -42,7 +44,7 @@ function(fsmirror_unit template output config what)
   set(FSMIRROR_UNIT_CONFIG ${config})
   set(FSMIRROR_UNIT_WHAT ${what})
   configure_file(${fsmirror_packaging}/systemd/${template} ${fsmirror_generated}/${output} @ONLY)
-  install(FILES ${fsmirror_generated}/${output} DESTINATION ${FSMIRROR_SYSTEMD_UNIT_DIR})
+  install(FILES ${fsmirror_generated}/${output} DESTINATION ${systemd_unit_dir})
 endfunction()
 fsmirror_unit(fsmirror.service.in fsmirror.service
               ${FSMIRROR_CONFIG_DIR}/fsmirror.yml "${FSMIRROR_CONFIG_DIR}/fsmirror.yml")
@@ -73,7 +75,7 @@ foreach(page fsmirror.1 fsmirror.yml.5)
   install(FILES ${fsmirror_generated}/${page}.gz DESTINATION ${CMAKE_INSTALL_MANDIR}/man${section})
 endforeach()
 add_custom_target(fsmirror_man_pages ALL DEPENDS ${fsmirror_man_pages})
-install(FILES README.md docs/configuration.md ${fsmirror_packaging}/ansible/README.md
+install(FILES README.md docs/configuration.md
         DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(FILES ${fsmirror_packaging}/debian/copyright DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(DIRECTORY examples/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
@@ -112,5 +114,4 @@ foreach(script postinst prerm postrm)
 endforeach()
 list(APPEND CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA ${fsmirror_generated}/debian/conffiles)
 set(CPACK_STRIP_FILES ON)
-set(CPACK_SOURCE_IGNORE_FILES /\\.git/ /build.*/)
 include(CPack)
