@@ -7,7 +7,7 @@ packages=(
   liblua5.4-dev libcurl4-openssl-dev libxxhash-dev libsystemd-dev
   openssh-server openssh-client python3 python3-aiosmtpd sqlite3 rsync
   # packaging tests (tests/packaging): the role is linted and run for real; about a minute
-  ansible-core ansible-lint logrotate strace
+  ansible-core ansible-lint logrotate strace lua5.4
 )
 missing=()
 for package in "${packages[@]}"; do

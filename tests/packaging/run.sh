@@ -144,6 +144,16 @@ check "the default /etc/fsmirror/fsmirror.yml loads and mirrors" bash -c \
   "/usr/bin/fsmirror sync --config '$work/mirror/default.yml' 2>/dev/null &&
    diff -r -x .fsmirror --no-dereference '$work/mirror/source' '$work/mirror/target2' &&
    test -s '$work/mirror/log/fsmirror.log'"
+if command -v lua5.4 >/dev/null; then
+  # lsyncd's API as stubs: the example must be a program lsyncd itself would run.
+  check "examples/lsyncd.conf.lua is an lsyncd config (Lua 5.4, lsyncd's API stubbed)" lua5.4 -e '
+    local syncs = {}
+    settings = function(t) assert(type(t) == "table") end
+    default = { rsync = {}, rsyncssh = {}, direct = {} }
+    sync = function(t) assert(t[1] == default.rsync and t.source and t.target); syncs[#syncs + 1] = t end
+    dofile("/usr/share/doc/fsmirror/examples/lsyncd.conf.lua")
+    assert(#syncs == 1 and syncs[1].delay == 1 and syncs[1].rsync._extra[1] == "--delete-after")'
+fi
 if /usr/bin/fsmirror --help | grep -q '^    convert'; then
   check "fsmirror convert reads examples/lsyncd.conf.lua" \
     /usr/bin/fsmirror convert /usr/share/doc/fsmirror/examples/lsyncd.conf.lua
