@@ -78,6 +78,15 @@ add_custom_target(fsmirror_man_pages ALL DEPENDS ${fsmirror_man_pages})
 install(FILES README.md docs/configuration.md
         DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(FILES ${fsmirror_packaging}/debian/copyright DESTINATION ${CMAKE_INSTALL_DOCDIR})
+# Debian wants a changelog in every package's doc directory; it names the maintainer.
+set(CPACK_DEBIAN_PACKAGE_MAINTAINER "fsmirror maintainers <maintainers@fsmirror.invalid>"
+    CACHE STRING "Maintainer field of the Debian package")
+configure_file(${fsmirror_packaging}/debian/changelog.in ${fsmirror_generated}/changelog @ONLY)
+add_custom_command(OUTPUT ${fsmirror_generated}/changelog.gz
+                   COMMAND gzip -9nc ${fsmirror_generated}/changelog > ${fsmirror_generated}/changelog.gz
+                   DEPENDS ${fsmirror_generated}/changelog VERBATIM)
+add_custom_target(fsmirror_changelog ALL DEPENDS ${fsmirror_generated}/changelog.gz)
+install(FILES ${fsmirror_generated}/changelog.gz DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(DIRECTORY examples/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
 
 # --- the Debian package ---
@@ -87,14 +96,12 @@ set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGING_INSTALL_PREFIX ${CMAKE_INSTALL_PREFIX})
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "real-time directory mirroring daemon (replaces lsyncd)")
 set(CPACK_PACKAGE_DESCRIPTION
-    "fsmirror keeps a target directory an exact copy of a source directory: it watches the\n"
-    "source with inotify, batches changes for a short delay and mirrors them with in-process\n"
-    "transfers. Renames stay renames, a changed file is never skipped, and the target never\n"
-    "shows a half-written file. It reads lsyncd's configuration files and runs as a hardened\n"
-    "systemd service.")
+    "fsmirror keeps a target directory an exact copy of a source directory: it\n"
+    "watches the source with inotify, batches changes for a short delay and\n"
+    "mirrors them with in-process transfers. Renames stay renames, a changed file\n"
+    "is never skipped, and the target never shows a half-written file. It runs as\n"
+    "a hardened systemd service with a health check and mail alerts.")
 string(JOIN "" CPACK_PACKAGE_DESCRIPTION ${CPACK_PACKAGE_DESCRIPTION})
-set(CPACK_DEBIAN_PACKAGE_MAINTAINER "fsmirror maintainers <maintainers@fsmirror.invalid>"
-    CACHE STRING "Maintainer field of the Debian package")
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT) # fsmirror_<version>_<arch>.deb
 set(CPACK_DEBIAN_PACKAGE_SECTION admin)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
@@ -102,7 +109,6 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 # right as the SSH, SQLite and Lua code lands.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "logrotate")
-set(CPACK_DEBIAN_PACKAGE_SUGGESTS "msmtp-mta | mail-transport-agent, ansible-core")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 configure_file(${fsmirror_packaging}/debian/conffiles.in ${fsmirror_generated}/debian/conffiles
                @ONLY)

@@ -102,11 +102,18 @@ for path in /usr/bin/fsmirror /etc/fsmirror/fsmirror.yml /etc/logrotate.d/fsmirr
             /lib/systemd/system/fsmirror-health.service /lib/systemd/system/fsmirror-health.timer \
             /lib/systemd/system/fsmirror-health@.service /lib/systemd/system/fsmirror-health@.timer \
             /lib/systemd/system/fsmirror-failure@.service /usr/libexec/fsmirror/failure-alert \
-            /usr/share/doc/fsmirror/copyright /usr/share/doc/fsmirror/examples/lsyncd.conf.lua \
+            /usr/share/doc/fsmirror/copyright /usr/share/doc/fsmirror/changelog.gz \
+            /usr/share/doc/fsmirror/examples/lsyncd.conf.lua \
             /var/lib/fsmirror/ /var/log/fsmirror/; do
   grep -qx "$path" <<<"$contents" || missing+=" $path"
 done
 check "the package holds every file${missing:+ (missing:$missing)}" test -z "$missing"
+if command -v lintian >/dev/null; then
+  check "lintian finds no error or warning" bash -c \
+    "out=\$(lintian --fail-on error,warning '$deb' 2>&1 | grep -v 'root privileges'); echo \"\$out\"; test -z \"\$out\""
+else
+  skip_part "lintian missing: Debian policy not checked (apt-get install lintian)"
+fi
 
 # --- install and run the installed binary -------------------------------------------------
 step "install with dpkg"
