@@ -70,7 +70,7 @@ version=$(sed -n 's/^project(fsmirror VERSION \([0-9.]*\).*/\1/p' "$source_dir/C
 deb_name="fsmirror_${version}_amd64.deb"
 if [ -n "$build_dir" ] &&
    grep -qx 'CMAKE_INSTALL_PREFIX:PATH=/usr' "$build_dir/CMakeCache.txt" 2>/dev/null; then
-  cmake --build "$build_dir" --target fsmirror fsmirror_man_pages >/dev/null &&
+  cmake --build "$build_dir" --target fsmirror fsmirror_man_pages fsmirror_changelog >/dev/null &&
     cpack --config "$build_dir/CPackConfig.cmake" -B "$work/package" >"$work/cpack.log" 2>&1
   deb=$work/package/$deb_name
 else
