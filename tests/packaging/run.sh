@@ -56,10 +56,14 @@ check() { # check DESCRIPTION COMMAND...: one assertion
 
 work=$(mktemp -d /tmp/fsmirror-packaging.XXXXXX)
 installed_by_us=false
+# The role raises this machine-wide limit for real; it is put back afterwards.
+watches_before=$(cat /proc/sys/fs/inotify/max_user_watches)
 cleanup() {
   if ! $keep; then
     $installed_by_us && dpkg --purge fsmirror >/dev/null 2>&1
     rm -rf "$work"
+    [ "$(cat /proc/sys/fs/inotify/max_user_watches)" = "$watches_before" ] ||
+      sysctl -q -w fs.inotify.max_user_watches="$watches_before" 2>/dev/null
   fi
 }
 trap cleanup EXIT
