@@ -1,4 +1,5 @@
 #include "app/commands.hpp"
+#include "app/library_versions.hpp"
 
 #include <fmt/format.h>
 
@@ -94,7 +95,10 @@ int dispatch(const std::vector<std::string>& args, const std::filesystem::path& 
         return k_exit_ok;
     }
     if (verb == "-V" || verb == "--version" || verb == "version") {
+        // First line as before (scripts read it); then the libraries, one a line.
         std::printf("fsmirror %s\n", FSMIRROR_VERSION);
+        for (const auto& library : library_versions())
+            fmt::print("{} {}\n", library.name, library.version);
         return k_exit_ok;
     }
     for (const auto& command : k_commands) {

@@ -11,9 +11,12 @@ endif()
 # xxHash (libxxhash-dev) for content hashes.
 pkg_check_modules(LIBSSH2 REQUIRED IMPORTED_TARGET libssh2)
 pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)
+pkg_check_modules(lua REQUIRED IMPORTED_TARGET lua5.4)        # liblua5.4-dev
 find_path(LIBRSYNC_INCLUDE_DIR librsync.h REQUIRED)
 find_library(LIBRSYNC_LIBRARY rsync REQUIRED)
-add_library(librsync::librsync UNKNOWN IMPORTED)
-set_target_properties(librsync::librsync PROPERTIES
-  IMPORTED_LOCATION "${LIBRSYNC_LIBRARY}"
-  INTERFACE_INCLUDE_DIRECTORIES "${LIBRSYNC_INCLUDE_DIR}")
+if(NOT TARGET librsync::librsync)
+  add_library(librsync::librsync UNKNOWN IMPORTED)
+  set_target_properties(librsync::librsync PROPERTIES
+    IMPORTED_LOCATION "${LIBRSYNC_LIBRARY}"
+    INTERFACE_INCLUDE_DIRECTORIES "${LIBRSYNC_INCLUDE_DIR}")
+endif()
