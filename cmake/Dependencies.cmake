@@ -3,6 +3,7 @@ find_package(PkgConfig REQUIRED)
 find_package(Threads REQUIRED)
 find_package(fmt REQUIRED)            # libfmt-dev
 find_package(yaml-cpp REQUIRED)       # libyaml-cpp-dev
+pkg_check_modules(xxhash REQUIRED IMPORTED_TARGET libxxhash) # libxxhash-dev: verify --checksum
 if(BUILD_TESTING OR NOT DEFINED BUILD_TESTING)
   find_package(Catch2 2 REQUIRED)     # catch2 (Debian 12 ships Catch2 v2)
 endif()

@@ -4,6 +4,7 @@
 #include "transport/local_fs.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 
 #include <cerrno>
 
@@ -20,6 +21,16 @@ base::Status SourceTree::open() {
         return base::fail_errno("open source directory " + m_root.string());
     m_root_fd.reset(fd);
     return {};
+}
+
+bool SourceTree::root_replaced() const {
+    struct stat opened {};
+    struct stat now {};
+    if (!m_root_fd.valid() || ::fstat(m_root_fd.get(), &opened) != 0)
+        return true;
+    if (::stat(m_root.c_str(), &now) != 0)
+        return true;
+    return opened.st_dev != now.st_dev || opened.st_ino != now.st_ino;
 }
 
 std::string SourceTree::display(std::string_view path) const {

@@ -24,6 +24,10 @@ public:
 
     const std::filesystem::path& root() const { return m_root; }
 
+    // True when the root path now names another directory than the one opened: it was
+    // removed, replaced, or a file system was mounted or unmounted over it.
+    bool root_replaced() const;
+
     // Returns the entry at `path`, nullopt when absent.
     base::Result<std::optional<transport::EntryInfo>> stat(std::string_view path) const;
 

@@ -2,11 +2,15 @@
 
 #include "base/rel_path.hpp"
 #include "transport/local_fs.hpp"
+#include "transport/target_marker.hpp"
 
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <limits>
+#include <map>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace fsmirror::engine {
 
@@ -20,6 +24,9 @@ struct TreeMirror::BatchState {
     std::vector<std::pair<std::string, unsigned>> removals;
     std::set<std::string> touched_directories;
     std::vector<Change> follow_ups; // moves the target could not do become copies
+    bool whole_tree = false;        // the batch compares the whole tree (startup, recovery)
+    std::uint64_t listed = 0;       // target entries seen by the comparisons
+    std::atomic<std::int64_t> created{0}; // entries new on the target
 
     void touch_with_ancestors(const std::string& path) {
         std::string dir = path;
@@ -37,6 +44,12 @@ namespace {
 
 std::string shown(const std::string& path) { return "/" + path; }
 
+// The marker and anything below a `.fsmirror` directory at the root are fsmirror's own.
+bool is_reserved(std::string_view path) {
+    return transport::is_marker_path(path) ||
+           base::is_same_or_under(path, transport::k_marker_name);
+}
+
 } // namespace
 
 TreeMirror::TreeMirror(SourceTree& source, transport::Transport& target, WorkerPool& pool,
@@ -53,6 +66,8 @@ bool TreeMirror::deletes_allowed(Phase phase) const {
         return m_options.deletes.while_running;
     case Phase::recovery:
         return false;
+    case Phase::resumed:
+        return true;
     }
     return false;
 }
@@ -78,6 +93,9 @@ void TreeMirror::record_failure(BatchState& state, const std::string& path, Chan
 BatchOutcome TreeMirror::run_batch(const Batch& batch, Phase phase) {
     BatchState state;
     state.phase = phase;
+    state.whole_tree = std::any_of(batch.changes.begin(), batch.changes.end(), [](const Change& c) {
+        return c.path.empty() && c.kind == ChangeKind::tree;
+    });
     for (const auto& move : batch.moves)
         apply_move(move, state);
     for (const auto& change : batch.changes)
@@ -87,23 +105,138 @@ BatchOutcome TreeMirror::run_batch(const Batch& batch, Phase phase) {
     m_pool.wait_idle();
 
     // Deletions after transfers, so a failed transfer never leaves the target with less.
-    std::sort(state.removals.begin(), state.removals.end(),
-              [](const auto& a, const auto& b) { return a.first > b.first; });
-    for (const auto& [path, attempts] : state.removals) {
-        if (auto removed = m_target.remove(path); !removed) {
-            record_failure(state, path, ChangeKind::remove, attempts, removed.error());
-            continue;
-        }
-        m_counters.entries_removed.fetch_add(1, std::memory_order_relaxed);
-        m_logger.debug("deleted {}", shown(path));
-    }
+    BatchOutcome outcome;
+    run_deletions(state, outcome);
     finish_directories(state);
     if (auto flushed = m_target.flush(); !flushed)
         m_logger.warning("{}", flushed.error().message);
-    return BatchOutcome{std::move(state.failed)};
+    outcome.failed = std::move(state.failed);
+    return outcome;
+}
+
+std::uint64_t TreeMirror::target_entries_estimate() const {
+    return static_cast<std::uint64_t>(std::max<std::int64_t>(0, m_target_entries.load()));
+}
+
+void TreeMirror::run_deletions(BatchState& state, BatchOutcome& outcome) {
+    std::int64_t before =
+        state.whole_tree ? static_cast<std::int64_t>(state.listed) : m_target_entries.load();
+    if (state.removals.empty()) {
+        m_target_entries.store(before + state.created.load());
+        return;
+    }
+    std::map<std::string, unsigned> attempts(state.removals.begin(), state.removals.end());
+    DeletionPlan plan = plan_deletions(state);
+    if (state.whole_tree) // the comparison did not walk into directories only the target has
+        before += static_cast<std::int64_t>(plan.entries - plan.paths.size());
+    plan.target_entries = static_cast<std::uint64_t>(std::max<std::int64_t>(0, before));
+    if (m_reviewer && !m_reviewer->approve(plan)) {
+        m_logger.debug("holding {} deletions ({} entries)", plan.paths.size(), plan.entries);
+        outcome.held = std::move(plan.paths);
+        m_target_entries.store(before + state.created.load());
+        return;
+    }
+    std::int64_t removed = 0;
+    for (auto it = plan.paths.rbegin(); it != plan.paths.rend(); ++it) {
+        const std::string& path = *it;
+        if (auto done = m_target.remove(path); !done) {
+            record_failure(state, path, ChangeKind::remove, attempts[path], done.error());
+            continue;
+        }
+        ++removed;
+        m_counters.entries_removed.fetch_add(1, std::memory_order_relaxed);
+        m_logger.debug("deleted {}", shown(path));
+    }
+    // Entries below deleted directories count too; a failed removal is retried (and counted
+    // again then), so assume the plan ran whole.
+    std::int64_t entries = removed == 0 ? 0 : static_cast<std::int64_t>(plan.entries);
+    m_target_entries.store(std::max<std::int64_t>(0, before - entries + state.created.load()));
+}
+
+DeletionPlan TreeMirror::plan_deletions(BatchState& state) {
+    DeletionPlan plan;
+    plan.phase = state.phase;
+    std::vector<std::string> paths;
+    paths.reserve(state.removals.size());
+    for (const auto& [path, attempts] : state.removals)
+        paths.push_back(path);
+    std::sort(paths.begin(), paths.end());
+    paths.erase(std::unique(paths.begin(), paths.end()), paths.end());
+    // Drop paths below another planned path: removing the ancestor removes them.
+    std::unordered_set<std::string> kept;
+    for (const auto& path : paths) {
+        bool covered = false;
+        for (std::string dir = base::parent_rel(path); !dir.empty(); dir = base::parent_rel(dir)) {
+            if (kept.contains(dir)) {
+                covered = true;
+                break;
+            }
+        }
+        if (!covered) {
+            kept.insert(path);
+            plan.paths.push_back(path);
+        }
+    }
+    if (!m_reviewer) {
+        plan.entries = plan.paths.size();
+        return plan;
+    }
+    const std::uint64_t limit = m_reviewer->count_limit();
+    for (const auto& path : plan.paths) {
+        const std::uint64_t left = plan.entries > limit ? 0 : limit - plan.entries;
+        plan.entries += left == 0 ? 1 : count_entries(path, left);
+    }
+    plan.source_root = inspect_source_root();
+    return plan;
+}
+
+std::uint64_t TreeMirror::count_entries(const std::string& path, std::uint64_t limit) {
+    auto info = m_target.stat(path);
+    if (!info || !*info)
+        return info ? 0 : 1;
+    std::uint64_t count = 1;
+    if ((*info)->type != EntryType::directory)
+        return count;
+    std::vector<std::string> pending{path};
+    while (!pending.empty() && count <= limit) {
+        std::string dir = std::move(pending.back());
+        pending.pop_back();
+        auto entries = m_target.list_directory(dir);
+        if (!entries)
+            continue;
+        for (const auto& entry : *entries) {
+            ++count;
+            if (entry.info.type == EntryType::directory)
+                pending.push_back(base::join_rel(dir, entry.name));
+        }
+    }
+    return count;
+}
+
+safety::SourceRoot TreeMirror::inspect_source_root() const {
+    auto entries = m_source.list_directory("");
+    if (!entries)
+        return safety::SourceRoot::missing;
+    for (const auto& entry : *entries) {
+        if (transport::is_marker_path(entry.name))
+            continue;
+        auto kind =
+            entry.info.type == EntryType::directory ? EntryKind::directory : EntryKind::file;
+        if (!m_excludes.is_excluded(entry.name, kind))
+            return safety::SourceRoot::has_entries;
+    }
+    return safety::SourceRoot::empty;
 }
 
 void TreeMirror::apply_move(const Move& move, BatchState& state) {
+    if (is_reserved(move.from) || is_reserved(move.to)) {
+        // Into or out of the marker's name: the other side is a plain creation or deletion.
+        if (!is_reserved(move.to))
+            state.follow_ups.push_back(Change{move.to, ChangeKind::tree, 0});
+        if (!is_reserved(move.from))
+            state.follow_ups.push_back(Change{move.from, ChangeKind::remove, 0});
+        return;
+    }
     state.touch_with_ancestors(base::parent_rel(move.from));
     state.touch_with_ancestors(base::parent_rel(move.to));
     auto renamed = m_target.rename(move.from, move.to);
@@ -124,6 +257,8 @@ void TreeMirror::apply_move(const Move& move, BatchState& state) {
 }
 
 void TreeMirror::apply_change(const Change& change, BatchState& state) {
+    if (is_reserved(change.path))
+        return;
     auto source_info = m_source.stat(change.path);
     if (!source_info) {
         record_failure(state, change.path, change.kind, change.attempts, source_info.error());
@@ -142,6 +277,10 @@ void TreeMirror::apply_change(const Change& change, BatchState& state) {
         return;
     }
     state.touch_with_ancestors(change.path);
+    if (!change.path.empty()) {
+        if (auto before = m_target.stat(change.path); before && !*before)
+            state.created.fetch_add(1);
+    }
     if (auto made = m_target.make_directory(change.path, info); !made) {
         record_failure(state, change.path, ChangeKind::tree, change.attempts, made.error());
         return;
@@ -167,9 +306,14 @@ void TreeMirror::reconcile(const std::string& path, BatchState& state) {
     on_target.reserve(target_entries->size());
     for (auto& entry : *target_entries)
         on_target.emplace(std::move(entry.name), std::move(entry.info));
+    if (path.empty())
+        on_target.erase(std::string(transport::k_marker_name)); // never mirrored or deleted
+    state.listed += on_target.size();
 
     bool changed = false;
     for (const auto& entry : *source_entries) {
+        if (path.empty() && transport::is_marker_path(entry.name))
+            continue; // a source's own marker (it was a mirror once) is not content
         std::string child = base::join_rel(path, entry.name);
         bool is_directory = entry.info.type == EntryType::directory;
         auto found = on_target.find(entry.name);
@@ -188,6 +332,8 @@ void TreeMirror::reconcile(const std::string& path, BatchState& state) {
                         on_target.erase(found);
                     continue;
                 }
+                if (!existing)
+                    state.created.fetch_add(1);
                 changed = true;
             }
             if (!same_type || attributes_differ(entry.info, *existing))
@@ -234,7 +380,7 @@ void TreeMirror::submit_leaf(const std::string& path, const EntryInfo& source_in
         return;
     }
     m_pool.submit([this, path, source_info, kind, attempts, &state] {
-        if (auto synced = sync_leaf(path, source_info, kind); !synced) {
+        if (auto synced = sync_leaf(path, source_info, kind, state.created); !synced) {
             if (synced.error().kind == base::ErrorKind::not_found) {
                 // It changed again while we looked; the event for that is on its way.
                 m_logger.debug("{} changed during transfer: {}", shown(path),
@@ -247,10 +393,12 @@ void TreeMirror::submit_leaf(const std::string& path, const EntryInfo& source_in
 }
 
 base::Status TreeMirror::sync_leaf(const std::string& path, const EntryInfo& source_info,
-                                   ChangeKind kind) {
+                                   ChangeKind kind, std::atomic<std::int64_t>& created) {
     auto existing = m_target.stat(path);
     if (!existing)
         return std::unexpected(existing.error());
+    if (!*existing)
+        created.fetch_add(1);
     if (source_info.type == EntryType::symlink) {
         const auto& target = *existing;
         if (target && target->type == EntryType::symlink &&

@@ -3,6 +3,7 @@
 // root itself). Every method returns an error value; none throws.
 
 #include "base/error.hpp"
+#include "transport/content_hash.hpp"
 #include "transport/entry_info.hpp"
 
 #include <cstdint>
@@ -67,6 +68,14 @@ public:
 
     // Makes everything written so far durable (per the durability policy).
     virtual base::Status flush() = 0;
+
+    // Returns the digest of regular file `path`'s content, computed where the file lives (for
+    // a remote target, by the agent, so the data never crosses the network); not_found when it
+    // is absent or not a regular file. Read-only. The default says the transport cannot.
+    virtual base::Result<ContentDigest> hash_file(std::string_view path) {
+        return base::fail(base::ErrorKind::protocol,
+                          describe() + " cannot hash " + std::string(path) + " (not supported)");
+    }
 };
 
 } // namespace fsmirror::transport
