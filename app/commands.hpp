@@ -20,6 +20,9 @@ struct CommandContext {
 
 int command_run(const CommandContext& context);
 int command_sync(const CommandContext& context);
+int command_check(const CommandContext& context);
+int command_verify(const CommandContext& context);
+int command_resume(const CommandContext& context);
 
 // Runs the command that `args` (argv without argv[0]) names. Returns the exit status.
 int dispatch(const std::vector<std::string>& args, const std::filesystem::path& working_directory);
