@@ -1,5 +1,9 @@
 #include "app/preflight.hpp"
 
+#include "app/session_factory.hpp"
+
+#include <memory>
+
 namespace fsmirror::app {
 
 std::vector<SyncPreflight> run_preflight(const config::Config& config, safety::WatchCheck watches,
@@ -18,6 +22,16 @@ std::vector<SyncPreflight> run_preflight(const config::Config& config, safety::W
         request.non_empty = non_empty;
         request.parallel_transfers = sync.workers;
         request.watches_planned = watches_planned;
+        try {
+            auto excludes = std::make_shared<engine::ExcludeFilter>(make_excludes(sync));
+            if (!excludes->empty())
+                request.excluded = [excludes](std::string_view name, bool is_directory) {
+                    return excludes->is_excluded(name, is_directory ? engine::EntryKind::directory
+                                                                    : engine::EntryKind::file);
+                };
+        } catch (const StartupError&) {
+            // A bad pattern is reported when the session is built; the check counts everything.
+        }
         auto report = safety::run_preflight(request);
         watches_planned += report.watches_needed;
         results.push_back(SyncPreflight{sync.name, std::move(report)});

@@ -168,7 +168,7 @@ PreflightReport run_preflight(const PreflightRequest& request) {
 
     TargetListing listing;
     if (target_ok) {
-        if (auto read = read_target_listing(request.target)) {
+        if (auto read = read_target_listing(request.target, request.excluded)) {
             listing = std::move(*read);
             out.push_back(
                 check_target_ownership(source, request.target, listing, request.non_empty));

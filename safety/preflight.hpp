@@ -24,6 +24,7 @@ struct PreflightRequest {
     bool require_target_mount = false;
     WatchCheck watches = WatchCheck::yes;
     NonEmptyTarget non_empty = NonEmptyTarget::refuse;
+    IgnoredEntry excluded; // root entries the sync's excludes leave alone on the target
     unsigned parallel_transfers = 4;
     // Watches the syncs checked before this one (in the same daemon) will hold.
     std::uint64_t watches_planned = 0;

@@ -94,7 +94,8 @@ Finding check_target_ownership(const fs::path& source, const fs::path& target,
                   "choose an empty or new target directory, or " + skip_hint);
 }
 
-base::Result<TargetListing> read_target_listing(const fs::path& target, std::size_t sample_size) {
+base::Result<TargetListing> read_target_listing(const fs::path& target, const IgnoredEntry& ignored,
+                                                std::size_t sample_size) {
     TargetListing listing;
     struct stat st {};
     if (::lstat(target.c_str(), &st) != 0) {
@@ -122,7 +123,7 @@ base::Result<TargetListing> read_target_listing(const fs::path& target, std::siz
             }
             continue;
         }
-        if (transport::is_temp_name(name))
+        if (transport::is_temp_name(name) || (ignored && ignored(name, is_directory)))
             continue;
         ++listing.entry_count;
         names.push_back(is_directory ? name + "/" : name);

@@ -9,7 +9,9 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace fsmirror::safety {
@@ -42,9 +44,14 @@ Finding check_target_ownership(const std::filesystem::path& source,
                                const std::filesystem::path& target, const TargetListing& listing,
                                NonEmptyTarget policy);
 
-// Reads the target's root: up to `sample_size` entry names and the marker. A missing target
-// is a listing with exists == false, not an error.
+// True for a root entry the mirror leaves alone (an excluded name), which therefore does not
+// make the target "non-empty". Arguments: the name, and whether it is a directory.
+using IgnoredEntry = std::function<bool(std::string_view name, bool is_directory)>;
+
+// Reads the target's root: up to `sample_size` entry names and the marker. Entries `ignored`
+// accepts are left out. A missing target is a listing with exists == false, not an error.
 base::Result<TargetListing> read_target_listing(const std::filesystem::path& target,
+                                                const IgnoredEntry& ignored = {},
                                                 std::size_t sample_size = 5);
 
 } // namespace fsmirror::safety
