@@ -5,9 +5,9 @@
 #include "app/sync_options.hpp"
 #include "tests/support/temp_dir.hpp"
 
-#include <catch2/catch.hpp>
-
 #include <cstdlib>
+
+#include <catch2/catch.hpp>
 
 using namespace fsmirror;
 using app::parse_sync_options;
@@ -26,14 +26,14 @@ TEST_CASE("the safety flags set the sync's safety options", "[app][cli][safety]"
     CHECK(sync.verify_interval_seconds == 600);
     CHECK(sync.verify_checksum);
     CHECK(selection.state_dir == std::filesystem::path("/home/op/st"));
-    CHECK_THROWS_WITH(parse_sync_options({"--source", "/a", "--target", "/b",
-                                          "--max-delete-percent", "0"},
-                                         "/", "run"),
-                      Catch::Contains("--max-delete-percent takes a whole number from 1 to 100"));
-    CHECK_THROWS_WITH(parse_sync_options({"--source", "/a", "--target", "/b", "--require-mount",
-                                          "yes"},
-                                         "/", "run"),
-                      Catch::Contains("--require-mount takes none, source, target or both"));
+    CHECK_THROWS_WITH(
+        parse_sync_options({"--source", "/a", "--target", "/b", "--max-delete-percent", "0"}, "/",
+                           "run"),
+        Catch::Contains("--max-delete-percent takes a whole number from 1 to 100"));
+    CHECK_THROWS_WITH(
+        parse_sync_options({"--source", "/a", "--target", "/b", "--require-mount", "yes"}, "/",
+                           "run"),
+        Catch::Contains("--require-mount takes none, source, target or both"));
 }
 
 TEST_CASE("command switches are accepted only by their commands", "[app][cli][safety]") {
@@ -45,9 +45,9 @@ TEST_CASE("command switches are accepted only by their commands", "[app][cli][sa
     CHECK_FALSE(selection.has("--allow-mass-delete"));
     CHECK_THROWS_WITH(parse_sync_options(args, "/", "verify", {"--checksum", "--json"}),
                       Catch::Contains("unknown option '--dry-run'"));
-    CHECK_THROWS_WITH(parse_sync_options({"--config", "f", "--dry-run=yes"}, "/", "run",
-                                         {"--dry-run"}),
-                      Catch::Contains("--dry-run takes no value"));
+    CHECK_THROWS_WITH(
+        parse_sync_options({"--config", "f", "--dry-run=yes"}, "/", "run", {"--dry-run"}),
+        Catch::Contains("--dry-run takes no value"));
 }
 
 TEST_CASE("FSMIRROR_SKIP_SAFETY=true counts as --skip-safety", "[app][cli][safety]") {

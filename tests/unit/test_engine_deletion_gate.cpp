@@ -13,7 +13,9 @@ namespace {
 struct ManualClock {
     TimePoint now{};
     DeletionGate::ClockFunction function() {
-        return [this] { return now; };
+        return [this] {
+            return now;
+        };
     }
 };
 

@@ -2,13 +2,13 @@
 // where there is none.
 
 #include "engine/tree_compare.hpp"
-#include "transport/local_transport.hpp"
 #include "tests/support/file_ops.hpp"
 #include "tests/support/temp_dir.hpp"
-
-#include <catch2/catch.hpp>
+#include "transport/local_transport.hpp"
 
 #include <filesystem>
+
+#include <catch2/catch.hpp>
 
 namespace fs = std::filesystem;
 using namespace fsmirror::engine;
@@ -36,8 +36,8 @@ struct Trees {
     }
 
     void align_times() {
-        for (const char* path : {"a.txt", "sub/b.bin", "sub/deeper/c", "link", "skip.tmp",
-                                 "sub/deeper", "sub", ""}) {
+        for (const char* path :
+             {"a.txt", "sub/b.bin", "sub/deeper/c", "link", "skip.tmp", "sub/deeper", "sub", ""}) {
             for (const fs::path& root : {source, target})
                 if (exists_no_follow(root / path))
                     set_mtime(root / path, make_time(1'600'000'000, 123));
@@ -75,8 +75,7 @@ TEST_CASE("identical trees have no differences, with or without checksums", "[en
     CHECK(trees.compare(Contents::checksum).empty());
 }
 
-TEST_CASE("missing and extra entries are one line each, directories included",
-          "[engine][verify]") {
+TEST_CASE("missing and extra entries are one line each, directories included", "[engine][verify]") {
     Trees trees;
     fs::remove(trees.target / "a.txt");
     fs::remove_all(trees.target / "sub/deeper");

@@ -8,9 +8,9 @@
 #include "tests/support/file_ops.hpp"
 #include "tests/support/temp_dir.hpp"
 
-#include <catch2/catch.hpp>
-
 #include <filesystem>
+
+#include <catch2/catch.hpp>
 
 namespace fs = std::filesystem;
 using namespace fsmirror::safety;
@@ -135,11 +135,10 @@ TEST_CASE("an empty, new or marked target passes; a foreign one is refused",
     CHECK(refused.severity == Severity::error);
     CHECK(refused.check == "non-empty-target");
     CHECK(refused.path == "/t");
-    CHECK_THAT(refused.message,
-               Catch::Contains("holds 7 entries (a.txt, b/, c, ... 4 more)") &&
-                   Catch::Contains("no .fsmirror marker"));
-    CHECK_THAT(refused.fix, Catch::Contains("--skip-safety") &&
-                                Catch::Contains("FSMIRROR_SKIP_SAFETY=true"));
+    CHECK_THAT(refused.message, Catch::Contains("holds 7 entries (a.txt, b/, c, ... 4 more)") &&
+                                    Catch::Contains("no .fsmirror marker"));
+    CHECK_THAT(refused.fix,
+               Catch::Contains("--skip-safety") && Catch::Contains("FSMIRROR_SKIP_SAFETY=true"));
     auto allowed = check_target_ownership("/src", "/t", listing, NonEmptyTarget::allow);
     CHECK(allowed.severity == Severity::warning);
     CHECK_THAT(allowed.message, Catch::Contains("allowed by --skip-safety"));
@@ -173,9 +172,8 @@ TEST_CASE("the target listing reads the marker and skips temp files and ignored 
 
     write_file(dir / ".fsmirror-0123456789abcdef.tmp", "in flight");
     write_file(dir / "kept.tmp", "excluded");
-    listing = read_target_listing(dir.path(), [](std::string_view name, bool) {
-        return name.ends_with(".tmp");
-    });
+    listing = read_target_listing(
+        dir.path(), [](std::string_view name, bool) { return name.ends_with(".tmp"); });
     REQUIRE(listing);
     CHECK(listing->exists);
     CHECK(listing->entry_count == 0);

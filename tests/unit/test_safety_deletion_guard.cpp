@@ -6,8 +6,8 @@ using namespace fsmirror::safety;
 
 namespace {
 
-DeletionCounts counts(std::uint64_t planned, std::uint64_t target_entries,
-                      std::uint64_t recent = 0, SourceRoot root = SourceRoot::has_entries) {
+DeletionCounts counts(std::uint64_t planned, std::uint64_t target_entries, std::uint64_t recent = 0,
+                      SourceRoot root = SourceRoot::has_entries) {
     DeletionCounts c;
     c.planned = planned;
     c.recent = recent;
@@ -40,7 +40,8 @@ TEST_CASE("an empty or unreadable source root holds every deletion, at any size"
     REQUIRE(missing);
     CHECK(missing->reason == GuardReason::source_missing);
     // Even with every limit opened up.
-    CHECK(review_deletions(counts(1, 1, 0, SourceRoot::empty), DeletionGuardLimits{100, 1'000'000}));
+    CHECK(
+        review_deletions(counts(1, 1, 0, SourceRoot::empty), DeletionGuardLimits{100, 1'000'000}));
 }
 
 TEST_CASE("more than max_files deletions trip the guard", "[safety][guard]") {

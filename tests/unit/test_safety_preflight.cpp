@@ -4,10 +4,10 @@
 #include "tests/support/file_ops.hpp"
 #include "tests/support/temp_dir.hpp"
 
-#include <catch2/catch.hpp>
-
 #include <algorithm>
 #include <filesystem>
+
+#include <catch2/catch.hpp>
 
 namespace fs = std::filesystem;
 using namespace fsmirror::safety;
@@ -48,8 +48,8 @@ TEST_CASE("a fresh source and an empty target pass every check", "[safety][prefl
     INFO(failures(report));
     CHECK(report.passed());
     CHECK(report.watches_needed == 3);
-    for (const char* check : {"source", "target", "paths", "non-empty-target", "inotify-watches",
-                              "free-space"}) {
+    for (const char* check :
+         {"source", "target", "paths", "non-empty-target", "inotify-watches", "free-space"}) {
         INFO(check);
         REQUIRE(find(report, check));
         CHECK(find(report, check)->severity == Severity::ok);
@@ -72,8 +72,7 @@ TEST_CASE("a missing target in an existing parent passes; without a parent it fa
     CHECK(find(orphan, "target")->severity == Severity::error);
 }
 
-TEST_CASE("a missing source or a file as source fails and skips the walks",
-          "[safety][preflight]") {
+TEST_CASE("a missing source or a file as source fails and skips the walks", "[safety][preflight]") {
     TempDir dir("fsmirror-unit");
     fs::create_directory(dir / "dst");
     auto missing = run_preflight(request_for(dir / "nothing", dir / "dst"));

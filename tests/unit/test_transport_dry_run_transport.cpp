@@ -1,18 +1,18 @@
 // The dry-run decorator over a real LocalTransport: it plans and changes nothing.
 
-#include "transport/dry_run_transport.hpp"
-#include "transport/local_transport.hpp"
 #include "tests/support/file_ops.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/tree_compare.hpp"
+#include "transport/dry_run_transport.hpp"
+#include "transport/local_transport.hpp"
+
+#include <filesystem>
 
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <filesystem>
 
 namespace fs = std::filesystem;
 using namespace fsmirror::transport;
@@ -47,16 +47,15 @@ struct Fixture {
         options.stale_temps = StaleTemps::keep;
         auto real = LocalTransport::open(options);
         REQUIRE(real);
-        return std::make_unique<DryRunTransport>(std::move(*real), "local:" + target.string(),
-                                                 AttributePolicy{},
-                                                 [this](const std::string& line) {
-                                                     lines.push_back(line);
-                                                 });
+        return std::make_unique<DryRunTransport>(
+            std::move(*real), "local:" + target.string(), AttributePolicy{},
+            [this](const std::string& line) { lines.push_back(line); });
     }
 
     bool said(const std::string& needle) const {
-        return std::any_of(lines.begin(), lines.end(),
-                           [&](const std::string& l) { return l.find(needle) != std::string::npos; });
+        return std::any_of(lines.begin(), lines.end(), [&](const std::string& l) {
+            return l.find(needle) != std::string::npos;
+        });
     }
 };
 
@@ -112,8 +111,7 @@ TEST_CASE("a dry run describes every write and leaves the target as it was",
     CHECK(exists_no_follow(f.target / ".fsmirror-0123456789abcdef.tmp"));
 }
 
-TEST_CASE("a dry run into a target that does not exist reads it as empty",
-          "[transport][dry-run]") {
+TEST_CASE("a dry run into a target that does not exist reads it as empty", "[transport][dry-run]") {
     std::vector<std::string> lines;
     DryRunTransport dry(nullptr, "local:/nowhere", AttributePolicy{},
                         [&](const std::string& line) { lines.push_back(line); });
