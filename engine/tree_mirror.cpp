@@ -25,6 +25,7 @@ struct TreeMirror::BatchState {
     std::set<std::string> touched_directories;
     std::vector<Change> follow_ups; // moves the target could not do become copies
     bool whole_tree = false;        // the batch compares the whole tree (startup, recovery)
+    std::set<std::string> holding;  // directories with held deletions below: left as they are
     std::uint64_t listed = 0;       // target entries seen by the comparisons
     std::atomic<std::int64_t> created{0}; // entries new on the target
 
@@ -132,6 +133,12 @@ void TreeMirror::run_deletions(BatchState& state, BatchOutcome& outcome) {
     plan.target_entries = static_cast<std::uint64_t>(std::max<std::int64_t>(0, before));
     if (m_reviewer && !m_reviewer->approve(plan)) {
         m_logger.debug("holding {} deletions ({} entries)", plan.paths.size(), plan.entries);
+        // Their directories keep their target times: they do not hold what the source does.
+        for (const auto& path : plan.paths)
+            for (std::string dir = base::parent_rel(path);; dir = base::parent_rel(dir)) {
+                if (!state.holding.insert(dir).second || dir.empty())
+                    break;
+            }
         outcome.held = std::move(plan.paths);
         m_target_entries.store(before + state.created.load());
         return;
@@ -444,6 +451,8 @@ void TreeMirror::finish_directories(BatchState& state) {
                          return base::depth_rel(a) > base::depth_rel(b);
                      });
     for (const auto& dir : directories) {
+        if (state.holding.contains(dir))
+            continue;
         auto source_info = m_source.stat(dir);
         if (!source_info || !*source_info || (*source_info)->type != EntryType::directory)
             continue;
