@@ -85,7 +85,7 @@ TEST_CASE("a non-empty target without a marker is refused by check, run and sync
     CHECK(fingerprint(mirror.target()) == before);
 }
 
-TEST_CASE("--skip-safety and FSMIRROR_SKIP_SAFETY=true allow a non-empty target",
+TEST_CASE("the --skip-safety flag and FSMIRROR_SKIP_SAFETY=true allow a non-empty target",
           "[integration][safety][check]") {
     MirrorFixture mirror;
     make_tree(mirror.source(), 2, 6);
