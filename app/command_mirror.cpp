@@ -17,7 +17,8 @@ constexpr const char* k_run_help = R"(NAME
 
 SYNOPSIS
     fsmirror run --source DIR --target DIR [OPTIONS]
-    fsmirror run --config FILE [--log-level LEVEL] [--log-file FILE]
+    fsmirror run --config FILE [--log-level LEVEL] [--log-file FILE] [--state-dir DIR]
+                 [--dry-run] [--skip-safety] [--allow-mass-delete]
 
 DESCRIPTION
     Brings the target up to date with the source (the initial sync), then watches the source
@@ -39,7 +40,7 @@ constexpr const char* k_sync_help = R"(NAME
 
 SYNOPSIS
     fsmirror sync --source DIR --target DIR [OPTIONS]
-    fsmirror sync --config FILE
+    fsmirror sync --config FILE [--dry-run] [--skip-safety] [--allow-mass-delete]
 
 DESCRIPTION
     Brings the target up to date with the source and exits: for cron jobs, seeding a new
