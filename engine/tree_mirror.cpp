@@ -221,18 +221,14 @@ std::uint64_t TreeMirror::count_entries(const std::string& path, std::uint64_t l
 }
 
 safety::SourceRoot TreeMirror::inspect_source_root() const {
-    auto entries = m_source.list_directory("");
-    if (!entries)
+    auto found = m_source.any_entry("", [this](std::string_view name, bool is_directory) {
+        return !transport::is_marker_path(name) &&
+               !m_excludes.is_excluded(name,
+                                       is_directory ? EntryKind::directory : EntryKind::file);
+    });
+    if (!found)
         return safety::SourceRoot::missing;
-    for (const auto& entry : *entries) {
-        if (transport::is_marker_path(entry.name))
-            continue;
-        auto kind =
-            entry.info.type == EntryType::directory ? EntryKind::directory : EntryKind::file;
-        if (!m_excludes.is_excluded(entry.name, kind))
-            return safety::SourceRoot::has_entries;
-    }
-    return safety::SourceRoot::empty;
+    return *found ? safety::SourceRoot::has_entries : safety::SourceRoot::empty;
 }
 
 void TreeMirror::apply_move(const Move& move, BatchState& state) {
