@@ -155,7 +155,8 @@ PreflightReport run_preflight(const PreflightRequest& request) {
     const bool source_ok = check_source(request.source, out);
     const bool target_ok = check_target(request.target, out);
 
-    if (auto refused = check_source_target_paths(source, target))
+    const auto refused = check_source_target_paths(source, target);
+    if (refused)
         out.push_back(fail("paths", request.target, *refused, ""));
     else
         out.push_back(Finding{"paths", request.target.string(), Severity::ok,
@@ -178,7 +179,9 @@ PreflightReport run_preflight(const PreflightRequest& request) {
         }
     }
 
-    if (!source_ok)
+    // Walking the trees for watches and space means nothing for a pair that cannot be
+    // mirrored at all (and walking "/" as a target would take minutes).
+    if (!source_ok || refused)
         return report;
     auto census = take_census(request.source, RootMarker::count);
     if (!census) {

@@ -125,6 +125,9 @@ base::Result<TargetListing> read_target_listing(const fs::path& target, const Ig
         }
         if (transport::is_temp_name(name) || (ignored && ignored(name, is_directory)))
             continue;
+        // A freshly made ext2/3/4 file system holds an empty lost+found: no data of anybody's.
+        if (name == "lost+found" && is_directory && fs::is_empty(it->path(), type_ec) && !type_ec)
+            continue;
         ++listing.entry_count;
         names.push_back(is_directory ? name + "/" : name);
     }

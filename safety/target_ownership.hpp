@@ -49,7 +49,8 @@ Finding check_target_ownership(const std::filesystem::path& source,
 using IgnoredEntry = std::function<bool(std::string_view name, bool is_directory)>;
 
 // Reads the target's root: up to `sample_size` entry names and the marker. Entries `ignored`
-// accepts are left out. A missing target is a listing with exists == false, not an error.
+// accepts are left out, and so is an empty lost+found directory (a freshly made file system). A
+// missing target is a listing with exists == false, not an error.
 base::Result<TargetListing> read_target_listing(const std::filesystem::path& target,
                                                 const IgnoredEntry& ignored = {},
                                                 std::size_t sample_size = 5);

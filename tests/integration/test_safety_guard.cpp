@@ -89,7 +89,7 @@ TEST_CASE("rm -rf of the whole source is held, everything else still mirrors, re
     mirror.stop();
 }
 
-TEST_CASE("deleting most of the target is held; a resume brings back nothing the source "
+TEST_CASE("deleting most of the target is held, and a resume brings back nothing the source "
           "regained",
           "[integration][safety][guard]") {
     MirrorFixture mirror;

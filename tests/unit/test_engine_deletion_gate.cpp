@@ -60,7 +60,7 @@ TEST_CASE("an emptied source pauses the gate and holds everything after", "[engi
     CHECK(gate.approve(plan({"d"}, 1, 1000)));
 }
 
-TEST_CASE("deletions within the window add up; older ones do not", "[engine][guard]") {
+TEST_CASE("deletions within the window add up, older ones do not", "[engine][guard]") {
     ManualClock clock;
     DeletionGateOptions options;
     options.limits.max_files = 100;

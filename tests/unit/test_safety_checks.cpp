@@ -119,7 +119,7 @@ TEST_CASE("a census counts directories, entries and allocated bytes", "[safety][
     CHECK_FALSE(take_census(dir / "missing", RootMarker::count));
 }
 
-TEST_CASE("an empty, new or marked target passes; a foreign one is refused",
+TEST_CASE("an empty, new or marked target passes, a foreign one is refused",
           "[safety][ownership]") {
     TargetListing listing;
     listing.exists = false;
@@ -178,6 +178,18 @@ TEST_CASE("the target listing reads the marker and skips temp files and ignored 
     CHECK(listing->exists);
     CHECK(listing->entry_count == 0);
     CHECK(listing->marker == MarkerKind::none);
+
+    fs::create_directory(dir / "lost+found"); // empty on a freshly made file system
+    listing = read_target_listing(
+        dir.path(), [](std::string_view name, bool) { return name.ends_with(".tmp"); });
+    REQUIRE(listing);
+    CHECK(listing->entry_count == 0);
+    write_file(dir / "lost+found/#1234", "recovered by fsck"); // that is somebody's data
+    listing = read_target_listing(
+        dir.path(), [](std::string_view name, bool) { return name.ends_with(".tmp"); });
+    REQUIRE(listing);
+    CHECK(listing->entry_count == 1);
+    fs::remove_all(dir / "lost+found");
 
     fs::create_directory(dir / "sub");
     write_file(dir / "z", "");

@@ -57,7 +57,7 @@ TEST_CASE("a fresh source and an empty target pass every check", "[safety][prefl
     CHECK_FALSE(find(report, "source-mount"));
 }
 
-TEST_CASE("a missing target in an existing parent passes; without a parent it fails",
+TEST_CASE("a missing target in an existing parent passes, without a parent it fails",
           "[safety][preflight]") {
     TempDir dir("fsmirror-unit");
     fs::create_directory(dir / "src");
