@@ -157,7 +157,9 @@ PreflightReport run_preflight(const PreflightRequest& request) {
 
     const auto refused = check_source_target_paths(source, target);
     if (refused)
-        out.push_back(fail("paths", request.target, *refused, ""));
+        out.push_back(fail("paths", request.target, *refused,
+                           "give a dedicated target outside the source (never skipped, not even "
+                           "by --skip-safety)"));
     else
         out.push_back(Finding{"paths", request.target.string(), Severity::ok,
                               "source and target do not overlap", ""});
