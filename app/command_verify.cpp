@@ -95,21 +95,33 @@ struct SyncVerdict {
     std::string error;
 };
 
-SyncVerdict verify_one(const config::SyncConfig& sync, engine::Contents contents) {
+SyncVerdict verify_one(const config::SyncConfig& sync, engine::Contents contents,
+                       base::Logger& logger) {
     SyncVerdict verdict{sync.name, sync.source.string(), sync.target, std::nullopt, ""};
     engine::SourceTree source(sync.source);
     if (auto opened = source.open(); !opened) {
         verdict.error = opened.error().message;
         return verdict;
     }
-    transport::LocalTransportOptions target_options;
-    target_options.root = sync.target;
-    target_options.attributes = attribute_policy(sync);
-    target_options.stale_temps = transport::StaleTemps::keep;
-    auto target = transport::LocalTransport::open(target_options);
-    if (!target) {
-        verdict.error = target.error().message;
-        return verdict;
+    std::unique_ptr<transport::Transport> target;
+    if (sync.remote) {
+        try {
+            target = open_remote_target(sync, logger);
+        } catch (const StartupError& error) {
+            verdict.error = error.what();
+            return verdict;
+        }
+    } else {
+        transport::LocalTransportOptions target_options;
+        target_options.root = sync.target;
+        target_options.attributes = attribute_policy(sync);
+        target_options.stale_temps = transport::StaleTemps::keep;
+        auto opened = transport::LocalTransport::open(target_options);
+        if (!opened) {
+            verdict.error = opened.error().message;
+            return verdict;
+        }
+        target = std::move(*opened);
     }
     engine::ExcludeFilter excludes;
     try {
@@ -122,7 +134,7 @@ SyncVerdict verify_one(const config::SyncConfig& sync, engine::Contents contents
     options.attributes = attribute_policy(sync);
     options.contents = contents;
     options.workers = sync.workers;
-    auto comparison = engine::compare_trees(source, **target, excludes, options);
+    auto comparison = engine::compare_trees(source, *target, excludes, options);
     if (!comparison)
         verdict.error = comparison.error().message;
     else
@@ -186,7 +198,7 @@ int command_verify(const CommandContext& context) {
     bool failed = false;
     bool identical = true;
     for (const auto& sync : config.syncs) {
-        verdicts.push_back(verify_one(sync, contents));
+        verdicts.push_back(verify_one(sync, contents, logger));
         const auto& verdict = verdicts.back();
         if (!verdict.comparison) {
             failed = true;

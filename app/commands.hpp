@@ -23,6 +23,9 @@ int command_sync(const CommandContext& context);
 int command_check(const CommandContext& context);
 int command_verify(const CommandContext& context);
 int command_resume(const CommandContext& context);
+int command_agent(const CommandContext& context);
+// Internal: run by the engine in a child process (engine/snapshot_taker.hpp).
+int command_sqlite_snapshot(const CommandContext& context);
 
 // Runs the command that `args` (argv without argv[0]) names. Returns the exit status.
 int dispatch(const std::vector<std::string>& args, const std::filesystem::path& working_directory);

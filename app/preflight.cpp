@@ -14,6 +14,7 @@ std::vector<SyncPreflight> run_preflight(const config::Config& config, safety::W
         safety::PreflightRequest request;
         request.source = sync.source;
         request.target = sync.target;
+        request.remote_target = sync.remote.has_value();
         request.require_source_mount = sync.require_mount == config::RequireMount::source ||
                                        sync.require_mount == config::RequireMount::both;
         request.require_target_mount = sync.require_mount == config::RequireMount::target ||

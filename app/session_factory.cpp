@@ -4,17 +4,21 @@
 #include "safety/target_ownership.hpp"
 #include "transport/dry_run_transport.hpp"
 #include "transport/local_transport.hpp"
+#include "transport/ssh_transport.hpp"
 #include "transport/target_marker.hpp"
 
 #include <fmt/format.h>
 
+#include <pwd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <system_error>
@@ -29,6 +33,11 @@ fs::path canonical_or_lexical(const fs::path& path) {
     std::error_code ec;
     auto resolved = fs::weakly_canonical(path, ec);
     return ec ? path.lexically_normal() : resolved;
+}
+
+bool is_same_or_inside(const fs::path& path, const fs::path& ancestor) {
+    auto [end, rest] = std::mismatch(ancestor.begin(), ancestor.end(), path.begin(), path.end());
+    return end == ancestor.end();
 }
 
 void require_directory(const std::string& sync_name, const char* role, const fs::path& path) {
@@ -83,6 +92,9 @@ engine::DeletePolicy delete_policy_for(config::DeleteMode mode) {
     return {true, true};
 }
 
+void write_marker(const config::SyncConfig& sync, const std::string& source,
+                  transport::Transport& target, base::Logger& logger);
+
 // Writes the `.fsmirror` marker through the transport (so a remote target gets it the same
 // way), unless the target already carries one naming this source, or an operator's marker
 // directory.
@@ -95,6 +107,26 @@ void mark_target(const config::SyncConfig& sync, transport::Transport& target,
     if (listing->marker == safety::MarkerKind::directory ||
         (listing->marker == safety::MarkerKind::file && listing->marker_info.source == source))
         return;
+    write_marker(sync, source, target, logger);
+}
+
+// The same for an SSH target, whose marker cannot be read from here: one is written when
+// there is none (the transport only stats it).
+void mark_remote_target(const config::SyncConfig& sync, transport::Transport& target,
+                        base::Logger& logger) {
+    auto existing = target.stat(transport::k_marker_name);
+    if (!existing) {
+        if (existing.error().kind == base::ErrorKind::transient)
+            return; // not reachable yet; the next start marks it
+        throw StartupError(sync.name + ": " + existing.error().message);
+    }
+    if (*existing)
+        return;
+    write_marker(sync, canonical_or_lexical(sync.source).string(), target, logger);
+}
+
+void write_marker(const config::SyncConfig& sync, const std::string& source,
+                  transport::Transport& target, base::Logger& logger) {
     const std::string text = transport::format_marker({source, sync.name});
     base::UniqueFd memory(::memfd_create("fsmirror-marker", MFD_CLOEXEC));
     if (!memory.valid() ||
@@ -129,8 +161,28 @@ std::function<void(const std::string&)> print_dry_run(const std::string& sync_na
     };
 }
 
-} // namespace
+std::chrono::nanoseconds to_duration(double seconds) {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+        std::chrono::duration<double>(seconds));
+}
 
+std::optional<engine::DatabaseWatchOptions> database_options(const config::SyncConfig& sync) {
+    if (!sync.sqlite.enabled)
+        return std::nullopt;
+    engine::DatabaseWatchOptions options;
+    try {
+        for (const auto& pattern : sync.sqlite.paths)
+            options.paths.add_pattern(pattern);
+    } catch (const std::exception& error) {
+        throw StartupError(fmt::format("{}: sqlite.paths: {}", sync.name, error.what()));
+    }
+    options.delay = to_duration(sync.delay_seconds);
+    options.interval = to_duration(sync.sqlite.interval_seconds.value_or(sync.delay_seconds));
+    options.snapshot_root = sync.sqlite.temp_dir.value_or(engine::default_snapshot_root());
+    return options;
+}
+
+} // namespace
 engine::ExcludeFilter make_excludes(const config::SyncConfig& sync) {
     engine::ExcludeFilter excludes;
     try {
@@ -145,8 +197,87 @@ engine::ExcludeFilter make_excludes(const config::SyncConfig& sync) {
 }
 
 transport::AttributePolicy attribute_policy(const config::SyncConfig& sync) {
+    // Owner and group "auto" means: when running as root here, or for an SSH target when
+    // logging in as root there.
+    bool owner = ::geteuid() == 0;
+    if (sync.remote)
+        owner = sync.remote->user.empty() ? ::geteuid() == 0 : sync.remote->user == "root";
     return transport::AttributePolicy{sync.preserve.mode, sync.preserve.times,
-                                      sync.preserve.owner.value_or(::geteuid() == 0)};
+                                      sync.preserve.owner.value_or(owner)};
+}
+
+namespace {
+
+std::string local_user_name() {
+    if (const passwd* entry = ::getpwuid(::geteuid()); entry != nullptr)
+        return entry->pw_name;
+    if (const char* user = std::getenv("USER"); user != nullptr && *user != '\0')
+        return user;
+    return "root";
+}
+
+fs::path default_known_hosts() {
+    const char* home = std::getenv("HOME");
+    if (home == nullptr || *home == '\0') {
+        const passwd* entry = ::getpwuid(::geteuid());
+        home = entry != nullptr ? entry->pw_dir : "/";
+    }
+    return fs::path(home) / ".ssh" / "known_hosts";
+}
+
+std::chrono::milliseconds to_milliseconds(double seconds) {
+    return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000.0));
+}
+
+// Builds the SSH transport and connects once, so that a refused host key or failed login stops
+// the start with a clear message. An unreachable host does not: the session starts and keeps
+// retrying, as it would after losing the connection.
+std::unique_ptr<transport::Transport> make_ssh_transport(const config::SyncConfig& sync,
+                                                         transport::AttributePolicy attributes,
+                                                         base::Logger& logger) {
+    const config::RemoteTarget& remote = *sync.remote;
+    if (safety::is_system_directory(remote.path))
+        throw StartupError(fmt::format("{}: refusing system directory {} on {} as a target: "
+                                       "mirroring deletes what the source lacks; choose a "
+                                       "dedicated directory",
+                                       sync.name, remote.path, remote.host));
+    if (sync.inplace)
+        throw StartupError(fmt::format("{}: inplace applies to local targets only; an SSH "
+                                       "target always receives a temporary file that is "
+                                       "renamed into place",
+                                       sync.name));
+    transport::SshTransportOptions options;
+    options.ssh.host = remote.host;
+    options.ssh.port = remote.port;
+    options.ssh.user = remote.user.empty() ? local_user_name() : remote.user;
+    options.ssh.identity_file = sync.ssh.identity_file;
+    options.ssh.known_hosts = sync.ssh.known_hosts.value_or(default_known_hosts());
+    options.ssh.host_key_policy = sync.ssh.host_key_policy == config::HostKeyPolicy::accept_new
+                                      ? transport::HostKeyPolicy::accept_new
+                                      : transport::HostKeyPolicy::strict;
+    options.ssh.compression = sync.ssh.compression;
+    options.ssh.connect_timeout = to_milliseconds(sync.ssh.connect_timeout_seconds);
+    options.ssh.keepalive =
+        std::chrono::seconds(static_cast<std::int64_t>(sync.ssh.keepalive_seconds + 0.5));
+    options.root = remote.path;
+    options.agent_path = sync.ssh.agent_path;
+    options.attributes = attributes;
+    options.durability = durability_for(sync.fsync);
+    auto target = std::make_unique<transport::SshTransport>(std::move(options), logger);
+    if (auto connected = target->connect(); !connected) {
+        if (connected.error().kind != base::ErrorKind::transient)
+            throw StartupError(sync.name + ": " + connected.error().message);
+        logger.warning("{}: starting anyway; changes stay queued until the target is reachable",
+                       sync.name);
+    }
+    return target;
+}
+
+} // namespace
+
+std::unique_ptr<transport::Transport> open_remote_target(const config::SyncConfig& sync,
+                                                         base::Logger& logger) {
+    return make_ssh_transport(sync, attribute_policy(sync), logger);
 }
 
 std::unique_ptr<engine::SyncSession> make_session(const config::SyncConfig& sync,
@@ -160,48 +291,58 @@ std::unique_ptr<engine::SyncSession> make_session(const config::SyncConfig& sync
                                                   const SessionSettings& settings,
                                                   base::Logger& logger) {
     require_directory(sync.name, "source", sync.source);
-    if (auto refused = safety::check_source_target_paths(canonical_or_lexical(sync.source),
-                                                         canonical_or_lexical(sync.target)))
-        throw StartupError(sync.name + ": " + *refused);
     const bool dry_run = settings.dry_run == DryRun::yes;
-    struct stat target_stat {};
-    const bool target_exists = ::stat(sync.target.c_str(), &target_stat) == 0;
-    if (!dry_run)
-        ensure_target_exists(sync, logger);
-
     transport::AttributePolicy attributes = attribute_policy(sync);
-    transport::LocalTransportOptions transport_options;
-    transport_options.root = sync.target;
-    transport_options.attributes = attributes;
-    transport_options.write_mode =
-        sync.inplace ? transport::WriteMode::inplace : transport::WriteMode::replace;
-    transport_options.durability = durability_for(sync.fsync);
-    // A dry run must not even clean up a running daemon's temp files.
-    transport_options.stale_temps =
-        dry_run ? transport::StaleTemps::keep : transport::StaleTemps::remove;
     std::unique_ptr<transport::Transport> target;
-    if (!dry_run || target_exists) {
-        auto opened = transport::LocalTransport::open(transport_options);
-        if (!opened)
-            throw StartupError(sync.name + ": " + opened.error().message);
-        target = std::move(*opened);
-    }
-    if (dry_run) {
-        if (!target_exists)
-            logger.info("{}: target {} does not exist; a real run would create it", sync.name,
-                        sync.target);
-        target = std::make_unique<transport::DryRunTransport>(
-            std::move(target), "local:" + sync.target, attributes,
-            settings.dry_run_report ? settings.dry_run_report : print_dry_run(sync.name));
+    if (sync.remote) {
+        // Another machine: the overlap checks do not apply, the system-directory one does.
+        target = make_ssh_transport(sync, attributes, logger);
+        if (dry_run)
+            target = std::make_unique<transport::DryRunTransport>(
+                std::move(target), sync.target, attributes,
+                settings.dry_run_report ? settings.dry_run_report : print_dry_run(sync.name));
+        else
+            mark_remote_target(sync, *target, logger);
     } else {
-        mark_target(sync, *target, logger);
+        if (auto refused = safety::check_source_target_paths(canonical_or_lexical(sync.source),
+                                                             canonical_or_lexical(sync.target)))
+            throw StartupError(sync.name + ": " + *refused);
+        struct stat target_stat {};
+        const bool target_exists = ::stat(sync.target.c_str(), &target_stat) == 0;
+        if (!dry_run)
+            ensure_target_exists(sync, logger);
+
+        transport::LocalTransportOptions transport_options;
+        transport_options.root = sync.target;
+        transport_options.attributes = attributes;
+        transport_options.write_mode =
+            sync.inplace ? transport::WriteMode::inplace : transport::WriteMode::replace;
+        transport_options.durability = durability_for(sync.fsync);
+        // A dry run must not even clean up a running daemon's temp files.
+        transport_options.stale_temps =
+            dry_run ? transport::StaleTemps::keep : transport::StaleTemps::remove;
+        if (!dry_run || target_exists) {
+            auto opened = transport::LocalTransport::open(transport_options);
+            if (!opened)
+                throw StartupError(sync.name + ": " + opened.error().message);
+            target = std::move(*opened);
+        }
+        if (dry_run) {
+            if (!target_exists)
+                logger.info("{}: target {} does not exist; a real run would create it", sync.name,
+                            sync.target);
+            target = std::make_unique<transport::DryRunTransport>(
+                std::move(target), "local:" + sync.target, attributes,
+                settings.dry_run_report ? settings.dry_run_report : print_dry_run(sync.name));
+        } else {
+            mark_target(sync, *target, logger);
+        }
     }
 
     engine::SyncSessionOptions options;
     options.name = sync.name;
     options.source = sync.source;
-    options.batching.delay = std::chrono::duration_cast<std::chrono::nanoseconds>(
-        std::chrono::duration<double>(sync.delay_seconds));
+    options.batching.delay = to_duration(sync.delay_seconds);
     options.batching.max_delays = sync.max_delays;
     options.mirror.deletes = delete_policy_for(sync.delete_mode);
     options.mirror.attributes = attributes;
@@ -218,9 +359,33 @@ std::unique_ptr<engine::SyncSession> make_session(const config::SyncConfig& sync
     options.verify_contents =
         sync.verify_checksum ? engine::Contents::checksum : engine::Contents::metadata;
     options.observer = settings.observer;
+    options.databases = database_options(sync);
+    if (options.databases) {
+        // Never in the source (which we never write to, and whose watcher would see them)
+        // nor in the target (whose comparison would delete them).
+        const fs::path root = canonical_or_lexical(options.databases->snapshot_root);
+        for (const auto& [role, tree] : {std::pair{"source", fs::path(sync.source)},
+                                         std::pair{"target", fs::path(sync.target)}}) {
+            if (is_same_or_inside(root, canonical_or_lexical(tree)))
+                throw StartupError(fmt::format("{}: the SQLite snapshot directory {} is inside "
+                                               "the {} {}; set sqlite.temp_dir outside it",
+                                               sync.name, root.string(), role, tree.string()));
+        }
+    }
+    engine::ExcludeFilter excludes = make_excludes(sync);
+    if (options.databases) {
+        // Once an lsyncd-era workaround; now it only hides commits from the watcher.
+        for (const char* probe : {"example.db-wal", "example.db-journal"}) {
+            if (excludes.is_excluded(probe, engine::EntryKind::file))
+                logger.warning("{}: an exclude pattern matches SQLite's {} files; fsmirror never "
+                               "copies them anyway, and excluding them hides a database's "
+                               "commits until its next checkpoint (see docs/sqlite.md)",
+                               sync.name, probe + std::string_view("example.db").size());
+        }
+    }
     try {
         return std::make_unique<engine::SyncSession>(
-            std::move(options), make_excludes(sync), std::move(target),
+            std::move(options), std::move(excludes), std::move(target),
             settings.watching == Watching::yes ? std::optional(engine::EventSourceKind::inotify)
                                                : std::nullopt,
             logger);

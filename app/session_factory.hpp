@@ -48,6 +48,11 @@ engine::ExcludeFilter make_excludes(const config::SyncConfig& sync);
 // Returns the attributes `sync` carries over (owner: as configured, else when running as root).
 transport::AttributePolicy attribute_policy(const config::SyncConfig& sync);
 
+// Opens the SSH transport of a sync whose target is remote (`sync.remote`), connecting once.
+// Throws StartupError when the host refuses us (an unreachable host is not an error here).
+std::unique_ptr<transport::Transport> open_remote_target(const config::SyncConfig& sync,
+                                                         base::Logger& logger);
+
 // The same with default settings but `watching`.
 std::unique_ptr<engine::SyncSession> make_session(const config::SyncConfig& sync,
                                                   Watching watching, base::Logger& logger);

@@ -14,6 +14,11 @@ constexpr std::chrono::seconds k_lost_root_check_interval{2};
 constexpr std::chrono::seconds k_root_identity_check_interval{2};
 constexpr std::chrono::milliseconds k_idle_wait{1000};
 
+DatabaseWatchOptions with_excludes(DatabaseWatchOptions options, const ExcludeFilter& excludes) {
+    options.excludes = &excludes;
+    return options;
+}
+
 std::chrono::nanoseconds backoff_for(unsigned attempts, std::chrono::seconds limit) {
     auto delay = std::chrono::seconds(1) * (1u << std::min(attempts, 10u));
     return std::min<std::chrono::nanoseconds>(delay, limit);
@@ -73,7 +78,13 @@ SyncSession::SyncSession(SyncSessionOptions options, ExcludeFilter excludes,
                             *events, EventSourceOptions{m_options.source, &m_excludes, &m_logger})
                       : nullptr),
       m_source(m_options.source), m_pool(m_options.workers),
-      m_mirror(m_source, *m_target, m_pool, m_excludes, m_logger, m_options.mirror),
+      m_databases(m_options.databases
+                      ? std::make_unique<DatabaseWatch>(
+                            m_options.name, with_excludes(*m_options.databases, m_excludes),
+                            m_source, *m_target, m_logger)
+                      : nullptr),
+      m_mirror(m_source, *m_target, m_pool, m_excludes, m_logger, m_options.mirror,
+               m_databases ? &m_databases->mirror() : nullptr),
       m_pending(m_options.batching), m_gate(m_options.guard) {
     m_mirror.set_deletion_reviewer(&m_gate);
 }
@@ -123,7 +134,7 @@ std::size_t SyncSession::initial_sync() {
     std::size_t failures = outcome.failed.size();
     for (const auto& failed : outcome.failed)
         m_logger.error("{}: {}", m_options.name, failed.error.message);
-    requeue_failures(std::move(outcome), Clock::now());
+    finish_batch(std::move(outcome), Clock::now());
     auto elapsed = std::chrono::duration<double>(Clock::now() - started).count();
     m_logger.info("{}: initial sync finished in {:.3f} s ({} files written, {} bytes, {} deleted, "
                   "{} failed{})",
@@ -158,7 +169,13 @@ SessionStatus SyncSession::status() const {
 void SyncSession::step(std::chrono::milliseconds max_wait) {
     auto now = Clock::now();
     auto wait = max_wait;
-    if (auto due = m_pending.next_due()) {
+    auto due = m_pending.next_due();
+    if (m_databases) {
+        if (auto database_due = m_databases->next_due();
+            database_due && (!due || *database_due < *due))
+            due = database_due;
+    }
+    if (due) {
         auto until_due = std::chrono::ceil<std::chrono::milliseconds>(*due - now);
         wait = std::clamp(until_due, std::chrono::milliseconds(0), max_wait);
     }
@@ -173,11 +190,15 @@ void SyncSession::step(std::chrono::milliseconds max_wait) {
             m_logger.error("{}: {}", m_options.name, events.error().message);
         } else {
             for (const auto& event : *events) {
+                if (m_logger.enabled(base::LogLevel::debug))
+                    m_logger.debug("{}: event {} /{}{}{}", m_options.name, to_string(event.kind),
+                                   event.path, event.is_directory ? "/" : "",
+                                   event.from_path.empty() ? "" : " from /" + event.from_path);
                 if (event.kind == EventKind::root_lost) {
                     handle_root_lost(now, "vanished or was unmounted");
                     continue;
                 }
-                m_pending.add_event(event, now);
+                queue_event(event, now);
             }
         }
     }
@@ -195,10 +216,21 @@ void SyncSession::step(std::chrono::milliseconds max_wait) {
     if (m_resume_requested.exchange(false))
         release_held_deletions(now);
     m_backlog.store(m_pending.size(), std::memory_order_relaxed);
-    if (m_pending.is_due(now))
+    if (m_pending.is_due(now) || (m_databases && m_databases->is_due(now)))
         run_due_batch(now);
     check_drift(now);
     publish_status();
+    if (m_databases)
+        m_databases->update_gauges(Clock::now());
+}
+
+void SyncSession::queue_event(const FsEvent& event, TimePoint now) {
+    if (!m_databases) {
+        m_pending.add_event(event, now);
+        return;
+    }
+    for (const auto& routed : m_databases->route(event, now))
+        m_pending.add_event(routed, now);
 }
 
 void SyncSession::run(std::stop_token stop) {
@@ -211,6 +243,25 @@ void SyncSession::run(std::stop_token stop) {
 }
 
 void SyncSession::run_due_batch(TimePoint now) {
+    Batch batch;
+    if (m_pending.is_due(now))
+        batch = m_pending.take(now);
+    if (m_databases) {
+        auto snapshots = m_databases->take_due(now);
+        if (!snapshots.empty()) {
+            for (auto& change : snapshots) {
+                auto queued = std::find_if(batch.changes.begin(), batch.changes.end(),
+                                           [&](const Change& c) { return c.path == change.path; });
+                if (queued == batch.changes.end())
+                    batch.changes.push_back(std::move(change));
+                else if (queued->kind == ChangeKind::attrib)
+                    queued->kind = ChangeKind::modify; // the snapshot must not be skipped
+            }
+            // Kept in path order: a directory before its children.
+            std::sort(batch.changes.begin(), batch.changes.end(),
+                      [](const Change& a, const Change& b) { return a.path < b.path; });
+        }
+    }
     if (auto root = m_target->check_root(); !root) {
         if (!m_target_lost)
             m_logger.error("{}: {}; holding all changes until it is back", m_options.name,
@@ -218,30 +269,34 @@ void SyncSession::run_due_batch(TimePoint now) {
         m_target_lost = true;
         m_lost_reason = root.error().message;
         // Keep the changes; look again after a pause instead of spinning.
-        Batch held = m_pending.take(now);
         BatchOutcome outcome;
-        for (auto& move : held.moves)
-            outcome.failed.push_back(
-                FailedChange{Change{move.to, ChangeKind::tree, 0}, root.error()});
-        for (auto& change : held.changes)
+        for (auto& move : batch.moves)
+            outcome.failed.push_back(FailedChange{Change{move.to, ChangeKind::tree, 0},
+                                                  root.error()});
+        for (auto& change : batch.changes)
             outcome.failed.push_back(FailedChange{change, root.error()});
-        requeue_failures(std::move(outcome), now);
+        finish_batch(std::move(outcome), now);
         return;
     }
     if (m_target_lost) {
         m_logger.info("{}: target {} is back", m_options.name, m_target->describe());
         m_target_lost = false;
     }
-    Batch batch = m_pending.take(now);
     if (batch.empty())
         return;
     m_logger.debug("{}: running a batch of {} moves and {} changes", m_options.name,
                    batch.moves.size(), batch.changes.size());
     auto outcome = run_guarded(batch, Phase::running);
+    if (outcome.rescan_needed) {
+        m_logger.info("{}: a file with hard links changed and not all its names are known; "
+                      "comparing the tree to find them",
+                      m_options.name);
+        m_pending.add_change("", ChangeKind::tree, Clock::now());
+    }
     for (const auto& failed : outcome.failed)
         m_logger.warning("{}: {} (attempt {}, will retry)", m_options.name, failed.error.message,
                          failed.change.attempts);
-    requeue_failures(std::move(outcome), Clock::now());
+    finish_batch(std::move(outcome), Clock::now());
     m_backlog.store(m_pending.size(), std::memory_order_relaxed);
 }
 
@@ -263,7 +318,7 @@ void SyncSession::release_held_deletions(TimePoint now) {
     for (const auto& failed : outcome.failed)
         m_logger.warning("{}: {} (attempt {}, will retry)", m_options.name, failed.error.message,
                          failed.change.attempts);
-    requeue_failures(std::move(outcome), now);
+    finish_batch(std::move(outcome), now);
 }
 
 void SyncSession::check_drift(TimePoint now) {
@@ -304,10 +359,22 @@ void SyncSession::check_drift(TimePoint now) {
                        m_options.name, comparison->entries);
 }
 
+void SyncSession::finish_batch(BatchOutcome outcome, TimePoint now) {
+    if (m_databases)
+        m_databases->record_landed(outcome.snapshots);
+    requeue_failures(std::move(outcome), now);
+    if (m_databases)
+        m_databases->finish_batch(now);
+}
+
 void SyncSession::requeue_failures(BatchOutcome outcome, TimePoint now) {
-    for (auto& failed : outcome.failed)
-        m_pending.add_retry(failed.change,
-                            now + backoff_for(failed.change.attempts, m_options.max_retry_backoff));
+    for (auto& failed : outcome.failed) {
+        const TimePoint retry_at =
+            now + backoff_for(failed.change.attempts, m_options.max_retry_backoff);
+        if (m_databases && m_databases->take_failure(failed, now, retry_at))
+            continue;
+        m_pending.add_retry(failed.change, retry_at);
+    }
 }
 
 void SyncSession::handle_root_lost(TimePoint now, const std::string& why) {
@@ -354,7 +421,7 @@ bool SyncSession::try_recover_root(TimePoint now) {
     m_next_identity_check = now + k_root_identity_check_interval;
     Batch everything;
     everything.changes.push_back(Change{"", ChangeKind::tree, 0});
-    requeue_failures(m_mirror.run_batch(everything, Phase::recovery), now);
+    finish_batch(m_mirror.run_batch(everything, Phase::recovery), now);
     return true;
 }
 

@@ -6,8 +6,10 @@
 #include "transport/target_marker.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <map>
 #include <mutex>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -66,6 +68,8 @@ public:
         if (!walked)
             return std::unexpected(walked.error());
         hash_pending();
+        if (m_hash_unsupported) // the target cannot hash: no content was compared at all
+            return std::unexpected(*m_hash_unsupported);
         std::stable_sort(m_result.differences.begin(), m_result.differences.end(),
                          [](const Difference& a, const Difference& b) { return a.path < b.path; });
         return std::move(m_result);
@@ -157,7 +161,8 @@ private:
         if (policy.mode && source.type != EntryType::symlink && source.mode != target.mode)
             add(DifferenceKind::mode, path, fmt::format("{:04o}", source.mode),
                 fmt::format("{:04o}", target.mode));
-        if (policy.times && source.type != EntryType::other && source.mtime_ns != target.mtime_ns)
+        if (policy.times && source.type != EntryType::other &&
+            at_granularity(source.mtime_ns) != target.mtime_ns)
             add(DifferenceKind::mtime, path, format_mtime(source.mtime_ns),
                 format_mtime(target.mtime_ns));
         if (policy.owner && (source.uid != target.uid || source.gid != target.gid))
@@ -166,6 +171,18 @@ private:
         if (m_options.contents == Contents::checksum && source.type == EntryType::file &&
             source.size == target.size)
             m_hash_jobs.push_back(HashJob{path, source.size});
+    }
+
+    // `ns` as the target stores it: rounded down to its time resolution (whole seconds over
+    // SFTP), as TreeMirror compares.
+    std::int64_t at_granularity(std::int64_t ns) const {
+        const std::int64_t granularity = m_target.mtime_granularity_ns();
+        if (granularity <= 1)
+            return ns;
+        auto remainder = ns % granularity;
+        if (remainder < 0)
+            remainder += granularity;
+        return ns - remainder;
     }
 
     void hash_pending() {
@@ -178,6 +195,11 @@ private:
     }
 
     void hash_one(const HashJob& job) {
+        {
+            std::lock_guard lock(m_mutex);
+            if (m_hash_unsupported)
+                return;
+        }
         auto fd = m_source.open_file(job.path);
         if (!fd) {
             if (fd.error().kind != base::ErrorKind::not_found)
@@ -191,6 +213,12 @@ private:
         }
         auto target_digest = m_target.hash_file(job.path);
         if (!target_digest) {
+            if (target_digest.error().native_code == ENOTSUP) {
+                std::lock_guard lock(m_mutex);
+                if (!m_hash_unsupported)
+                    m_hash_unsupported = target_digest.error();
+                return;
+            }
             if (target_digest.error().kind != base::ErrorKind::not_found)
                 add(DifferenceKind::unreadable, job.path, "", target_digest.error().message);
             return;
@@ -212,6 +240,7 @@ private:
     std::mutex m_mutex; // guards m_result once hashing runs on the pool
     TreeComparison m_result;
     std::vector<HashJob> m_hash_jobs;
+    std::optional<base::Error> m_hash_unsupported; // guarded by m_mutex
 };
 
 } // namespace

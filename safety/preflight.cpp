@@ -153,20 +153,31 @@ PreflightReport run_preflight(const PreflightRequest& request) {
     const fs::path target = canonical_or_lexical(request.target);
 
     const bool source_ok = check_source(request.source, out);
-    const bool target_ok = check_target(request.target, out);
+    if (request.remote_target) {
+        out.push_back(Finding{"target", request.target.string(), Severity::warning,
+                              "is on another machine: its target-side checks (non-empty, "
+                              "ownership marker, free space) do not run",
+                              "check the remote directory by hand before the first run"});
+        if (request.require_target_mount)
+            out.push_back(fail("target-mount", request.target,
+                               "cannot check a mount point on another machine",
+                               "require_mount: source (not target or both) for an SSH target"));
+    }
+    const bool target_ok = !request.remote_target && check_target(request.target, out);
 
-    const auto refused = check_source_target_paths(source, target);
+    const auto refused = request.remote_target ? std::nullopt
+                                               : check_source_target_paths(source, target);
     if (refused)
         out.push_back(fail("paths", request.target, *refused,
                            "give a dedicated target outside the source (never skipped, not even "
                            "by --skip-safety)"));
-    else
+    else if (!request.remote_target)
         out.push_back(Finding{"paths", request.target.string(), Severity::ok,
                               "source and target do not overlap", ""});
 
     if (request.require_source_mount && source_ok)
         check_mount("source", request.source, out);
-    if (request.require_target_mount)
+    if (request.require_target_mount && !request.remote_target)
         check_mount("target", request.target, out);
 
     TargetListing listing;

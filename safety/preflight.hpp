@@ -20,6 +20,9 @@ enum class WatchCheck {
 struct PreflightRequest {
     std::filesystem::path source;
     std::filesystem::path target;
+    // The target is on another machine (SSH): `target` only names it, and the checks that
+    // look at it here (writable, overlap, non-empty, mount, free space) cannot run.
+    bool remote_target = false;
     bool require_source_mount = false;
     bool require_target_mount = false;
     WatchCheck watches = WatchCheck::yes;

@@ -1,7 +1,6 @@
 #include "transport/content_hash.hpp"
 
 #include <cerrno>
-#include <memory>
 #include <vector>
 
 #include <fmt/format.h>
@@ -11,40 +10,59 @@
 
 namespace fsmirror::transport {
 
-namespace {
-
-constexpr std::size_t k_read_size = 1 << 20;
-
-struct StateDeleter {
-    void operator()(XXH3_state_t* state) const { XXH3_freeState(state); }
+struct ContentHasher::State {
+    XXH3_state_t* state = XXH3_createState();
+    ~State() { XXH3_freeState(state); }
 };
 
-} // namespace
+ContentHasher::ContentHasher() : m_state(std::make_unique<State>()) {
+    XXH3_128bits_reset(m_state->state);
+}
+ContentHasher::~ContentHasher() = default;
+ContentHasher::ContentHasher(ContentHasher&&) noexcept = default;
+ContentHasher& ContentHasher::operator=(ContentHasher&&) noexcept = default;
 
-std::string to_hex(const ContentDigest& digest) {
-    return fmt::format("{:016x}{:016x}", digest.high, digest.low);
+void ContentHasher::update(std::string_view bytes) {
+    XXH3_128bits_update(m_state->state, bytes.data(), bytes.size());
+}
+
+ContentDigest ContentHasher::digest() const {
+    XXH128_canonical_t canonical;
+    XXH128_canonicalFromHash(&canonical, XXH3_128bits_digest(m_state->state));
+    ContentDigest out{};
+    for (std::size_t i = 0; i < out.size(); ++i)
+        out[i] = canonical.digest[i];
+    return out;
+}
+
+base::Result<ContentDigest> hash_file(int fd) {
+    return hash_file_content(fd, "file");
 }
 
 base::Result<ContentDigest> hash_file_content(int fd, const std::string& display) {
-    std::unique_ptr<XXH3_state_t, StateDeleter> state(XXH3_createState());
-    if (!state || XXH3_128bits_reset(state.get()) != XXH_OK)
-        return base::fail(base::ErrorKind::fatal, "cannot start a hash of " + display);
-    std::vector<char> buffer(k_read_size);
+    ContentHasher hasher;
+    std::vector<char> buffer(256 * 1024);
     off_t offset = 0;
     for (;;) {
-        ssize_t n = ::pread(fd, buffer.data(), buffer.size(), offset);
-        if (n < 0) {
+        ssize_t got = ::pread(fd, buffer.data(), buffer.size(), offset);
+        if (got < 0) {
             if (errno == EINTR)
                 continue;
-            return base::fail_errno("read " + display);
+            return base::fail_errno("read " + display + " for hashing");
         }
-        if (n == 0)
+        if (got == 0)
             break;
-        XXH3_128bits_update(state.get(), buffer.data(), static_cast<std::size_t>(n));
-        offset += n;
+        hasher.update(std::string_view(buffer.data(), static_cast<std::size_t>(got)));
+        offset += got;
     }
-    XXH128_hash_t hash = XXH3_128bits_digest(state.get());
-    return ContentDigest{hash.high64, hash.low64};
+    return hasher.digest();
+}
+
+std::string to_hex(const ContentDigest& digest) {
+    std::string out;
+    for (auto byte : digest)
+        out += fmt::format("{:02x}", byte);
+    return out;
 }
 
 } // namespace fsmirror::transport

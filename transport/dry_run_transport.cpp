@@ -170,4 +170,8 @@ base::Result<ContentDigest> DryRunTransport::hash_file(std::string_view path) {
     return m_real->hash_file(path);
 }
 
+std::int64_t DryRunTransport::mtime_granularity_ns() const {
+    return m_real ? m_real->mtime_granularity_ns() : 1;
+}
+
 } // namespace fsmirror::transport

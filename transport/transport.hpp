@@ -6,6 +6,7 @@
 #include "transport/content_hash.hpp"
 #include "transport/entry_info.hpp"
 
+#include <cerrno>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -14,10 +15,19 @@
 
 namespace fsmirror::transport {
 
+// How a transport must deliver one file.
+enum class FileSafety {
+    per_policy,         // as the transport's write mode and durability policy say (the default)
+    atomic_and_durable, // whatever the policy: through a temp file renamed into place (never
+                        // in place), fsynced before the rename, its directory after. For
+                        // SQLite snapshots, which readers must only ever see whole.
+};
+
 // A source file opened by the engine for reading, with the attributes to give its copy.
 struct SourceFile {
     int fd = -1;
     EntryInfo info;
+    FileSafety safety = FileSafety::per_policy;
 };
 
 struct PutResult {
@@ -71,11 +81,22 @@ public:
 
     // Returns the digest of regular file `path`'s content, computed where the file lives (for
     // a remote target, by the agent, so the data never crosses the network); not_found when it
-    // is absent or not a regular file. Read-only. The default says the transport cannot.
+    // is absent or not a regular file. Read-only. The default says the transport cannot (an
+    // error with native_code ENOTSUP; the SFTP fallback of an SSH target is such a transport).
     virtual base::Result<ContentDigest> hash_file(std::string_view path) {
-        return base::fail(base::ErrorKind::protocol,
-                          describe() + " cannot hash " + std::string(path) + " (not supported)");
+        return std::unexpected(base::Error{
+            base::ErrorKind::fatal,
+            describe() + " cannot hash files such as /" + std::string(path) +
+                " (not supported by this transport; over SSH it needs fsmirror on the remote, "
+                "not the SFTP fallback)",
+            ENOTSUP});
     }
+
+    // Returns the resolution of the modification times this target stores, in nanoseconds (1
+    // for a local file system; 1e9 over SFTP, which carries whole seconds). The engine compares
+    // times at this resolution, so a target that cannot store nanoseconds is not rewritten on
+    // every comparison.
+    virtual std::int64_t mtime_granularity_ns() const { return 1; }
 };
 
 } // namespace fsmirror::transport
