@@ -1,5 +1,5 @@
 #pragma once
-// The validated configuration as plain structs. Loaders (YAML now, lsyncd's Lua later) produce
+// The validated configuration as plain structs. Loaders (native YAML, lsyncd's Lua) produce
 // these; every other part takes its own small options struct built from them.
 
 #include "base/logger.hpp"
@@ -37,30 +37,69 @@ struct PreserveOptions {
     std::optional<bool> owner;
 };
 
+// A remote target written the lsyncd way: "host:/dir" (or "user@host:dir") as default.rsync's
+// target, or default.rsyncssh's host and targetdir, with the ssh settings that reach it (from
+// ssh={...}, rsync.rsh and -sshopts). The lsyncd loader parses and validates it; it maps onto
+// the SSH transport's remote target when that is merged (issue 3). Until then a sync that has
+// one is refused at startup with a message saying so.
+struct LsyncdRemoteTarget {
+    std::string user;                                   // empty: ssh's default
+    std::string host;                                   // name or address, without user@
+    std::string path;                                   // as written; relative = login directory
+    std::optional<unsigned> port;                       // ssh.port, or -p in rsync.rsh
+    std::optional<std::filesystem::path> identity_file; // ssh.identityFile, or -i in rsync.rsh
+    std::vector<std::string> ssh_options;               // "Key=Value" for each "-o Key=Value"
+    std::vector<std::string> ssh_extra_args;            // any other ssh arguments, verbatim
+    bool compress = false;                              // rsync.compress / -z
+};
+
 struct SyncConfig {
-    std::string name;                  // shown in logs and status; defaults to "sync<N>"
-    std::filesystem::path source;      // absolute, resolved at load time
-    std::string target;                // absolute local path (remote forms come with SSH)
-    double delay_seconds = 1.0;        // batching delay; fractions and 0 allowed
-    std::size_t max_delays = 1000;     // queued paths after which a batch is flushed early
+    std::string name;              // shown in logs and status; defaults to "sync<N>"
+    std::filesystem::path source;  // absolute, resolved at load time
+    std::string target;            // absolute local path (remote forms come with SSH)
+    double delay_seconds = 1.0;    // batching delay; fractions and 0 allowed
+    std::size_t max_delays = 1000; // queued paths after which a batch is flushed early
     DeleteMode delete_mode = DeleteMode::always;
-    std::vector<std::string> excludes; // rsync-style patterns
+    std::vector<std::string> excludes;                 // rsync-style patterns
     std::optional<std::filesystem::path> exclude_from; // one pattern per line
     PreserveOptions preserve;
-    bool inplace = false;              // update files in place (rsync --inplace)
+    bool inplace = false; // update files in place (rsync --inplace)
     FsyncPolicy fsync = FsyncPolicy::batch;
-    unsigned workers = 4;              // parallel transfers for this sync
+    unsigned workers = 4;     // parallel transfers for this sync
+    bool initial_sync = true; // false: skip the startup comparison (lsyncd's init=false)
+    std::optional<LsyncdRemoteTarget> lsyncd_remote; // set when `target` is an lsyncd remote
 };
 
 struct LogConfig {
     base::LogLevel level = base::LogLevel::info;
     std::optional<std::filesystem::path> file;
+    base::LogStyle style = base::LogStyle::native; // lsyncd: lsyncd's line shapes
+};
+
+// lsyncd's settings{} inotifyMode. fsmirror always watches both closed and modified files, so
+// every value means the same to it; it is kept for `fsmirror convert` and the docs.
+enum class InotifyMode { close_write, modify, close_write_or_modify };
+
+// Process-level settings from lsyncd's settings{} and command line (the command line wins).
+// Present only when the configuration came from an lsyncd config or lsyncd's command line.
+struct LsyncdSettings {
+    bool nodaemon = false; // false: detach as lsyncd does (double fork, setsid)
+    std::optional<std::filesystem::path> pid_file; // written at startup, removed at exit
+    bool insist = false;  // keep retrying syncs that cannot start instead of exiting
+    bool onepass = false; // run the initial sync, then exit (lsyncd 2.3's -onepass)
+    std::optional<std::filesystem::path> status_file; // lsyncd's statusFile (monitor, issue 6)
+    double status_interval_seconds = 10;              // lsyncd's statusInterval
+    std::string log_facility = "user"; // syslog facility, used when detached without a logfile
+    std::string log_ident = "lsyncd";  // syslog identifier, as lsyncd's logident
+    std::optional<unsigned long> max_processes; // accepted; fsmirror transfers on `workers`
+    InotifyMode inotify_mode = InotifyMode::close_write;
 };
 
 struct Config {
     std::vector<SyncConfig> syncs;
     LogConfig log;
     std::optional<std::filesystem::path> source_file; // where it was loaded from, for SIGHUP
+    std::optional<LsyncdSettings> lsyncd;             // set by the lsyncd loader only
 };
 
 } // namespace fsmirror::config
