@@ -589,6 +589,8 @@ void Translator::add_sync(const LsyncdSyncCall& call) {
                     "target = ... })");
     }
     check_keys(merged, *layer, where);
+    note(LsyncdNote::Level::info, where, index,
+         fmt::format("sync{{}} with {}", layer_name(*layer)));
 
     SyncConfig sync;
     sync.name = fmt::format("Sync{}", index + 1); // lsyncd's default names
@@ -620,6 +622,10 @@ void Translator::add_sync(const LsyncdSyncCall& call) {
     sync.delay_seconds = layer_delay(*layer);
     if (const LuaValue* delay = merged.field("delay"))
         sync.delay_seconds = seconds_of(*delay, "delay", where);
+    else if (!m_command_line.delay)
+        note(LsyncdNote::Level::info, where, index,
+             fmt::format("delay: {}'s default of {} s is kept (fsmirror's native default is 1 s)",
+                         layer_name(*layer), layer_delay(*layer)));
     if (m_command_line.delay)
         sync.delay_seconds = *m_command_line.delay;
     // maxDelays: settings{} > sync{} > 1000.

@@ -5,11 +5,12 @@
 #include "transport/local_fs.hpp"
 #include "transport/temp_name.hpp"
 
+#include <cerrno>
+#include <cstdio>
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <cerrno>
 
 namespace fsmirror::transport {
 
@@ -21,14 +22,36 @@ using base::UniqueFd;
 
 namespace {
 
+// The process umask, read without changing it (umask(2) would race with other threads' file
+// creation). Linux reports it in /proc/self/status since 4.7; 022 otherwise.
+mode_t process_umask() {
+    static const mode_t mask = [] {
+        std::FILE* status = std::fopen("/proc/self/status", "re");
+        mode_t found = 022;
+        if (status != nullptr) {
+            char line[256];
+            while (std::fgets(line, sizeof line, status) != nullptr) {
+                unsigned value = 0;
+                if (std::sscanf(line, "Umask: %o", &value) == 1) {
+                    found = static_cast<mode_t>(value & 0777);
+                    break;
+                }
+            }
+            std::fclose(status);
+        }
+        return found;
+    }();
+    return mask;
+}
+
 timespec to_timespec(std::int64_t ns) {
     return timespec{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
 }
 
 Status check_clean(std::string_view path) {
     if (!base::is_clean_rel(path))
-        return fail(base::ErrorKind::protocol, "refusing unsafe relative path '" +
-                                                   std::string(path) + "'");
+        return fail(base::ErrorKind::protocol,
+                    "refusing unsafe relative path '" + std::string(path) + "'");
     return {};
 }
 
@@ -51,7 +74,9 @@ LocalTransport::LocalTransport(LocalTransportOptions options, UniqueFd root_fd, 
     : m_options(std::move(options)), m_root_fd(std::move(root_fd)), m_root_device(device),
       m_root_inode(inode) {}
 
-std::string LocalTransport::describe() const { return "local:" + m_options.root.string(); }
+std::string LocalTransport::describe() const {
+    return "local:" + m_options.root.string();
+}
 
 std::string LocalTransport::display(std::string_view path) const {
     return base::absolute_in(m_options.root, path).string();
@@ -171,8 +196,8 @@ Status LocalTransport::apply_attributes_at(int dir_fd, const std::string& name,
 Result<PutResult> LocalTransport::put_file(std::string_view path, const SourceFile& source,
                                            const std::optional<EntryInfo>& existing) {
     if (auto clean = check_clean(path); !clean || path.empty())
-        return fail(base::ErrorKind::protocol, "refusing to write a file at '" +
-                                                   std::string(path) + "'");
+        return fail(base::ErrorKind::protocol,
+                    "refusing to write a file at '" + std::string(path) + "'");
     auto parent = make_directories_beneath(m_root_fd.get(), base::parent_rel(path), display(path));
     if (!parent)
         return std::unexpected(parent.error());
@@ -189,8 +214,7 @@ Result<PutResult> LocalTransport::put_file(std::string_view path, const SourceFi
 }
 
 Result<PutResult> LocalTransport::update_in_place(int dir_fd, const std::string& name,
-                                                  const SourceFile& source,
-                                                  std::string_view path) {
+                                                  const SourceFile& source, std::string_view path) {
     int fd = ::openat(dir_fd, name.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
         return fail_errno("open " + display(path));
@@ -249,6 +273,16 @@ Result<PutResult> LocalTransport::write_via_temp(int dir_fd, const std::string& 
                                        copied.error().native_code});
         result = PutResult{*copied, false};
     }
+    if (!m_options.attributes.mode) {
+        // The temp file was created 0600. Without mode preservation, do what rsync does
+        // without --perms: a replaced file keeps its mode, a new one gets the source's minus
+        // the umask.
+        const mode_t kept = existing
+                                ? static_cast<mode_t>(existing->mode & 07777)
+                                : static_cast<mode_t>(source.info.mode & 0777 & ~process_umask());
+        if (::fchmod(target.get(), kept) != 0)
+            return abandon(base::error_from_errno(errno, "chmod " + display(path)));
+    }
     if (auto attrs = apply_attributes_fd(target.get(), source.info, path); !attrs)
         return abandon(attrs.error());
     if (m_options.durability == Durability::per_file && ::fsync(target.get()) != 0)
@@ -261,8 +295,8 @@ Result<PutResult> LocalTransport::write_via_temp(int dir_fd, const std::string& 
 
 Status LocalTransport::put_symlink(std::string_view path, const EntryInfo& info) {
     if (auto clean = check_clean(path); !clean || path.empty())
-        return fail(base::ErrorKind::protocol, "refusing to write a symlink at '" +
-                                                   std::string(path) + "'");
+        return fail(base::ErrorKind::protocol,
+                    "refusing to write a symlink at '" + std::string(path) + "'");
     auto parent = make_directories_beneath(m_root_fd.get(), base::parent_rel(path), display(path));
     if (!parent)
         return std::unexpected(parent.error());
