@@ -622,7 +622,7 @@ void Translator::add_sync(const LsyncdSyncCall& call) {
     sync.delay_seconds = layer_delay(*layer);
     if (const LuaValue* delay = merged.field("delay"))
         sync.delay_seconds = seconds_of(*delay, "delay", where);
-    else if (!m_command_line.delay)
+    else if (!m_command_line.delay && layer_delay(*layer) != SyncConfig{}.delay_seconds)
         note(LsyncdNote::Level::info, where, index,
              fmt::format("delay: {}'s default of {} s is kept (fsmirror's native default is 1 s)",
                          layer_name(*layer), layer_delay(*layer)));

@@ -24,9 +24,9 @@ namespace {
 // A config is a few hundred lines; these bounds only stop runaways (an endless loop, a
 // string.rep of a gigabyte).
 constexpr std::size_t k_memory_limit = 64 * 1024 * 1024;
-constexpr int k_hook_every = 10000;               // instructions between two hook calls
-constexpr unsigned long k_max_hook_calls = 20000; // so at most 200 million instructions
-constexpr int k_max_depth = 32;                   // nested tables in one sync{} argument
+constexpr int k_hook_every = 10000;              // instructions between two hook calls
+constexpr unsigned long k_max_hook_calls = 5000; // so at most 50 million instructions
+constexpr int k_max_depth = 32;                  // nested tables in one sync{} argument
 
 // The chunk name Lua prints in messages; replaced by the real origin, which Lua would shorten.
 constexpr const char* k_chunk_name = "=config";
