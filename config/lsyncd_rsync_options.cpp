@@ -573,7 +573,7 @@ RsyncTranslation translate_rsync_options(const LuaValue* rsync_table, TargetKind
             apply(state, *find_long(option_name(key)), "", "rsync." + std::string(key));
     }
     // 2. _extra, verbatim.
-    if (const LuaValue* extra = table.field("_extra"))
+    if (const LuaValue* extra = table.field("_extra"); extra != nullptr && extra->truthy())
         apply_extra(state, *extra);
     // 3. The long options.
     for (std::string_view key : k_long_keys) {

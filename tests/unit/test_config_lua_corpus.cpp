@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -189,5 +191,35 @@ TEST_CASE("converted YAML loads back to the same syncs", "[config][lua][corpus]"
             CHECK(a.fsync == b.fsync);
         }
         CHECK(back.log.file == loaded.config.log.file);
+    }
+}
+
+TEST_CASE("docs/lsyncd-compatibility.md covers every rsync key lsyncd accepts",
+          "[config][lua][docs]") {
+    const fs::path doc = k_corpus.parent_path().parent_path() / "docs" / "lsyncd-compatibility.md";
+    std::ifstream in(doc);
+    REQUIRE(in);
+    std::ostringstream contents;
+    contents << in.rdbuf();
+    const std::string text = contents.str();
+    // lsyncd's checkgauge for rsync={...} (default-rsync.lua).
+    for (const char* key :
+         {"acls",          "append",        "append_verify",   "archive",        "backup",
+          "backup_dir",    "binary",        "bwlimit",         "checksum",       "chown",
+          "chmod",         "compress",      "copy_dirlinks",   "copy_links",     "cvs_exclude",
+          "dry_run",       "executability", "existing",        "group",          "groupmap",
+          "hard_links",    "ignore_times",  "inplace",         "ipv4",           "ipv6",
+          "keep_dirlinks", "links",         "one_file_system", "omit_dir_times", "omit_link_times",
+          "owner",         "password_file", "perms",           "protect_args",   "prune_empty_dirs",
+          "quiet",         "rsh",           "rsync_path",      "sparse",         "suffix",
+          "temp_dir",      "timeout",       "times",           "update",         "usermap",
+          "verbose",       "whole_file",    "xattrs",          "_extra"}) {
+        INFO(key);
+        CHECK(text.find(std::string("`") + key + "`") != std::string::npos);
+        // And the translation knows it (a false value is accepted for every key).
+        CHECK_NOTHROW(fsmirror::config::load_lsyncd_config_text(
+            std::string("sync { default.rsync, source = '/a', target = '/b', rsync = { ") + key +
+                " = false } }",
+            "t.lua", LsyncdCommandLineSettings{}, "/"));
     }
 }
