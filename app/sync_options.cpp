@@ -278,7 +278,8 @@ std::string sync_options_help() {
     --workers N
         Parallel file transfers per sync, 1-64. Default 4.
     --no-perms, --no-times
-        Do not carry over permission bits / modification times.
+        Do not carry over permission bits / modification times. Without permissions, new
+        files get the source's mode minus the umask and replaced files keep theirs.
     --owner, --no-owner
         Carry over owner and group. Default: only when running as root.
     --name NAME

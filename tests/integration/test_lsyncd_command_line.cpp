@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include <signal.h>
+#include <sys/stat.h>
 
 namespace fs = std::filesystem;
 using namespace fsmirror::test_support;
@@ -214,4 +215,29 @@ TEST_CASE("convert prints YAML that runs", "[integration][lsyncd]") {
     const std::vector<std::string> differences = compare_trees(mirror.source(), mirror.target());
     INFO(fsmirror::integration::join_lines(differences));
     CHECK(differences.empty());
+}
+
+TEST_CASE("lsyncd: without perms, modes follow rsync's rules", "[integration][lsyncd]") {
+    MirrorFixture mirror;
+    write_file(mirror.source() / "kept.txt", "new content, longer than before\n");
+    set_mode(mirror.source() / "kept.txt", 0644);
+    write_file(mirror.target() / "kept.txt", "old\n");
+    set_mode(mirror.target() / "kept.txt", 0600);
+    write_file(mirror.source() / "tool.sh", "#!/bin/sh\n");
+    set_mode(mirror.source() / "tool.sh", 0775);
+    const mode_t saved = ::umask(022); // the daemon inherits it
+    // default.rsync passes no -p: replaced files keep their mode, new ones get source & ~umask.
+    mirror.start_with_args({"-nodaemon", "-delay", k_test_delay, "-rsync", "source", "target"},
+                           mirror.root(), 1);
+    ::umask(saved);
+    CHECK(wait_until([&] { return file_has_content(mirror.target() / "tool.sh", "#!/bin/sh\n"); },
+                     k_settle_timeout));
+    CHECK(file_has_content(mirror.target() / "kept.txt", "new content, longer than before\n"));
+    CHECK(mode_of(mirror.target() / "kept.txt") == 0600);
+    CHECK(mode_of(mirror.target() / "tool.sh") == 0755);
+    write_file(mirror.source() / "later.txt", "created while running\n");
+    set_mode(mirror.source() / "later.txt", 0666);
+    CHECK(wait_until([&] { return exists_no_follow(mirror.target() / "later.txt"); },
+                     k_settle_timeout));
+    CHECK(mode_of(mirror.target() / "later.txt") == 0644);
 }
