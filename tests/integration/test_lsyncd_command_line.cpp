@@ -241,3 +241,60 @@ TEST_CASE("lsyncd: without perms, modes follow rsync's rules", "[integration][ls
                      k_settle_timeout));
     CHECK(mode_of(mirror.target() / "later.txt") == 0644);
 }
+
+TEST_CASE("lsyncd: a sync that cannot start ends the process, unless -insist",
+          "[integration][lsyncd]") {
+    MirrorFixture mirror;
+    write_file(mirror.source() / "a.txt", "a\n");
+    const fs::path target = mirror.root() / "not-yet/mounted";
+    {
+        const auto [status, output] =
+            run(mirror, {"-nodaemon", "-delay", k_test_delay, "-rsync", "source", target.string()},
+                "no-insist.log");
+        CHECK(status == 255);
+        CHECK_THAT(output, Catch::Contains("Terminating since \"insist\" is not set."));
+    }
+    // With -insist it retries until the target's volume appears.
+    mirror.start_with_args(
+        {"-nodaemon", "-insist", "-delay", k_test_delay, "-rsync", "source", target.string()},
+        mirror.root(), 0);
+    CHECK(mirror.daemon().wait_for_log("Retrying startup", std::chrono::seconds(20)));
+    fs::create_directories(target.parent_path());
+    mirror.require_mirrored(mirror.source(), target);
+    REQUIRE(mirror.daemon().send_signal(SIGTERM));
+    const std::optional<int> status = mirror.daemon().wait_for_exit(k_exit_timeout);
+    REQUIRE(status.has_value());
+    CHECK(*status == 143);
+}
+
+TEST_CASE("lsyncd: SIGHUP re-reads the Lua config", "[integration][lsyncd]") {
+    MirrorFixture mirror;
+    const fs::path second_source = mirror.root() / "second-source";
+    const fs::path second_target = mirror.root() / "second-target";
+    fs::create_directories(second_source);
+    write_file(mirror.source() / "one.txt", "one\n");
+    write_file(second_source / "two.txt", "two\n");
+    const std::string first =
+        fmt::format("sync {{ default.rsync, source = '{}', target = '{}', delay = 0.2 }}\n",
+                    mirror.source().string(), mirror.target().string());
+    const fs::path config = mirror.root() / "lsyncd.conf.lua";
+    write_file(config, first);
+    mirror.start_with_args({"-nodaemon", "lsyncd.conf.lua"}, mirror.root(), 1);
+    mirror.require_mirrored();
+
+    write_file(config, first + fmt::format("sync {{ default.direct, source = '{}', target = '{}' "
+                                           "}}\n",
+                                           second_source.string(), second_target.string()));
+    REQUIRE(mirror.daemon().send_signal(SIGHUP));
+    CHECK(mirror.daemon().wait_for_log("--- HUP signal, resetting ---", std::chrono::seconds(20)));
+    mirror.require_mirrored(second_source, second_target);
+    mirror.require_mirrored();
+
+    // A broken config on HUP keeps the running one.
+    write_file(config, "sync { default.rsync, source = \n");
+    REQUIRE(mirror.daemon().send_signal(SIGHUP));
+    CHECK(mirror.daemon().wait_for_log("keeping the running configuration",
+                                       std::chrono::seconds(20)));
+    write_file(second_source / "three.txt", "three\n");
+    mirror.require_mirrored(second_source, second_target);
+}
