@@ -81,10 +81,13 @@ private:
 
     // Copies the value at `index` into `out`. Never raises a Lua error: on failure it returns
     // false with m_pending_error set.
-    bool copy_value(int index, LuaValue& out, int depth, std::vector<const void*>& open_tables);
-    bool copy_table(int index, LuaValue& out, int depth, std::vector<const void*>& open_tables);
-    bool record_sync(int line);
-    bool record_settings(int line);
+    // `L` is the running thread (a config may call sync{} from a coroutine).
+    bool copy_value(lua_State* L, int index, LuaValue& out, int depth,
+                    std::vector<const void*>& open_tables);
+    bool copy_table(lua_State* L, int index, LuaValue& out, int depth,
+                    std::vector<const void*>& open_tables);
+    bool record_sync(lua_State* L, int line);
+    bool record_settings(lua_State* L, int line);
     bool record_log(const char* text, std::size_t size);
     // The line of the Lua code that called the running C function; 0 when unknown.
     static int caller_line(lua_State* state);
@@ -393,7 +396,7 @@ int Sandbox::lua_settings(lua_State* L) {
             return luaL_error(L, "setting \"%s\" unknown.", name);
         lua_pop(L, 1);
     }
-    if (!from(L).record_settings(caller_line(L)))
+    if (!from(L).record_settings(L, caller_line(L)))
         return raise_pending(L);
     return 0;
 }
@@ -403,7 +406,7 @@ int Sandbox::lua_sync(lua_State* L) {
         return luaL_error(L, "sync needs a table: sync{ default.rsync, source = \"...\", "
                              "target = \"...\" }");
     lua_settop(L, 1);
-    if (!from(L).record_sync(caller_line(L)))
+    if (!from(L).record_sync(L, caller_line(L)))
         return raise_pending(L);
     return 0;
 }
@@ -418,9 +421,8 @@ bool Sandbox::record_log(const char* text, std::size_t size) {
     }
 }
 
-bool Sandbox::record_settings(int line) {
+bool Sandbox::record_settings(lua_State* L, int line) {
     try {
-        lua_State* L = m_state;
         if (!lua_checkstack(L, 4)) {
             m_pending_error = "out of memory";
             return false;
@@ -435,7 +437,7 @@ bool Sandbox::record_settings(int line) {
                 const char* key = lua_tolstring(L, -2, &size);
                 call.key.assign(key, size);
                 std::vector<const void*> open_tables;
-                if (!copy_value(lua_gettop(L), call.value, 0, open_tables)) {
+                if (!copy_value(L, lua_gettop(L), call.value, 0, open_tables)) {
                     lua_pop(L, 2);
                     return false;
                 }
@@ -455,13 +457,13 @@ bool Sandbox::record_settings(int line) {
     }
 }
 
-bool Sandbox::record_sync(int line) {
+bool Sandbox::record_sync(lua_State* L, int line) {
     try {
         LsyncdSyncCall call;
         call.origin = m_origin;
         call.line = line;
         std::vector<const void*> open_tables;
-        if (!copy_value(1, call.table, 0, open_tables))
+        if (!copy_value(L, 1, call.table, 0, open_tables))
             return false;
         m_script.syncs.push_back(std::move(call));
         return true;
@@ -471,9 +473,8 @@ bool Sandbox::record_sync(int line) {
     }
 }
 
-bool Sandbox::copy_value(int index, LuaValue& out, int depth,
+bool Sandbox::copy_value(lua_State* L, int index, LuaValue& out, int depth,
                          std::vector<const void*>& open_tables) {
-    lua_State* L = m_state;
     switch (lua_type(L, index)) {
     case LUA_TNIL:
         out.kind = LuaValue::Kind::nil;
@@ -491,7 +492,7 @@ bool Sandbox::copy_value(int index, LuaValue& out, int depth,
         return true;
     }
     case LUA_TTABLE:
-        return copy_table(index, out, depth, open_tables);
+        return copy_table(L, index, out, depth, open_tables);
     case LUA_TFUNCTION: {
         if (!lua_checkstack(L, 2)) {
             m_pending_error = "out of memory";
@@ -512,9 +513,8 @@ bool Sandbox::copy_value(int index, LuaValue& out, int depth,
     }
 }
 
-bool Sandbox::copy_table(int index, LuaValue& out, int depth,
+bool Sandbox::copy_table(lua_State* L, int index, LuaValue& out, int depth,
                          std::vector<const void*>& open_tables) {
-    lua_State* L = m_state;
     index = lua_absindex(L, index);
     if (!lua_checkstack(L, 4)) {
         m_pending_error = "out of memory";
@@ -552,7 +552,7 @@ bool Sandbox::copy_table(int index, LuaValue& out, int depth,
     lua_pushnil(L);
     while (lua_next(L, index) != 0) {
         LuaValue value;
-        if (!copy_value(lua_gettop(L), value, depth + 1, open_tables)) {
+        if (!copy_value(L, lua_gettop(L), value, depth + 1, open_tables)) {
             lua_pop(L, 2);
             return false;
         }

@@ -60,6 +60,16 @@ TEST_CASE("sync{} calls are recorded with their line and a copy of the table", "
     CHECK(table.field("nothing") == nullptr);
 }
 
+TEST_CASE("sync{} works from a coroutine", "[config][lua]") {
+    const LsyncdScript script = run("local co = coroutine.create(function(src)\n"
+                                    "  sync { default.rsync, source = src, target = '/t' }\n"
+                                    "end)\n"
+                                    "assert(coroutine.resume(co, '/from-coroutine'))\n");
+    REQUIRE(script.syncs.size() == 1);
+    CHECK(script.syncs[0].table.field("source")->text == "/from-coroutine");
+    CHECK(script.syncs[0].line == 2);
+}
+
 TEST_CASE("a table reused in a loop is copied at each call", "[config][lua]") {
     const LsyncdScript script = run("local t = { default.direct, target = '/b' }\n"
                                     "for _, name in ipairs({'x', 'y', 'z'}) do\n"
