@@ -89,20 +89,14 @@ int mirror(const CommandContext& context, Mode mode) {
         return run_once(config, logger);
     ConfigReloader reload;
     if (selection.config_file)
-        reload = [path = *selection.config_file] {
-            return config::load_yaml_config_file(path);
-        };
+        reload = [path = *selection.config_file] { return config::load_yaml_config_file(path); };
     return run_daemon(config, reload, logger);
 }
 
 } // namespace
 
-int command_run(const CommandContext& context) {
-    return mirror(context, Mode::continuous);
-}
+int command_run(const CommandContext& context) { return mirror(context, Mode::continuous); }
 
-int command_sync(const CommandContext& context) {
-    return mirror(context, Mode::once);
-}
+int command_sync(const CommandContext& context) { return mirror(context, Mode::once); }
 
 } // namespace fsmirror::app

@@ -1,11 +1,11 @@
 #include "app/commands.hpp"
 
+#include <fmt/format.h>
+
 #include <array>
 #include <cstdio>
 #include <string_view>
 #include <system_error>
-
-#include <fmt/format.h>
 
 #ifndef FSMIRROR_VERSION
 #define FSMIRROR_VERSION "0.0.0"

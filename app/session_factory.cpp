@@ -3,14 +3,14 @@
 #include "safety/path_checks.hpp"
 #include "transport/local_transport.hpp"
 
-#include <cerrno>
-#include <cstring>
-#include <system_error>
-
 #include <fmt/format.h>
 
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <system_error>
 
 namespace fsmirror::app {
 
@@ -91,8 +91,8 @@ engine::ExcludeFilter make_excludes(const config::SyncConfig& sync) {
 
 } // namespace
 
-std::unique_ptr<engine::SyncSession> make_session(const config::SyncConfig& sync, Watching watching,
-                                                  base::Logger& logger) {
+std::unique_ptr<engine::SyncSession> make_session(const config::SyncConfig& sync,
+                                                  Watching watching, base::Logger& logger) {
     require_directory(sync.name, "source", sync.source);
     if (auto refused = safety::check_source_target_paths(canonical_or_lexical(sync.source),
                                                          canonical_or_lexical(sync.target)))

@@ -20,7 +20,7 @@ enum class Watching { yes, no };
 
 // Checks the paths, creates a missing target whose parent exists, and builds the session.
 // Throws StartupError with a message naming the sync, the path and the fix.
-std::unique_ptr<engine::SyncSession> make_session(const config::SyncConfig& sync, Watching watching,
-                                                  base::Logger& logger);
+std::unique_ptr<engine::SyncSession> make_session(const config::SyncConfig& sync,
+                                                  Watching watching, base::Logger& logger);
 
 } // namespace fsmirror::app

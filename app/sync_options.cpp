@@ -1,13 +1,12 @@
 #include "app/sync_options.hpp"
-
 #include "config/yaml_loader.hpp"
+
+#include <fmt/format.h>
 
 #include <charconv>
 #include <cmath>
 #include <functional>
 #include <map>
-
-#include <fmt/format.h>
 
 namespace fsmirror::app {
 
@@ -83,84 +82,35 @@ SyncSelection parse_sync_options(const std::vector<std::string>& args,
 
     using Handler = std::function<void(const std::string&)>;
     const std::map<std::string, Handler> with_value = {
-        {"--config",
-         [&](const std::string& v) {
-             command.config_file = resolve(v, working_directory);
-         }},
-        {"--source",
-         [&](const std::string& v) {
-             source = v;
-         }},
-        {"--target",
-         [&](const std::string& v) {
-             target = v;
-         }},
-        {"--delay",
-         [&](const std::string& v) {
-             sync.delay_seconds = parse_seconds("--delay", v);
-         }},
+        {"--config", [&](const std::string& v) { command.config_file = resolve(v, working_directory); }},
+        {"--source", [&](const std::string& v) { source = v; }},
+        {"--target", [&](const std::string& v) { target = v; }},
+        {"--delay", [&](const std::string& v) { sync.delay_seconds = parse_seconds("--delay", v); }},
         {"--max-delays",
-         [&](const std::string& v) {
-             sync.max_delays = parse_count("--max-delays", v, 1, 10'000'000);
-         }},
-        {"--exclude",
-         [&](const std::string& v) {
-             sync.excludes.push_back(v);
-         }},
+         [&](const std::string& v) { sync.max_delays = parse_count("--max-delays", v, 1, 10'000'000); }},
+        {"--exclude", [&](const std::string& v) { sync.excludes.push_back(v); }},
         {"--exclude-from",
-         [&](const std::string& v) {
-             sync.exclude_from = resolve(v, working_directory);
-         }},
-        {"--delete",
-         [&](const std::string& v) {
-             sync.delete_mode = parse_delete_mode(v);
-         }},
-        {"--fsync",
-         [&](const std::string& v) {
-             sync.fsync = parse_fsync(v);
-         }},
+         [&](const std::string& v) { sync.exclude_from = resolve(v, working_directory); }},
+        {"--delete", [&](const std::string& v) { sync.delete_mode = parse_delete_mode(v); }},
+        {"--fsync", [&](const std::string& v) { sync.fsync = parse_fsync(v); }},
         {"--workers",
-         [&](const std::string& v) {
-             sync.workers = static_cast<unsigned>(parse_count("--workers", v, 1, 64));
-         }},
-        {"--name",
-         [&](const std::string& v) {
-             sync.name = v;
-         }},
+         [&](const std::string& v) { sync.workers = static_cast<unsigned>(parse_count("--workers", v, 1, 64)); }},
+        {"--name", [&](const std::string& v) { sync.name = v; }},
         {"--log-level",
          [&](const std::string& v) {
              auto level = base::parse_log_level(v);
              if (!level)
-                 throw UsageError("--log-level takes debug, info, warning or error, got '" + v +
-                                  "'");
+                 throw UsageError("--log-level takes debug, info, warning or error, got '" + v + "'");
              command.log_level = *level;
          }},
-        {"--log-file",
-         [&](const std::string& v) {
-             command.log_file = resolve(v, working_directory);
-         }},
+        {"--log-file", [&](const std::string& v) { command.log_file = resolve(v, working_directory); }},
     };
     const std::map<std::string, std::function<void()>> switches = {
-        {"--inplace",
-         [&] {
-             sync.inplace = true;
-         }},
-        {"--no-perms",
-         [&] {
-             sync.preserve.mode = false;
-         }},
-        {"--no-times",
-         [&] {
-             sync.preserve.times = false;
-         }},
-        {"--owner",
-         [&] {
-             sync.preserve.owner = true;
-         }},
-        {"--no-owner",
-         [&] {
-             sync.preserve.owner = false;
-         }},
+        {"--inplace", [&] { sync.inplace = true; }},
+        {"--no-perms", [&] { sync.preserve.mode = false; }},
+        {"--no-times", [&] { sync.preserve.times = false; }},
+        {"--owner", [&] { sync.preserve.owner = true; }},
+        {"--no-owner", [&] { sync.preserve.owner = false; }},
     };
     const std::vector<std::string> not_sync_flags = {"--config", "--log-level", "--log-file"};
 

@@ -2,14 +2,14 @@
 // Timestamped log lines to stderr (journald), an optional log file and optionally syslog, in
 // fsmirror's own shape or in lsyncd's (for scripts that grep lsyncd's logs). Thread-safe.
 
+#include <fmt/format.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <fmt/format.h>
 
 namespace fsmirror::base {
 

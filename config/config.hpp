@@ -40,8 +40,8 @@ struct PreserveOptions {
 // A remote target written the lsyncd way: "host:/dir" (or "user@host:dir") as default.rsync's
 // target, or default.rsyncssh's host and targetdir, with the ssh settings that reach it (from
 // ssh={...}, rsync.rsh and -sshopts). The lsyncd loader parses and validates it; it maps onto
-// the SSH transport's remote target when that is merged (issue 3). Until then a sync that has
-// one is refused at startup with a message saying so.
+// the SSH transport's remote target when the two branches meet (issue 3). Until then a sync
+// that has one is refused at startup with a message saying so.
 struct LsyncdRemoteTarget {
     std::string user;                                   // empty: ssh's default
     std::string host;                                   // name or address, without user@
@@ -54,20 +54,22 @@ struct LsyncdRemoteTarget {
 };
 
 struct SyncConfig {
-    std::string name;              // shown in logs and status; defaults to "sync<N>"
-    std::filesystem::path source;  // absolute, resolved at load time
-    std::string target;            // absolute local path (remote forms come with SSH)
-    double delay_seconds = 1.0;    // batching delay; fractions and 0 allowed
-    std::size_t max_delays = 1000; // queued paths after which a batch is flushed early
+    std::string name;                  // shown in logs and status; defaults to "sync<N>"
+    std::filesystem::path source;      // absolute, resolved at load time
+    std::string target;                // absolute local path (remote forms come with SSH)
+    double delay_seconds = 1.0;        // batching delay; fractions and 0 allowed
+    std::size_t max_delays = 1000;     // queued paths after which a batch is flushed early
     DeleteMode delete_mode = DeleteMode::always;
-    std::vector<std::string> excludes;                 // rsync-style patterns
+    std::vector<std::string> excludes; // rsync-style patterns
     std::optional<std::filesystem::path> exclude_from; // one pattern per line
     PreserveOptions preserve;
-    bool inplace = false; // update files in place (rsync --inplace)
+    bool inplace = false;              // update files in place (rsync --inplace)
     FsyncPolicy fsync = FsyncPolicy::batch;
-    unsigned workers = 4;     // parallel transfers for this sync
-    bool initial_sync = true; // false: skip the startup comparison (lsyncd's init=false)
-    std::optional<LsyncdRemoteTarget> lsyncd_remote; // set when `target` is an lsyncd remote
+    unsigned workers = 4;              // parallel transfers for this sync
+    // false: skip the startup comparison (lsyncd's init = false).
+    bool initial_sync = true;
+    // Set when `target` is an lsyncd remote target ("host:/dir"); see LsyncdRemoteTarget.
+    std::optional<LsyncdRemoteTarget> lsyncd_remote;
 };
 
 struct LogConfig {
@@ -99,7 +101,7 @@ struct Config {
     std::vector<SyncConfig> syncs;
     LogConfig log;
     std::optional<std::filesystem::path> source_file; // where it was loaded from, for SIGHUP
-    std::optional<LsyncdSettings> lsyncd;             // set by the lsyncd loader only
+    std::optional<LsyncdSettings> lsyncd; // set by the lsyncd loader only
 };
 
 } // namespace fsmirror::config

@@ -5,12 +5,12 @@
 #include "transport/local_fs.hpp"
 #include "transport/temp_name.hpp"
 
-#include <cerrno>
-#include <cstdio>
-
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
 
 namespace fsmirror::transport {
 
@@ -50,8 +50,8 @@ timespec to_timespec(std::int64_t ns) {
 
 Status check_clean(std::string_view path) {
     if (!base::is_clean_rel(path))
-        return fail(base::ErrorKind::protocol,
-                    "refusing unsafe relative path '" + std::string(path) + "'");
+        return fail(base::ErrorKind::protocol, "refusing unsafe relative path '" +
+                                                   std::string(path) + "'");
     return {};
 }
 
@@ -74,9 +74,7 @@ LocalTransport::LocalTransport(LocalTransportOptions options, UniqueFd root_fd, 
     : m_options(std::move(options)), m_root_fd(std::move(root_fd)), m_root_device(device),
       m_root_inode(inode) {}
 
-std::string LocalTransport::describe() const {
-    return "local:" + m_options.root.string();
-}
+std::string LocalTransport::describe() const { return "local:" + m_options.root.string(); }
 
 std::string LocalTransport::display(std::string_view path) const {
     return base::absolute_in(m_options.root, path).string();
@@ -196,8 +194,8 @@ Status LocalTransport::apply_attributes_at(int dir_fd, const std::string& name,
 Result<PutResult> LocalTransport::put_file(std::string_view path, const SourceFile& source,
                                            const std::optional<EntryInfo>& existing) {
     if (auto clean = check_clean(path); !clean || path.empty())
-        return fail(base::ErrorKind::protocol,
-                    "refusing to write a file at '" + std::string(path) + "'");
+        return fail(base::ErrorKind::protocol, "refusing to write a file at '" +
+                                                   std::string(path) + "'");
     auto parent = make_directories_beneath(m_root_fd.get(), base::parent_rel(path), display(path));
     if (!parent)
         return std::unexpected(parent.error());
@@ -214,7 +212,8 @@ Result<PutResult> LocalTransport::put_file(std::string_view path, const SourceFi
 }
 
 Result<PutResult> LocalTransport::update_in_place(int dir_fd, const std::string& name,
-                                                  const SourceFile& source, std::string_view path) {
+                                                  const SourceFile& source,
+                                                  std::string_view path) {
     int fd = ::openat(dir_fd, name.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
         return fail_errno("open " + display(path));
@@ -277,9 +276,9 @@ Result<PutResult> LocalTransport::write_via_temp(int dir_fd, const std::string& 
         // The temp file was created 0600. Without mode preservation, do what rsync does
         // without --perms: a replaced file keeps its mode, a new one gets the source's minus
         // the umask.
-        const mode_t kept = existing
-                                ? static_cast<mode_t>(existing->mode & 07777)
-                                : static_cast<mode_t>(source.info.mode & 0777 & ~process_umask());
+        const mode_t kept = existing ? static_cast<mode_t>(existing->mode & 07777)
+                                     : static_cast<mode_t>(source.info.mode & 0777 &
+                                                           ~process_umask());
         if (::fchmod(target.get(), kept) != 0)
             return abandon(base::error_from_errno(errno, "chmod " + display(path)));
     }
@@ -295,8 +294,8 @@ Result<PutResult> LocalTransport::write_via_temp(int dir_fd, const std::string& 
 
 Status LocalTransport::put_symlink(std::string_view path, const EntryInfo& info) {
     if (auto clean = check_clean(path); !clean || path.empty())
-        return fail(base::ErrorKind::protocol,
-                    "refusing to write a symlink at '" + std::string(path) + "'");
+        return fail(base::ErrorKind::protocol, "refusing to write a symlink at '" +
+                                                   std::string(path) + "'");
     auto parent = make_directories_beneath(m_root_fd.get(), base::parent_rel(path), display(path));
     if (!parent)
         return std::unexpected(parent.error());
