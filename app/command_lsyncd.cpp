@@ -72,9 +72,6 @@ config::LsyncdLoad load(const LsyncdCommandLine& command_line,
 // error message, or an empty string when every sync can start.
 std::string check_before_start(const config::Config& config) {
     for (const auto& sync : config.syncs) {
-        if (sync.lsyncd_remote)
-            return sync.name + ": the remote target " + sync.target +
-                   " needs the SSH transport, which this build does not include yet (issue 3)";
         struct stat st {};
         if (::stat(sync.source.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
             return "Cannot access source directory: " + sync.source.string();

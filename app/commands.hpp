@@ -20,6 +20,9 @@ struct CommandContext {
 
 int command_run(const CommandContext& context);
 int command_sync(const CommandContext& context);
+int command_agent(const CommandContext& context);
+// Internal: run by the engine in a child process (engine/snapshot_taker.hpp).
+int command_sqlite_snapshot(const CommandContext& context);
 int command_convert(const CommandContext& context);
 
 // fsmirror as lsyncd: `args` is the whole command line (lsyncd's options, a config file or

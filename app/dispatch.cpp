@@ -1,4 +1,5 @@
 #include "app/commands.hpp"
+#include "app/library_versions.hpp"
 
 #include <fmt/format.h>
 
@@ -15,16 +16,26 @@ namespace fsmirror::app {
 
 namespace {
 
+enum class Audience {
+    user,     // listed in the overview
+    internal, // run by fsmirror itself; listed apart
+};
+
 struct CommandEntry {
     std::string_view name;
     int (*function)(const CommandContext&);
     std::string_view summary;
+    Audience audience = Audience::user;
 };
 
 constexpr std::array k_commands = {
     CommandEntry{"run", command_run, "initial sync, then mirror every change until stopped"},
     CommandEntry{"sync", command_sync, "initial sync only, then exit (cron, seeding)"},
     CommandEntry{"convert", command_convert, "print an lsyncd.conf.lua as fsmirror YAML"},
+    CommandEntry{"agent", command_agent, "the remote end of an SSH target (run by fsmirror)"},
+    CommandEntry{"sqlite-snapshot", command_sqlite_snapshot,
+                 "snapshot one SQLite database (run by the engine in a child process)",
+                 Audience::internal},
 };
 
 std::string overview() {
@@ -48,7 +59,12 @@ DESCRIPTION
 COMMANDS
 )";
     for (const auto& command : k_commands)
-        text += fmt::format("    {:<8}{}\n", command.name, command.summary);
+        if (command.audience == Audience::user)
+            text += fmt::format("    {:<8}{}\n", command.name, command.summary);
+    text += "\nINTERNAL COMMANDS (run by fsmirror itself)\n";
+    for (const auto& command : k_commands)
+        if (command.audience == Audience::internal)
+            text += fmt::format("    {:<17}{}\n", command.name, command.summary);
     text += R"(
     Run `fsmirror COMMAND --help` for the options of one command.
 
@@ -108,7 +124,10 @@ int dispatch(const std::vector<std::string>& args, const std::filesystem::path& 
         return k_exit_ok;
     }
     if (verb == "-V" || verb == "--version" || verb == "version") {
+        // First line as before (scripts read it); then the libraries, one a line.
         std::printf("fsmirror %s\n", FSMIRROR_VERSION);
+        for (const auto& library : library_versions())
+            fmt::print("{} {}\n", library.name, library.version);
         return k_exit_ok;
     }
     for (const auto& command : k_commands) {

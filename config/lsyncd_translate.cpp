@@ -1,9 +1,11 @@
 #include "config/lsyncd_translate.hpp"
 
 #include "config/lsyncd_rsync_options.hpp"
+#include "config/remote_target.hpp"
 #include "config/yaml_loader.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <fstream>
 #include <limits>
@@ -114,10 +116,22 @@ void inherit(LuaValue& into, const LuaValue& from, std::optional<Layer>* layer) 
     into.odd_keys.insert(into.odd_keys.end(), from.odd_keys.begin(), from.odd_keys.end());
 }
 
-// rsync's rule: a ':' before the first '/' makes "host:path" a remote location.
-bool looks_remote(std::string_view target) {
-    const auto colon = target.find(':');
-    return colon != std::string_view::npos && colon < target.find('/');
+// A remote target as lsyncd's config spells it, before it becomes the SSH transport's
+// RemoteTarget and SshSettings.
+struct LsyncdRemote {
+    std::string user;
+    std::string host;
+    std::string path;
+    std::optional<unsigned> port;
+    std::optional<std::filesystem::path> identity_file;
+    std::vector<std::string> ssh_options; // "Key=Value", in the order given
+    bool compress = false;
+};
+
+std::string lower(std::string text) {
+    std::transform(text.begin(), text.end(), text.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return text;
 }
 
 bool is_valid_name_char(char c) {
@@ -191,9 +205,14 @@ private:
     void read_filters(const LuaValue& merged, SyncConfig& sync, const std::string& where);
     void read_target(const LuaValue& merged, Layer layer, SyncConfig& sync,
                      const RsyncTranslation& rsync, const std::string& where, std::size_t index);
-    void read_ssh_table(const LuaValue& ssh, LsyncdRemoteTarget& remote, const std::string& where);
-    void read_rsh(const std::string& rsh, LsyncdRemoteTarget& remote, const std::string& where,
-                  std::size_t index);
+    void read_ssh_table(const LuaValue& ssh, LsyncdRemote& remote, const std::string& where,
+                        std::size_t index);
+    void read_ssh_args(const std::vector<std::string>& words, const std::string& from,
+                       LsyncdRemote& remote, const std::string& where, std::size_t index);
+    void apply_ssh_option(const std::string& option, LsyncdRemote& remote, SshSettings& ssh,
+                          const std::string& where, std::size_t index);
+    void map_remote(LsyncdRemote remote, SyncConfig& sync, const std::string& where,
+                    std::size_t index);
 
     const LsyncdCommandLineSettings& m_command_line;
     fs::path m_cwd;
@@ -434,23 +453,15 @@ void Translator::read_filters(const LuaValue& merged, SyncConfig& sync, const st
     }
 }
 
-void Translator::read_rsh(const std::string& rsh, LsyncdRemoteTarget& remote,
-                          const std::string& where, std::size_t index) {
-    const std::vector<std::string> words = split_words(rsh);
-    if (words.empty())
-        return;
-    if (fs::path(words.front()).filename() != "ssh")
-        note(LsyncdNote::Level::warning, where, index,
-             fmt::format("rsync.rsh runs '{}'; the SSH transport speaks SSH itself and uses only "
-                         "the ssh options given",
-                         words.front()));
-    for (std::size_t i = 1; i < words.size(); ++i) {
+void Translator::read_ssh_args(const std::vector<std::string>& words, const std::string& from,
+                               LsyncdRemote& remote, const std::string& where, std::size_t index) {
+    for (std::size_t i = 0; i < words.size(); ++i) {
         const std::string& w = words[i];
         const auto value = [&](char flag) -> std::string {
             if (w.size() > 2)
                 return w.substr(2);
             if (i + 1 >= words.size())
-                fail(where, fmt::format("rsync.rsh: -{} needs a value", flag));
+                fail(where, fmt::format("{}: -{} needs a value", from, flag));
             return words[++i];
         };
         if (w.starts_with("-l")) {
@@ -460,7 +471,7 @@ void Translator::read_rsh(const std::string& rsh, LsyncdRemoteTarget& remote,
             try {
                 remote.port = static_cast<unsigned>(std::stoul(port));
             } catch (const std::exception&) {
-                fail(where, fmt::format("rsync.rsh: -p needs a port number, got '{}'", port));
+                fail(where, fmt::format("{}: -p needs a port number, got '{}'", from, port));
             }
         } else if (w.starts_with("-i")) {
             remote.identity_file = resolve(value('i'));
@@ -468,14 +479,19 @@ void Translator::read_rsh(const std::string& rsh, LsyncdRemoteTarget& remote,
             remote.ssh_options.push_back(value('o'));
         } else if (w == "-C") {
             remote.compress = true;
+        } else if (w == "-q" || w == "-v" || w == "-T" || w == "-x" || w == "-a" || w == "-4" ||
+                   w == "-6" || w == "-n" || w == "-k") {
+            note(LsyncdNote::Level::info, where, index,
+                 fmt::format("{} {}: not needed by the SSH transport", from, w));
         } else {
-            remote.ssh_extra_args.push_back(w);
+            note(LsyncdNote::Level::warning, where, index,
+                 fmt::format("{} {}: not supported by the SSH transport; ignored", from, w));
         }
     }
 }
 
-void Translator::read_ssh_table(const LuaValue& ssh, LsyncdRemoteTarget& remote,
-                                const std::string& where) {
+void Translator::read_ssh_table(const LuaValue& ssh, LsyncdRemote& remote, const std::string& where,
+                                std::size_t index) {
     if (ssh.kind != Kind::table)
         fail(where, fmt::format("Parameter \"ssh\" must be a table, got {}", ssh.describe()));
     for (const LuaField& f : ssh.fields) {
@@ -499,17 +515,124 @@ void Translator::read_ssh_table(const LuaValue& ssh, LsyncdRemoteTarget& remote,
                 remote.ssh_options.push_back(
                     option.key + "=" + string_of(option.value, name + "." + option.key, where));
         } else if (f.key == "_extra") {
-            for (const std::string& arg : patterns_of(f.value, name, where))
-                remote.ssh_extra_args.push_back(arg);
+            read_ssh_args(patterns_of(f.value, name, where), name, remote, where, index);
+        } else if (f.key == "binary") {
+            note(LsyncdNote::Level::info, where, index,
+                 "ssh.binary: not used: the SSH transport speaks SSH in-process");
         }
-        // binary: the SSH transport does not run an ssh program.
     }
+}
+
+// One "-o Key=Value" (or "Key Value") ssh option, onto the SSH transport's settings.
+void Translator::apply_ssh_option(const std::string& option, LsyncdRemote& remote, SshSettings& ssh,
+                                  const std::string& where, std::size_t index) {
+    auto split = option.find_first_of("= ");
+    const std::string key = lower(option.substr(0, split));
+    std::string value = split == std::string::npos ? "" : option.substr(split + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '='))
+        value.erase(value.begin());
+    const std::string spelled = "ssh option " + option;
+    const auto seconds = [&](double low, double high) {
+        try {
+            std::size_t used = 0;
+            const double number = std::stod(value, &used);
+            if (used == value.size() && number >= low && number <= high)
+                return number;
+        } catch (const std::exception&) {
+        }
+        fail(where, fmt::format("{}: needs a number of seconds from {} to {}", spelled, low, high));
+    };
+    if (key == "stricthostkeychecking") {
+        const std::string v = lower(value);
+        if (v == "yes" || v == "ask") {
+            ssh.host_key_policy = HostKeyPolicy::strict;
+        } else if (v == "accept-new") {
+            ssh.host_key_policy = HostKeyPolicy::accept_new;
+        } else if (v == "no" || v == "off") {
+            ssh.host_key_policy = HostKeyPolicy::accept_new;
+            note(LsyncdNote::Level::warning, where, index,
+                 fmt::format("{}: unknown host keys are accepted and remembered (accept-new), "
+                             "but a host key that changed is still refused",
+                             spelled));
+        } else {
+            fail(where, fmt::format("{}: unknown value", spelled));
+        }
+    } else if (key == "userknownhostsfile") {
+        const std::string file = value.substr(0, value.find(' '));
+        ssh.known_hosts = file.starts_with("~") ? fs::path(file) : resolve(file);
+    } else if (key == "connecttimeout") {
+        ssh.connect_timeout_seconds = seconds(0.1, 3600);
+    } else if (key == "serveraliveinterval") {
+        ssh.keepalive_seconds = seconds(0, 3600);
+    } else if (key == "port") {
+        try {
+            remote.port = static_cast<unsigned>(std::stoul(value));
+        } catch (const std::exception&) {
+            fail(where, fmt::format("{}: needs a port number", spelled));
+        }
+    } else if (key == "user") {
+        remote.user = value;
+    } else if (key == "identityfile") {
+        remote.identity_file = resolve(value);
+    } else if (key == "compression") {
+        remote.compress = lower(value) == "yes";
+    } else if (key == "batchmode" || key == "loglevel" || key == "passwordauthentication" ||
+               key == "pubkeyauthentication" || key == "identitiesonly" ||
+               key == "serveralivecountmax" || key == "controlmaster" || key == "controlpath" ||
+               key == "controlpersist" || key == "addressfamily" || key == "forwardagent" ||
+               key == "forwardx11" || key == "requesttty") {
+        note(LsyncdNote::Level::info, where, index,
+             fmt::format("{}: not needed by the SSH transport", spelled));
+    } else {
+        note(LsyncdNote::Level::warning, where, index,
+             fmt::format("{}: not supported by the SSH transport; ignored", spelled));
+    }
+}
+
+void Translator::map_remote(LsyncdRemote remote, SyncConfig& sync, const std::string& where,
+                            std::size_t index) {
+    SshSettings ssh;
+    for (const std::string& option : remote.ssh_options)
+        apply_ssh_option(option, remote, ssh, where, index);
+    ssh.identity_file = remote.identity_file;
+    ssh.compression = remote.compress;
+    if (remote.path.empty() || remote.path.front() != '/')
+        fail(where,
+             fmt::format("remote path '{}' is relative to the login directory on {}; "
+                         "fsmirror's SSH transport needs an absolute path (for example "
+                         "/home/USER/{})",
+                         remote.path, remote.host,
+                         remote.path.starts_with("~/") ? remote.path.substr(2) : remote.path));
+    if (remote.port && (*remote.port < 1 || *remote.port > 65535))
+        fail(where, fmt::format("ssh port {} is out of range", *remote.port));
+
+    RemoteTarget target;
+    target.user = remote.user;
+    target.host = remote.host;
+    if (remote.port)
+        target.port = static_cast<std::uint16_t>(*remote.port);
+    target.path = remote.path;
+    // The transport's own parser validates the host and user and normalises the path.
+    const auto parsed = parse_remote_target(to_string(target));
+    if (!parsed)
+        fail(where, fmt::format("remote target {}@{}:{}: {}", remote.user, remote.host, remote.path,
+                                parsed.error()));
+    sync.remote = *parsed;
+    sync.ssh = ssh;
+    sync.target = to_string(*parsed);
 }
 
 void Translator::read_target(const LuaValue& merged, Layer layer, SyncConfig& sync,
                              const RsyncTranslation& rsync, const std::string& where,
                              std::size_t index) {
-    std::optional<LsyncdRemoteTarget> remote;
+    std::optional<LsyncdRemote> remote;
+    const auto split_user = [&](std::string host_text) {
+        if (const auto at = host_text.find('@'); at != std::string::npos) {
+            remote->user = host_text.substr(0, at);
+            host_text = host_text.substr(at + 1);
+        }
+        remote->host = host_text;
+    };
     if (layer == Layer::rsyncssh) {
         const LuaValue* host = merged.field("host");
         const LuaValue* dir = merged.field("targetdir");
@@ -518,12 +641,7 @@ void Translator::read_target(const LuaValue& merged, Layer layer, SyncConfig& sy
         if (dir == nullptr)
             fail(where, "default.rsyncssh needs \"targetdir\" configured");
         remote.emplace();
-        std::string host_text = string_of(*host, "host", where);
-        if (const auto at = host_text.find('@'); at != std::string::npos) {
-            remote->user = host_text.substr(0, at);
-            host_text = host_text.substr(at + 1);
-        }
-        remote->host = host_text;
+        split_user(string_of(*host, "host", where));
         remote->path = string_of(*dir, "targetdir", where);
     } else {
         const LuaValue* target = merged.field("target");
@@ -541,12 +659,7 @@ void Translator::read_target(const LuaValue& merged, Layer layer, SyncConfig& sy
                                         text));
             remote.emplace();
             const auto colon = text.find(':');
-            std::string host_text = text.substr(0, colon);
-            if (const auto at = host_text.find('@'); at != std::string::npos) {
-                remote->user = host_text.substr(0, at);
-                host_text = host_text.substr(at + 1);
-            }
-            remote->host = host_text;
+            split_user(text.substr(0, colon));
             remote->path = text.substr(colon + 1);
         } else {
             sync.target = resolve(text).string();
@@ -563,16 +676,22 @@ void Translator::read_target(const LuaValue& merged, Layer layer, SyncConfig& sy
     if (remote->host.empty())
         fail(where, "the remote target has no host name");
     if (const LuaValue* ssh = merged.field("ssh"))
-        read_ssh_table(*ssh, *remote, where);
-    if (rsync.rsh)
-        read_rsh(*rsync.rsh, *remote, where, index);
+        read_ssh_table(*ssh, *remote, where, index);
+    if (rsync.rsh) {
+        const std::vector<std::string> words = split_words(*rsync.rsh);
+        if (!words.empty() && fs::path(words.front()).filename() != "ssh")
+            note(LsyncdNote::Level::warning, where, index,
+                 fmt::format("rsync.rsh runs '{}'; the SSH transport speaks SSH itself and uses "
+                             "only the ssh options given",
+                             words.front()));
+        if (!words.empty())
+            read_ssh_args(std::vector<std::string>(words.begin() + 1, words.end()), "rsync.rsh",
+                          *remote, where, index);
+    }
     if (layer == Layer::rsyncssh)
-        for (const std::string& arg : m_command_line.ssh_extra_args)
-            remote->ssh_extra_args.push_back(arg);
+        read_ssh_args(m_command_line.ssh_extra_args, "-sshopts", *remote, where, index);
     remote->compress = remote->compress || rsync.compress;
-    sync.target =
-        (remote->user.empty() ? "" : remote->user + "@") + remote->host + ":" + remote->path;
-    sync.lsyncd_remote = std::move(remote);
+    map_remote(std::move(*remote), sync, where, index);
 }
 
 void Translator::add_sync(const LsyncdSyncCall& call) {

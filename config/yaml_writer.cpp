@@ -115,8 +115,6 @@ std::string write_yaml_config(const Config& config, const YamlComments& comments
             comment_lines(out, comments.per_sync[i], "  ");
         out += fmt::format("  - name: {}\n", scalar(sync.name));
         out += fmt::format("    source: {}\n", scalar(sync.source.string()));
-        if (sync.lsyncd_remote)
-            out += "    # a remote target: needs the SSH transport (issue 3)\n";
         out += fmt::format("    target: {}\n", scalar(sync.target));
         out += fmt::format("    delay: {}\n", sync.delay_seconds);
         if (sync.max_delays != defaults.max_delays)
@@ -146,6 +144,28 @@ std::string write_yaml_config(const Config& config, const YamlComments& comments
             out += fmt::format("    fsync: {}\n", fsync_name(sync.fsync));
         if (sync.workers != defaults.workers)
             out += fmt::format("    workers: {}\n", sync.workers);
+        if (sync.remote) {
+            const SshSettings& ssh = sync.ssh;
+            const SshSettings plain;
+            std::string lines;
+            if (ssh.identity_file)
+                lines +=
+                    fmt::format("      identity_file: {}\n", scalar(ssh.identity_file->string()));
+            if (ssh.known_hosts)
+                lines += fmt::format("      known_hosts: {}\n", scalar(ssh.known_hosts->string()));
+            if (ssh.host_key_policy != plain.host_key_policy)
+                lines += "      host_key_policy: accept-new\n";
+            if (ssh.compression)
+                lines += "      compression: true\n";
+            if (ssh.connect_timeout_seconds != plain.connect_timeout_seconds)
+                lines += fmt::format("      connect_timeout: {}\n", ssh.connect_timeout_seconds);
+            if (ssh.keepalive_seconds != plain.keepalive_seconds)
+                lines += fmt::format("      keepalive: {}\n", ssh.keepalive_seconds);
+            if (ssh.agent_path != plain.agent_path)
+                lines += fmt::format("      agent_path: {}\n", scalar(ssh.agent_path));
+            if (!lines.empty())
+                out += "    ssh:\n" + lines;
+        }
     }
     return out;
 }

@@ -1,7 +1,6 @@
 #pragma once
 // Writes a Config as fsmirror's native YAML (docs/configuration.md), with comments: what
-// `fsmirror convert lsyncd.conf.lua` prints. The output loads back with load_yaml_config_*
-// (except remote targets, which wait for the SSH transport).
+// `fsmirror convert lsyncd.conf.lua` prints. The output loads back with load_yaml_config_*.
 
 #include "config/config.hpp"
 

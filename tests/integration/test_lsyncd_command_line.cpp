@@ -188,14 +188,15 @@ TEST_CASE("lsyncd: bad configs fail with file:line and exit 255", "[integration]
         CHECK_THAT(output, Catch::Contains(fmt::format("Error: {}:{}: ", file.string(), bad.line)));
         CHECK_THAT(output, Catch::Contains(bad.says));
     }
-    // A remote target is understood, but needs the SSH transport.
+    // A remote target needs an absolute path on the remote (lsyncd allowed home-relative).
     write_file(mirror.root() / "remote.lua",
                fmt::format("sync {{ default.rsyncssh, source = '{}', host = 'backup',\n"
-                           "       targetdir = '/srv/mirror' }}\n",
+                           "       targetdir = 'mirror' }}\n",
                            mirror.source().string()));
     const auto [status, output] = run(mirror, {"-nodaemon", "remote.lua"}, "remote.log");
     CHECK(status == 255);
-    CHECK_THAT(output, Catch::Contains("needs the SSH transport"));
+    CHECK_THAT(output, Catch::Contains(fmt::format("Error: {}:1: remote path 'mirror' is relative",
+                                                   (mirror.root() / "remote.lua").string())));
 }
 
 TEST_CASE("convert prints YAML that runs", "[integration][lsyncd]") {

@@ -57,7 +57,7 @@ TEST_CASE("bad flags are refused naming the flag", "[app][cli]") {
                       Catch::Contains("--inplace takes no value"));
 }
 
-TEST_CASE("--config excludes the per-sync flags but keeps log overrides", "[app][cli]") {
+TEST_CASE("a config file excludes the per-sync flags but keeps log overrides", "[app][cli]") {
     auto selection = parse({"--config", "etc/fsmirror.yml", "--log-file", "/var/log/f.log"});
     REQUIRE(selection.config_file);
     CHECK(*selection.config_file == "/home/op/etc/fsmirror.yml");
@@ -66,7 +66,24 @@ TEST_CASE("--config excludes the per-sync flags but keeps log overrides", "[app]
                       Catch::Contains("--delay cannot be combined with --config"));
 }
 
-TEST_CASE("--help is recognised anywhere", "[app][cli]") {
+TEST_CASE("help is recognised anywhere", "[app][cli]") {
     CHECK(parse({"--source", "a", "--help"}).help_requested);
     CHECK(parse({"-h"}).help_requested);
+}
+
+TEST_CASE("the SQLite flags", "[app][cli][sqlite]") {
+    auto defaults = parse({"--source", "/a", "--target", "/b"}).config.syncs[0].sqlite;
+    CHECK(defaults.enabled);
+    CHECK_FALSE(defaults.interval_seconds);
+    auto set = parse({"--source", "/a", "--target", "/b", "--no-sqlite", "--sqlite-interval", "3",
+                      "--sqlite-temp-dir", "snaps"})
+                   .config.syncs[0]
+                   .sqlite;
+    CHECK_FALSE(set.enabled);
+    CHECK(set.interval_seconds == 3);
+    CHECK(set.temp_dir == std::filesystem::path("/home/op/snaps"));
+    CHECK_THROWS_WITH(parse({"--source", "a", "--target", "b", "--sqlite-interval", "often"}),
+                      Catch::Contains("--sqlite-interval"));
+    CHECK_THROWS_WITH(parse({"--config", "/x.yml", "--no-sqlite"}),
+                      Catch::Contains("--no-sqlite") && Catch::Contains("--config"));
 }

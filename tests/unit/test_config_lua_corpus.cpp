@@ -52,7 +52,7 @@ TEST_CASE("every config in the corpus loads", "[config][lua][corpus]") {
         CHECK(loaded.config.source_file == file);
         for (const auto& sync : loaded.config.syncs) {
             CHECK(sync.source.is_absolute());
-            CHECK((sync.lsyncd_remote || fs::path(sync.target).is_absolute()));
+            CHECK((sync.remote || fs::path(sync.target).is_absolute()));
         }
     }
 }
@@ -89,35 +89,37 @@ TEST_CASE("corpus: syncs built in a loop", "[config][lua][corpus]") {
     }
 }
 
-TEST_CASE("corpus: remote pushes keep their ssh settings", "[config][lua][corpus]") {
+TEST_CASE("corpus: remote pushes become SSH targets", "[config][lua][corpus]") {
     {
         const LsyncdLoad loaded = load("remote-rsyncssh-push.lua");
-        const auto& remote = loaded.config.syncs.at(0).lsyncd_remote;
-        REQUIRE(remote);
-        CHECK(remote->user == "nexus");
-        CHECK(remote->host == "100.112.54.111");
-        CHECK(remote->path == "/opt/mcp-servers/");
-        CHECK(remote->port == 2222u);
-        CHECK(remote->identity_file == fs::path("/root/.ssh/id_mirror"));
-        CHECK(remote->ssh_options == std::vector<std::string>{"StrictHostKeyChecking=accept-new"});
-        CHECK(remote->compress);
-        CHECK(loaded.config.syncs[0].delay_seconds == 5);
+        const auto& sync = loaded.config.syncs.at(0);
+        REQUIRE(sync.remote);
+        CHECK(sync.remote->user == "nexus");
+        CHECK(sync.remote->host == "100.112.54.111");
+        CHECK(sync.remote->path == "/opt/mcp-servers");
+        CHECK(sync.remote->port == 2222);
+        CHECK(sync.ssh.identity_file == fs::path("/root/.ssh/id_mirror"));
+        CHECK(sync.ssh.host_key_policy == fsmirror::config::HostKeyPolicy::accept_new);
+        CHECK(sync.ssh.compression);
+        CHECK(sync.delay_seconds == 5);
+        CHECK(sync.excludes.size() == 3);
     }
     {
         const LsyncdLoad loaded = load("remote-rsync-rsh.lua");
-        const auto& remote = loaded.config.syncs.at(0).lsyncd_remote;
-        REQUIRE(remote);
-        CHECK(remote->user == "nexus");
-        CHECK(remote->host == "100.112.54.111");
-        CHECK_FALSE(remote->port);
+        const auto& sync = loaded.config.syncs.at(0);
+        REQUIRE(sync.remote);
+        CHECK(sync.remote->user == "nexus");
+        CHECK(sync.remote->host == "100.112.54.111");
+        CHECK(sync.remote->port == 22);
+        CHECK(sync.target == "nexus@100.112.54.111:/opt/mcp-servers");
     }
     {
         const LsyncdLoad loaded = load("manual-layer4-rsyncssh.lua");
-        const auto& remote = loaded.config.syncs.at(0).lsyncd_remote;
-        REQUIRE(remote);
-        CHECK(remote->port == 2222u);
-        CHECK(remote->ssh_options.size() == 2);
-        CHECK(loaded.config.syncs[0].delete_mode == DeleteMode::running);
+        const auto& sync = loaded.config.syncs.at(0);
+        REQUIRE(sync.remote);
+        CHECK(sync.remote->user == "mirror"); // from ssh.options.User
+        CHECK(sync.remote->port == 2222);
+        CHECK(sync.delete_mode == DeleteMode::running);
     }
 }
 
@@ -189,6 +191,17 @@ TEST_CASE("converted YAML loads back to the same syncs", "[config][lua][corpus]"
             CHECK(a.preserve.owner == b.preserve.owner);
             CHECK(a.inplace == b.inplace);
             CHECK(a.fsync == b.fsync);
+            CHECK(a.remote.has_value() == b.remote.has_value());
+            if (a.remote && b.remote) {
+                CHECK(a.remote->user == b.remote->user);
+                CHECK(a.remote->host == b.remote->host);
+                CHECK(a.remote->port == b.remote->port);
+                CHECK(a.remote->path == b.remote->path);
+                CHECK(a.ssh.identity_file == b.ssh.identity_file);
+                CHECK(a.ssh.known_hosts == b.ssh.known_hosts);
+                CHECK(a.ssh.host_key_policy == b.ssh.host_key_policy);
+                CHECK(a.ssh.compression == b.ssh.compression);
+            }
         }
         CHECK(back.log.file == loaded.config.log.file);
     }

@@ -66,7 +66,7 @@ TEST_CASE("default.rsync with nothing else: lsyncd's defaults", "[config][lua]")
     CHECK(sync.max_delays == 1000);
     CHECK(sync.delete_mode == DeleteMode::always);
     CHECK(sync.initial_sync);
-    CHECK_FALSE(sync.lsyncd_remote);
+    CHECK_FALSE(sync.remote);
     // rsync with lsyncd's default flags (-lts): no -p, -o, -g.
     CHECK_FALSE(sync.preserve.mode);
     CHECK(sync.preserve.times);
@@ -327,39 +327,53 @@ TEST_CASE("rsync options: honoured, ignored with a warning, refused", "[config][
     CHECK(only_sync(sync_with("{ update = false, dry_run = false }")).target == "/b");
 }
 
-TEST_CASE("remote targets: rsync host:dir and rsyncssh", "[config][lua]") {
+TEST_CASE("remote targets become SSH targets", "[config][lua]") {
     {
-        const SyncConfig& sync = only_sync(load(
+        const LsyncdLoad loaded = load(
             "sync { default.rsync, source = '/opt/app/', target = '10.0.0.2:/opt/app/',\n"
             "  rsync = { archive = true, compress = true, rsh = '/usr/bin/ssh -l nexus -p 2222' } "
-            "}"));
-        REQUIRE(sync.lsyncd_remote);
-        CHECK(sync.lsyncd_remote->user == "nexus");
-        CHECK(sync.lsyncd_remote->host == "10.0.0.2");
-        CHECK(sync.lsyncd_remote->path == "/opt/app/");
-        CHECK(sync.lsyncd_remote->port == 2222u);
-        CHECK(sync.lsyncd_remote->compress);
-        CHECK(sync.target == "nexus@10.0.0.2:/opt/app/");
+            "}");
+        const SyncConfig sync = only_sync(loaded);
+        REQUIRE(sync.remote);
+        CHECK(sync.remote->user == "nexus");
+        CHECK(sync.remote->host == "10.0.0.2");
+        CHECK(sync.remote->path == "/opt/app");
+        CHECK(sync.remote->port == 2222);
+        CHECK(sync.ssh.compression);
+        CHECK(sync.ssh.host_key_policy == fsmirror::config::HostKeyPolicy::strict);
+        CHECK(sync.target == "nexus@10.0.0.2:2222:/opt/app");
     }
     {
         LsyncdCommandLineSettings cl;
-        cl.ssh_extra_args = {"-4"};
-        const SyncConfig& sync = only_sync(load(
+        cl.ssh_extra_args = {"-4", "-o", "ConnectTimeout=5"};
+        const LsyncdLoad loaded = load(
             "sync { default.rsyncssh, source = '/srv/www', host = 'mirror@backup.example.org',\n"
-            "  targetdir = 'www', ssh = { port = 2200, identityFile = '/root/.ssh/id',\n"
-            "  options = { StrictHostKeyChecking = 'no' }, _extra = { '-C' } } }",
-            cl));
-        REQUIRE(sync.lsyncd_remote);
-        const auto& remote = *sync.lsyncd_remote;
-        CHECK(remote.user == "mirror");
-        CHECK(remote.host == "backup.example.org");
-        CHECK(remote.path == "www");
-        CHECK(remote.port == 2200u);
-        CHECK(remote.identity_file == std::filesystem::path("/root/.ssh/id"));
-        CHECK(remote.ssh_options == std::vector<std::string>{"StrictHostKeyChecking=no"});
-        CHECK(remote.ssh_extra_args == std::vector<std::string>{"-C", "-4"});
+            "  targetdir = '/srv/www/', ssh = { port = 2200, identityFile = '/root/.ssh/id',\n"
+            "  options = { StrictHostKeyChecking = 'no', UserKnownHostsFile = '/etc/kh',\n"
+            "              ServerAliveInterval = 30, ForwardX11 = 'no', ProxyJump = 'bastion' },\n"
+            "  _extra = { '-C' } } }",
+            cl);
+        const SyncConfig sync = only_sync(loaded);
+        REQUIRE(sync.remote);
+        CHECK(sync.remote->user == "mirror");
+        CHECK(sync.remote->host == "backup.example.org");
+        CHECK(sync.remote->path == "/srv/www");
+        CHECK(sync.remote->port == 2200);
+        CHECK(sync.ssh.identity_file == std::filesystem::path("/root/.ssh/id"));
+        CHECK(sync.ssh.known_hosts == std::filesystem::path("/etc/kh"));
+        CHECK(sync.ssh.host_key_policy == fsmirror::config::HostKeyPolicy::accept_new);
+        CHECK(sync.ssh.keepalive_seconds == 30);
+        CHECK(sync.ssh.connect_timeout_seconds == 5);
+        CHECK(sync.ssh.compression);
         CHECK(sync.delay_seconds == 15);
+        CHECK(has_note(loaded, "a host key that changed is still refused"));
+        CHECK(has_note(loaded, "ProxyJump=bastion: not supported by the SSH transport"));
+        CHECK(has_note(loaded, "ForwardX11=no: not needed", LsyncdNote::Level::info));
     }
+    CHECK_THAT(error_of("sync { default.rsyncssh, source = '/a', host = 'h', targetdir = 'www' }"),
+               Catch::Contains("remote path 'www' is relative to the login directory on h"));
+    CHECK_THAT(error_of("sync { default.rsync, source = '/a', target = 'h:~/trg/' }"),
+               Catch::Contains("(for example /home/USER/trg/)"));
     CHECK_THAT(error_of("sync { default.rsync, source = '/a', target = 'host::module/dir' }"),
                Catch::Contains("is an rsync daemon"));
     CHECK_THAT(error_of("sync { default.direct, source = '/a', target = 'host:/dir' }"),
@@ -367,6 +381,9 @@ TEST_CASE("remote targets: rsync host:dir and rsyncssh", "[config][lua]") {
     CHECK_THAT(error_of("sync { default.rsyncssh, source = '/a', host = 'h', targetdir = '/t',\n"
                         "       ssh = { port = 70000 } }"),
                Catch::Contains("\"ssh.port\" must be a port number"));
+    CHECK_THAT(
+        error_of("sync { default.rsyncssh, source = '/a', host = 'bad host', targetdir = '/t' }"),
+        Catch::Contains("remote target"));
 }
 
 TEST_CASE("relative paths resolve against the start directory, never /", "[config][lua]") {
@@ -403,5 +420,6 @@ TEST_CASE("command-line syncs are lsyncd's sync{default.X, ...}", "[config][lua]
     CHECK(loaded.config.syncs[0].target == "/mirror/a");
     CHECK(loaded.config.syncs[1].delay_seconds == 2);
     CHECK(loaded.config.syncs[2].target == "host:/mirror/c");
+    REQUIRE(loaded.config.syncs[2].remote);
     CHECK(loaded.notes.front().where == "command line");
 }
