@@ -28,6 +28,10 @@ DESCRIPTION
 
     fsmirror can also run the lsyncd file directly, unchanged: `fsmirror -nodaemon FILE`.
 
+OPTIONS
+    -h, --help
+        This text.
+
 EXIT STATUS
     0   the YAML was printed
     2   the lsyncd config could not be loaded (the message names file:line)

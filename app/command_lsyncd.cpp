@@ -3,6 +3,7 @@
 // -onepass).
 
 #include "app/commands.hpp"
+#include "app/control_files.hpp"
 #include "app/daemon.hpp"
 #include "app/detach.hpp"
 #include "app/lsyncd_command_line.hpp"
@@ -17,6 +18,7 @@
 #include <cstring>
 #include <ctime>
 #include <memory>
+#include <optional>
 #include <string_view>
 #include <utility>
 
@@ -115,17 +117,29 @@ int wait_for_signal(double seconds) {
     }
 }
 
+// lsyncd-mode runs go through the same pre-flight checks and mass-delete guard as `fsmirror
+// run`/`sync`, with two differences: lsyncd has no marker file, so a non-empty target is
+// allowed (lsyncd always mirrors into existing directories), and there are no --dry-run,
+// --skip-safety or --allow-mass-delete flags (deletions the guard holds are released with
+// `fsmirror resume`, or by running `fsmirror run --allow-mass-delete` once).
+RunOptions lsyncd_run_options(const config::Config& config) {
+    RunOptions options;
+    options.non_empty = safety::NonEmptyTarget::allow;
+    options.state_dir = resolve_state_dir(std::nullopt, config.state_dir);
+    options.wording = DaemonWording::lsyncd;
+    return options;
+}
+
 // Runs the syncs until a signal; with insist, a sync that cannot start is retried every delay
 // instead of ending the process. Returns the exit status.
-int run_until_signal(const config::Config& config, const ConfigReloader& reload,
+int run_until_signal(const config::Config& config, const RunOptions& options,
                      base::Logger& logger) {
     const bool insist = config.lsyncd && config.lsyncd->insist;
     double retry = 1;
     for (const auto& sync : config.syncs)
         retry = std::max(retry, sync.delay_seconds);
     for (;;) {
-        const DaemonOutcome outcome =
-            run_syncs_until_signal(config, reload, logger, DaemonOptions{DaemonWording::lsyncd});
+        const DaemonOutcome outcome = run_syncs_until_signal(config, options, logger);
         if (outcome.ending == DaemonOutcome::Ending::signal)
             return 128 + outcome.signal;
         if (!insist) {
@@ -190,7 +204,8 @@ int command_lsyncd(const CommandContext& context) {
 
     if (settings.onepass) {
         logger.info("--- Startup (one pass) ---");
-        return run_once(config, logger) == 0 ? k_exit_ok : k_exit_lsyncd_error;
+        return run_once(config, lsyncd_run_options(config), logger) == 0 ? k_exit_ok
+                                                                         : k_exit_lsyncd_error;
     }
 
     std::unique_ptr<PidFile> pid_file;
@@ -234,7 +249,9 @@ int command_lsyncd(const CommandContext& context) {
             throw config::ConfigError(problem);
         return fresh.config;
     };
-    return run_until_signal(config, reload, logger);
+    RunOptions options = lsyncd_run_options(config);
+    options.reload = reload;
+    return run_until_signal(config, options, logger);
 }
 
 } // namespace fsmirror::app

@@ -20,6 +20,9 @@ struct CommandContext {
 
 int command_run(const CommandContext& context);
 int command_sync(const CommandContext& context);
+int command_check(const CommandContext& context);
+int command_verify(const CommandContext& context);
+int command_resume(const CommandContext& context);
 int command_agent(const CommandContext& context);
 // Internal: run by the engine in a child process (engine/snapshot_taker.hpp).
 int command_sqlite_snapshot(const CommandContext& context);

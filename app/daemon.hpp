@@ -1,9 +1,12 @@
 #pragma once
 // Runs the configured syncs: one thread per sync, signals handled on the main thread.
 
+#include "app/session_factory.hpp"
 #include "base/logger.hpp"
 #include "config/config.hpp"
+#include "safety/target_ownership.hpp"
 
+#include <filesystem>
 #include <functional>
 
 namespace fsmirror::app {
@@ -20,10 +23,6 @@ enum class DaemonWording {
     lsyncd,
 };
 
-struct DaemonOptions {
-    DaemonWording wording = DaemonWording::native;
-};
-
 // How run_syncs_until_signal() ended.
 struct DaemonOutcome {
     enum class Ending { signal, startup_failed };
@@ -32,17 +31,32 @@ struct DaemonOutcome {
     std::string failure; // for Ending::startup_failed: what could not start, and why
 };
 
-// Starts every sync (initial sync, then mirroring) and runs until SIGTERM or SIGINT; SIGHUP
-// re-reads the configuration through `reload`. The handled signals stay blocked in the calling
-// thread afterwards, so a caller may wait for them with sigtimedwait().
-DaemonOutcome run_syncs_until_signal(const config::Config& config, const ConfigReloader& reload,
-                                     base::Logger& logger, const DaemonOptions& options);
+// What the command line adds to the configuration for `run` and `sync`.
+struct RunOptions {
+    ConfigReloader reload; // `run` with --config; empty otherwise
+    DryRun dry_run = DryRun::no;
+    // --allow-mass-delete: the initial sync's deletions skip the guard.
+    engine::StartupDeletions startup_deletions = engine::StartupDeletions::guarded;
+    // --skip-safety: a non-empty target without a marker is allowed.
+    safety::NonEmptyTarget non_empty = safety::NonEmptyTarget::refuse;
+    std::filesystem::path state_dir = "/var/lib/fsmirror"; // control files (`run` only)
+    DaemonWording wording = DaemonWording::native;
+};
 
-// `fsmirror run`: initial sync, then mirror until SIGTERM/SIGINT. Returns the exit status
-// (0 after a signal-initiated shutdown, 1 when a sync could not start).
-int run_daemon(const config::Config& config, const ConfigReloader& reload, base::Logger& logger);
+// Runs the pre-flight checks, starts every sync (initial sync, then mirroring) and runs until
+// SIGTERM or SIGINT; SIGHUP re-reads the configuration through `options.reload`. The handled
+// signals stay blocked in the calling thread afterwards, so a caller may wait for them with
+// sigtimedwait().
+DaemonOutcome run_syncs_until_signal(const config::Config& config, const RunOptions& options,
+                                     base::Logger& logger);
 
-// `fsmirror sync`: one pass over every sync. Returns 0 when everything was mirrored, else 1.
-int run_once(const config::Config& config, base::Logger& logger);
+// `fsmirror run`: pre-flight checks, initial sync, then mirror until SIGTERM/SIGINT. Returns
+// the exit status (0 after a signal-initiated shutdown, 1 when a sync could not start or a
+// check failed).
+int run_daemon(const config::Config& config, const RunOptions& options, base::Logger& logger);
+
+// `fsmirror sync`: pre-flight checks, then one pass over every sync. Returns 0 when
+// everything was mirrored, else 1 (a failed check or entry, or deletions the guard held).
+int run_once(const config::Config& config, const RunOptions& options, base::Logger& logger);
 
 } // namespace fsmirror::app

@@ -32,6 +32,9 @@ constexpr std::array k_commands = {
     CommandEntry{"run", command_run, "initial sync, then mirror every change until stopped"},
     CommandEntry{"sync", command_sync, "initial sync only, then exit (cron, seeding)"},
     CommandEntry{"convert", command_convert, "print an lsyncd.conf.lua as fsmirror YAML"},
+    CommandEntry{"check", command_check, "run the pre-flight safety checks, change nothing"},
+    CommandEntry{"verify", command_verify, "compare a mirror with its source (--checksum)"},
+    CommandEntry{"resume", command_resume, "release deletions held by the mass-delete guard"},
     CommandEntry{"agent", command_agent, "the remote end of an SSH target (run by fsmirror)"},
     CommandEntry{"sqlite-snapshot", command_sqlite_snapshot,
                  "snapshot one SQLite database (run by the engine in a child process)",
@@ -87,9 +90,13 @@ EXAMPLES
     fsmirror sync --source /srv/data --target /mnt/backup/data
     fsmirror -nodaemon /etc/lsyncd/lsyncd.conf.lua
     fsmirror convert /etc/lsyncd/lsyncd.conf.lua > /etc/fsmirror/fsmirror.yml
+    fsmirror check --config /etc/fsmirror/fsmirror.yml
+    fsmirror verify --source /srv/data --target /mnt/backup/data --checksum
+    fsmirror resume --name storage
 
 SEE ALSO
-    fsmirror.yml(5), docs/configuration.md, lsyncd(1), rsync(1)
+    fsmirror.yml(5), docs/configuration.md, docs/safety.md, docs/disaster-recovery.md,
+    lsyncd(1), rsync(1)
 )";
     return text;
 }

@@ -1,23 +1,26 @@
 #include "app/session_factory.hpp"
 
 #include "safety/path_checks.hpp"
+#include "safety/target_ownership.hpp"
+#include "transport/dry_run_transport.hpp"
 #include "transport/local_transport.hpp"
 #include "transport/ssh_transport.hpp"
-
-#include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <system_error>
+#include "transport/target_marker.hpp"
 
 #include <fmt/format.h>
 
 #include <pwd.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <system_error>
 
 namespace fsmirror::app {
@@ -89,6 +92,75 @@ engine::DeletePolicy delete_policy_for(config::DeleteMode mode) {
     return {true, true};
 }
 
+void write_marker(const config::SyncConfig& sync, const std::string& source,
+                  transport::Transport& target, base::Logger& logger);
+
+// Writes the `.fsmirror` marker through the transport (so a remote target gets it the same
+// way), unless the target already carries one naming this source, or an operator's marker
+// directory.
+void mark_target(const config::SyncConfig& sync, transport::Transport& target,
+                 base::Logger& logger) {
+    const std::string source = canonical_or_lexical(sync.source).string();
+    auto listing = safety::read_target_listing(sync.target);
+    if (!listing)
+        throw StartupError(sync.name + ": " + listing.error().message);
+    if (listing->marker == safety::MarkerKind::directory ||
+        (listing->marker == safety::MarkerKind::file && listing->marker_info.source == source))
+        return;
+    write_marker(sync, source, target, logger);
+}
+
+// The same for an SSH target, whose marker cannot be read from here: one is written when
+// there is none (the transport only stats it).
+void mark_remote_target(const config::SyncConfig& sync, transport::Transport& target,
+                        base::Logger& logger) {
+    auto existing = target.stat(transport::k_marker_name);
+    if (!existing) {
+        if (existing.error().kind == base::ErrorKind::transient)
+            return; // not reachable yet; the next start marks it
+        throw StartupError(sync.name + ": " + existing.error().message);
+    }
+    if (*existing)
+        return;
+    write_marker(sync, canonical_or_lexical(sync.source).string(), target, logger);
+}
+
+void write_marker(const config::SyncConfig& sync, const std::string& source,
+                  transport::Transport& target, base::Logger& logger) {
+    const std::string text = transport::format_marker({source, sync.name});
+    base::UniqueFd memory(::memfd_create("fsmirror-marker", MFD_CLOEXEC));
+    if (!memory.valid() ||
+        ::write(memory.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
+        throw StartupError(fmt::format("{}: cannot prepare the {} marker: {}", sync.name,
+                                       transport::k_marker_name, std::strerror(errno)));
+    transport::EntryInfo info;
+    info.type = transport::EntryType::file;
+    info.size = text.size();
+    info.mode = 0644;
+    info.uid = ::geteuid();
+    info.gid = ::getegid();
+    info.mtime_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
+    auto existing = target.stat(transport::k_marker_name);
+    if (!existing)
+        throw StartupError(sync.name + ": " + existing.error().message);
+    auto put = target.put_file(transport::k_marker_name,
+                               transport::SourceFile{memory.get(), info}, *existing);
+    if (!put)
+        throw StartupError(fmt::format("{}: cannot write the {} marker: {}", sync.name,
+                                       transport::k_marker_name, put.error().message));
+    logger.info("{}: marked {} as the mirror of {} ({}/{})", sync.name, sync.target, source,
+                sync.target, transport::k_marker_name);
+}
+
+std::function<void(const std::string&)> print_dry_run(const std::string& sync_name) {
+    return [sync_name](const std::string& line) {
+        std::printf("%s: dry-run: %s\n", sync_name.c_str(), line.c_str());
+        std::fflush(stdout);
+    };
+}
+
 std::chrono::nanoseconds to_duration(double seconds) {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(
         std::chrono::duration<double>(seconds));
@@ -110,6 +182,7 @@ std::optional<engine::DatabaseWatchOptions> database_options(const config::SyncC
     return options;
 }
 
+} // namespace
 engine::ExcludeFilter make_excludes(const config::SyncConfig& sync) {
     engine::ExcludeFilter excludes;
     try {
@@ -122,6 +195,18 @@ engine::ExcludeFilter make_excludes(const config::SyncConfig& sync) {
     }
     return excludes;
 }
+
+transport::AttributePolicy attribute_policy(const config::SyncConfig& sync) {
+    // Owner and group "auto" means: when running as root here, or for an SSH target when
+    // logging in as root there.
+    bool owner = ::geteuid() == 0;
+    if (sync.remote)
+        owner = sync.remote->user.empty() ? ::geteuid() == 0 : sync.remote->user == "root";
+    return transport::AttributePolicy{sync.preserve.mode, sync.preserve.times,
+                                      sync.preserve.owner.value_or(owner)};
+}
+
+namespace {
 
 std::string local_user_name() {
     if (const passwd* entry = ::getpwuid(::geteuid()); entry != nullptr)
@@ -190,34 +275,68 @@ std::unique_ptr<transport::Transport> make_ssh_transport(const config::SyncConfi
 
 } // namespace
 
+std::unique_ptr<transport::Transport> open_remote_target(const config::SyncConfig& sync,
+                                                         base::Logger& logger) {
+    return make_ssh_transport(sync, attribute_policy(sync), logger);
+}
+
 std::unique_ptr<engine::SyncSession> make_session(const config::SyncConfig& sync,
                                                   Watching watching, base::Logger& logger) {
+    SessionSettings settings;
+    settings.watching = watching;
+    return make_session(sync, settings, logger);
+}
+
+std::unique_ptr<engine::SyncSession> make_session(const config::SyncConfig& sync,
+                                                  const SessionSettings& settings,
+                                                  base::Logger& logger) {
     require_directory(sync.name, "source", sync.source);
+    const bool dry_run = settings.dry_run == DryRun::yes;
+    transport::AttributePolicy attributes = attribute_policy(sync);
     std::unique_ptr<transport::Transport> target;
-    transport::AttributePolicy attributes{sync.preserve.mode, sync.preserve.times,
-                                          sync.preserve.owner.value_or(::geteuid() == 0)};
     if (sync.remote) {
         // Another machine: the overlap checks do not apply, the system-directory one does.
-        // Owner and group "auto" means: when logging in as root there.
-        const auto& user = sync.remote->user;
-        attributes.owner =
-            sync.preserve.owner.value_or(user.empty() ? ::geteuid() == 0 : user == "root");
         target = make_ssh_transport(sync, attributes, logger);
+        if (dry_run)
+            target = std::make_unique<transport::DryRunTransport>(
+                std::move(target), sync.target, attributes,
+                settings.dry_run_report ? settings.dry_run_report : print_dry_run(sync.name));
+        else
+            mark_remote_target(sync, *target, logger);
     } else {
         if (auto refused = safety::check_source_target_paths(canonical_or_lexical(sync.source),
                                                              canonical_or_lexical(sync.target)))
             throw StartupError(sync.name + ": " + *refused);
-        ensure_target_exists(sync, logger);
+        struct stat target_stat {};
+        const bool target_exists = ::stat(sync.target.c_str(), &target_stat) == 0;
+        if (!dry_run)
+            ensure_target_exists(sync, logger);
+
         transport::LocalTransportOptions transport_options;
         transport_options.root = sync.target;
         transport_options.attributes = attributes;
         transport_options.write_mode =
             sync.inplace ? transport::WriteMode::inplace : transport::WriteMode::replace;
         transport_options.durability = durability_for(sync.fsync);
-        auto local = transport::LocalTransport::open(transport_options);
-        if (!local)
-            throw StartupError(sync.name + ": " + local.error().message);
-        target = std::move(*local);
+        // A dry run must not even clean up a running daemon's temp files.
+        transport_options.stale_temps =
+            dry_run ? transport::StaleTemps::keep : transport::StaleTemps::remove;
+        if (!dry_run || target_exists) {
+            auto opened = transport::LocalTransport::open(transport_options);
+            if (!opened)
+                throw StartupError(sync.name + ": " + opened.error().message);
+            target = std::move(*opened);
+        }
+        if (dry_run) {
+            if (!target_exists)
+                logger.info("{}: target {} does not exist; a real run would create it", sync.name,
+                            sync.target);
+            target = std::make_unique<transport::DryRunTransport>(
+                std::move(target), "local:" + sync.target, attributes,
+                settings.dry_run_report ? settings.dry_run_report : print_dry_run(sync.name));
+        } else {
+            mark_target(sync, *target, logger);
+        }
     }
 
     engine::SyncSessionOptions options;
@@ -228,6 +347,18 @@ std::unique_ptr<engine::SyncSession> make_session(const config::SyncConfig& sync
     options.mirror.deletes = delete_policy_for(sync.delete_mode);
     options.mirror.attributes = attributes;
     options.workers = sync.workers;
+    options.guard.limits.max_percent = sync.max_delete_percent;
+    options.guard.limits.max_files = sync.max_delete_files;
+    options.startup_deletions = settings.startup_deletions;
+    options.source_mount = sync.require_mount == config::RequireMount::source ||
+                                   sync.require_mount == config::RequireMount::both
+                               ? engine::SourceMount::required
+                               : engine::SourceMount::any;
+    options.verify_interval = std::chrono::duration_cast<std::chrono::nanoseconds>(
+        std::chrono::duration<double>(sync.verify_interval_seconds));
+    options.verify_contents =
+        sync.verify_checksum ? engine::Contents::checksum : engine::Contents::metadata;
+    options.observer = settings.observer;
     options.databases = database_options(sync);
     if (options.databases) {
         // Never in the source (which we never write to, and whose watcher would see them)
@@ -255,8 +386,8 @@ std::unique_ptr<engine::SyncSession> make_session(const config::SyncConfig& sync
     try {
         return std::make_unique<engine::SyncSession>(
             std::move(options), std::move(excludes), std::move(target),
-            watching == Watching::yes ? std::optional(engine::EventSourceKind::inotify)
-                                      : std::nullopt,
+            settings.watching == Watching::yes ? std::optional(engine::EventSourceKind::inotify)
+                                               : std::nullopt,
             logger);
     } catch (const StartupError&) {
         throw;

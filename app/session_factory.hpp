@@ -5,8 +5,10 @@
 #include "config/config.hpp"
 #include "engine/sync_session.hpp"
 
+#include <functional>
 #include <memory>
 #include <stdexcept>
+#include <string>
 
 namespace fsmirror::app {
 
@@ -18,8 +20,40 @@ public:
 
 enum class Watching { yes, no };
 
-// Checks the paths, creates a missing target whose parent exists, and builds the session.
-// Throws StartupError with a message naming the sync, the path and the fix.
+// --dry-run: the session plans against the real target and writes nothing (not even the
+// target directory or its marker).
+enum class DryRun { no, yes };
+
+struct SessionSettings {
+    Watching watching = Watching::yes;
+    DryRun dry_run = DryRun::no;
+    // Receives each planned action of a dry run, e.g. "copy /a.txt (12 bytes)" (called from
+    // worker threads, one call at a time). Null prints "<sync>: dry-run: <action>" to stdout.
+    std::function<void(const std::string&)> dry_run_report;
+    engine::StartupDeletions startup_deletions = engine::StartupDeletions::guarded;
+    engine::SessionObserver* observer = nullptr; // not owned
+};
+
+// Checks the paths, creates a missing target whose parent exists, marks it as fsmirror's
+// (the `.fsmirror` marker naming the source), and builds the session. The pre-flight checks
+// (app/preflight.hpp) are the caller's. Throws StartupError with a message naming the sync,
+// the path and the fix.
+std::unique_ptr<engine::SyncSession> make_session(const config::SyncConfig& sync,
+                                                  const SessionSettings& settings,
+                                                  base::Logger& logger);
+
+// Returns the exclude filter of `sync`. Throws StartupError for a bad pattern or file.
+engine::ExcludeFilter make_excludes(const config::SyncConfig& sync);
+
+// Returns the attributes `sync` carries over (owner: as configured, else when running as root).
+transport::AttributePolicy attribute_policy(const config::SyncConfig& sync);
+
+// Opens the SSH transport of a sync whose target is remote (`sync.remote`), connecting once.
+// Throws StartupError when the host refuses us (an unreachable host is not an error here).
+std::unique_ptr<transport::Transport> open_remote_target(const config::SyncConfig& sync,
+                                                         base::Logger& logger);
+
+// The same with default settings but `watching`.
 std::unique_ptr<engine::SyncSession> make_session(const config::SyncConfig& sync,
                                                   Watching watching, base::Logger& logger);
 

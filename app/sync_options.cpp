@@ -4,9 +4,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <functional>
+#include <limits>
 #include <map>
 
 namespace fsmirror::app {
@@ -59,6 +62,18 @@ DeleteMode parse_delete_mode(const std::string& value) {
     throw UsageError("--delete takes true, false, startup or running, got '" + value + "'");
 }
 
+config::RequireMount parse_require_mount(const std::string& value) {
+    if (value == "none")
+        return config::RequireMount::none;
+    if (value == "source")
+        return config::RequireMount::source;
+    if (value == "target")
+        return config::RequireMount::target;
+    if (value == "both")
+        return config::RequireMount::both;
+    throw UsageError("--require-mount takes none, source, target or both, got '" + value + "'");
+}
+
 config::HostKeyPolicy parse_host_key_policy(const std::string& value) {
     if (value == "strict")
         return config::HostKeyPolicy::strict;
@@ -79,9 +94,20 @@ FsyncPolicy parse_fsync(const std::string& value) {
 
 } // namespace
 
+bool SyncSelection::has(const std::string& command_switch) const {
+    if (switches.contains(command_switch))
+        return true;
+    if (command_switch == "--skip-safety") {
+        const char* value = std::getenv("FSMIRROR_SKIP_SAFETY");
+        return value && (std::string_view(value) == "true" || std::string_view(value) == "1");
+    }
+    return false;
+}
+
 SyncSelection parse_sync_options(const std::vector<std::string>& args,
                                  const std::filesystem::path& working_directory,
-                                 const std::string& verb) {
+                                 const std::string& verb,
+                                 const std::vector<std::string>& command_switches) {
     SyncSelection command;
 
     config::SyncConfig sync;
@@ -154,6 +180,18 @@ SyncSelection parse_sync_options(const std::vector<std::string>& args,
              command.log_level = *level;
          }},
         {"--log-file", [&](const std::string& v) { command.log_file = resolve(v, working_directory); }},
+        {"--state-dir", [&](const std::string& v) { command.state_dir = resolve(v, working_directory); }},
+        {"--max-delete-percent",
+         [&](const std::string& v) {
+             sync.max_delete_percent = static_cast<unsigned>(parse_count("--max-delete-percent", v, 1, 100));
+         }},
+        {"--max-delete-files",
+         [&](const std::string& v) {
+             sync.max_delete_files = parse_count("--max-delete-files", v, 1, std::numeric_limits<unsigned long>::max());
+         }},
+        {"--require-mount", [&](const std::string& v) { sync.require_mount = parse_require_mount(v); }},
+        {"--verify-interval",
+         [&](const std::string& v) { sync.verify_interval_seconds = parse_seconds("--verify-interval", v); }},
     };
     const std::map<std::string, std::function<void()>> switches = {
         {"--inplace", [&] { sync.inplace = true; }},
@@ -161,6 +199,7 @@ SyncSelection parse_sync_options(const std::vector<std::string>& args,
         {"--no-times", [&] { sync.preserve.times = false; }},
         {"--owner", [&] { sync.preserve.owner = true; }},
         {"--no-owner", [&] { sync.preserve.owner = false; }},
+        {"--verify-checksum", [&] { sync.verify_checksum = true; }},
         {"--compress",
          [&] {
              sync.ssh.compression = true;
@@ -168,7 +207,8 @@ SyncSelection parse_sync_options(const std::vector<std::string>& args,
          }},
         {"--no-sqlite", [&] { sync.sqlite.enabled = false; }},
     };
-    const std::vector<std::string> not_sync_flags = {"--config", "--log-level", "--log-file"};
+    const std::vector<std::string> not_sync_flags = {"--config", "--log-level", "--log-file",
+                                                     "--state-dir"};
 
     for (std::size_t i = 0; i < args.size(); ++i) {
         std::string flag = args[i];
@@ -198,6 +238,13 @@ SyncSelection parse_sync_options(const std::vector<std::string>& args,
             if (std::find(not_sync_flags.begin(), not_sync_flags.end(), flag) ==
                 not_sync_flags.end())
                 sync_flags.push_back(flag);
+            continue;
+        }
+        if (std::find(command_switches.begin(), command_switches.end(), flag) !=
+            command_switches.end()) {
+            if (inline_value)
+                throw UsageError(flag + " takes no value");
+            command.switches.insert(flag);
             continue;
         }
         if (auto handler = switches.find(flag); handler != switches.end()) {
@@ -326,6 +373,23 @@ std::string sync_options_help() {
         syncfs() of the target file system per batch (batch, default), or none.
     --workers N
         Parallel file transfers per sync, 1-64. Default 4.
+    --max-delete-percent P, --max-delete-files N
+        The mass-delete guard: when a batch (together with the deletions of the minute
+        before it) would delete more than P% of the target's entries (once more than 10)
+        or more than N entries, or anything at all while the source root is empty or
+        unreadable, the deletions are held and everything else is still mirrored, until
+        `fsmirror resume`. Defaults 50 and 1000. See docs/safety.md.
+    --require-mount none|source|target|both
+        Refuse to start unless these paths are mount points; a source that is unmounted
+        while running must be mounted again before mirroring resumes. Default none.
+    --verify-interval SECONDS
+        Drift repair: while idle, compare the whole target with the source this often and
+        repair what differs, logging each repair. 0 (the default) turns it off.
+    --verify-checksum
+        Drift repair also compares file contents (XXH3), not only sizes and times.
+    --state-dir DIR
+        Where `run` keeps its control files (DIR/<sync name>/paused, .../resume). Default
+        $STATE_DIRECTORY (systemd's StateDirectory=), else /var/lib/fsmirror.
     --no-perms, --no-times
         Do not carry over permission bits / modification times. Without permissions, new
         files get the source's mode minus the umask and replaced files keep theirs.

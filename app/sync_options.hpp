@@ -5,6 +5,7 @@
 #include "config/config.hpp"
 
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -24,14 +25,24 @@ struct SyncSelection {
     config::Config config; // from the flags
     std::optional<base::LogLevel> log_level;
     std::optional<std::filesystem::path> log_file;
+    std::optional<std::filesystem::path> state_dir; // --state-dir, over the config's
+    // The command's own switches (see `command_switches` below) that were given, e.g.
+    // "--dry-run"; they may be combined with --config.
+    std::set<std::string> switches;
+    // True when a command switch was given, or for "--skip-safety" also when
+    // FSMIRROR_SKIP_SAFETY is "true" or "1" in the environment.
+    bool has(const std::string& command_switch) const;
 };
 
 // Parses the flags after the command word. Relative paths are resolved against
-// `working_directory`. Throws UsageError naming the offending flag; `command` names the
-// command in messages ("see fsmirror run --help").
+// `working_directory`. `command_switches` are the switches only this command takes
+// ("--dry-run", "--skip-safety", "--allow-mass-delete", "--checksum", "--json"); they are
+// recorded in SyncSelection::switches. Throws UsageError naming the offending flag; `command`
+// names the command in messages ("see fsmirror run --help").
 SyncSelection parse_sync_options(const std::vector<std::string>& args,
                                  const std::filesystem::path& working_directory,
-                                 const std::string& command);
+                                 const std::string& command,
+                                 const std::vector<std::string>& command_switches = {});
 
 // Loads the configuration the selection describes (reading the file, if any) and applies the
 // log overrides to `logger`. Throws config::ConfigError.

@@ -28,6 +28,9 @@ enum class FsyncPolicy {
     none,  // leave it to the kernel (rsync's behaviour)
 };
 
+// Which of a sync's paths must be mount points (an unmounted volume leaves an empty directory).
+enum class RequireMount { none, source, target, both };
+
 // Which attributes are carried over (rsync's archive set, each switchable).
 struct PreserveOptions {
     bool mode = true;
@@ -85,6 +88,13 @@ struct SyncConfig {
     bool inplace = false;              // update files in place (rsync --inplace)
     FsyncPolicy fsync = FsyncPolicy::batch;
     unsigned workers = 4;              // parallel transfers for this sync
+    // Mass-delete guard: deletions are held when a batch (with those of the last minute)
+    // would remove more than this share of the target, or more than this many entries.
+    unsigned max_delete_percent = 50;       // 1-100; 100 turns the share rule off
+    std::uint64_t max_delete_files = 1000;  // >= 1
+    RequireMount require_mount = RequireMount::none;
+    double verify_interval_seconds = 0;     // drift repair every so often; 0 = off
+    bool verify_checksum = false;           // drift repair also compares contents
     std::optional<RemoteTarget> remote; // set when the target is on another machine (SSH)
     SshSettings ssh;                    // how `remote` is reached
     SqliteConfig sqlite;
@@ -120,6 +130,9 @@ struct LsyncdSettings {
 struct Config {
     std::vector<SyncConfig> syncs;
     LogConfig log;
+    // Where the daemon keeps per-sync state and control files (<state_dir>/<sync name>/);
+    // nullopt: $STATE_DIRECTORY (set by systemd's StateDirectory=) or /var/lib/fsmirror.
+    std::optional<std::filesystem::path> state_dir;
     std::optional<std::filesystem::path> source_file; // where it was loaded from, for SIGHUP
     std::optional<LsyncdSettings> lsyncd; // set by the lsyncd loader only
 };

@@ -29,13 +29,16 @@ namespace fs = std::filesystem;
 constexpr double k_max_delay_seconds = 86400.0;
 constexpr unsigned k_max_workers = 64;
 
-constexpr std::string_view k_top_level_keys = "log, defaults, syncs";
+constexpr std::string_view k_top_level_keys = "log, defaults, syncs, state_dir";
 constexpr std::string_view k_log_keys = "level, file";
-constexpr std::string_view k_sync_keys = "name, source, target, delay, max_delays, delete, "
-                                         "exclude, exclude_from, preserve, inplace, fsync, "
-                                         "workers, ssh, sqlite";
-constexpr std::string_view k_defaults_keys = "delay, max_delays, delete, exclude, exclude_from, "
-                                             "preserve, inplace, fsync, workers, ssh, sqlite";
+constexpr std::string_view k_sync_keys =
+    "name, source, target, delay, max_delays, delete, exclude, exclude_from, preserve, inplace, "
+    "fsync, workers, ssh, sqlite, max_delete_percent, max_delete_files, require_mount, "
+    "verify_interval, verify_checksum";
+constexpr std::string_view k_defaults_keys =
+    "delay, max_delays, delete, exclude, exclude_from, preserve, inplace, fsync, workers, ssh, "
+    "sqlite, max_delete_percent, max_delete_files, require_mount, verify_interval, "
+    "verify_checksum";
 constexpr std::string_view k_ssh_keys = "identity_file, known_hosts, host_key_policy, "
                                         "compression, connect_timeout, keepalive, agent_path";
 constexpr std::string_view k_remote_keys = "host, port, user, path, identity_file, known_hosts, "
@@ -110,6 +113,7 @@ private:
     std::vector<std::string> parse_patterns(const Entry& entry) const;
     DeleteMode parse_delete_mode(const Entry& entry) const;
     FsyncPolicy parse_fsync(const Entry& entry) const;
+    RequireMount parse_require_mount(const Entry& entry) const;
     void parse_preserve(const Entry& entry, PreserveOptions& out, std::string_view where) const;
     fs::path parse_key_path(const Entry& entry, std::string_view name) const;
     double parse_ssh_seconds(const Entry& entry, double min) const;
@@ -286,6 +290,22 @@ FsyncPolicy Parser::parse_fsync(const Entry& entry) const {
     }
     fail_value(entry, fmt::format("'{}' must be one of file, batch, none; got {}", entry.key,
                                   describe(entry.value)));
+}
+
+RequireMount Parser::parse_require_mount(const Entry& entry) const {
+    if (entry.value.IsScalar()) {
+        const std::string& text = entry.value.Scalar();
+        if (text == "none")
+            return RequireMount::none;
+        if (text == "source")
+            return RequireMount::source;
+        if (text == "target")
+            return RequireMount::target;
+        if (text == "both")
+            return RequireMount::both;
+    }
+    fail_value(entry, fmt::format("'{}' must be one of none, source, target, both; got {}",
+                                  entry.key, describe(entry.value)));
 }
 
 // Keys it does not set keep their value in `out`, so a sync's preserve refines the defaults'.
@@ -519,6 +539,17 @@ bool Parser::apply_option(const Entry& entry, SyncConfig& sync, std::string_view
         sync.fsync = parse_fsync(entry);
     } else if (key == "workers") {
         sync.workers = static_cast<unsigned>(parse_integer(entry, 1, k_max_workers));
+    } else if (key == "max_delete_percent") {
+        sync.max_delete_percent = static_cast<unsigned>(parse_integer(entry, 1, 100));
+    } else if (key == "max_delete_files") {
+        sync.max_delete_files = static_cast<std::uint64_t>(
+            parse_integer(entry, 1, std::numeric_limits<std::uint64_t>::max()));
+    } else if (key == "require_mount") {
+        sync.require_mount = parse_require_mount(entry);
+    } else if (key == "verify_interval") {
+        sync.verify_interval_seconds = parse_seconds(entry);
+    } else if (key == "verify_checksum") {
+        sync.verify_checksum = parse_bool(entry, key);
     } else if (key == "ssh") {
         parse_ssh(entry, sync.ssh, where);
     } else if (key == "sqlite") {
@@ -645,7 +676,7 @@ Config Parser::parse_document(const YAML::Node& root) const {
                                       describe(root)));
     const std::vector<Entry> keys = entries(root, "the configuration");
     for (const Entry& e : keys) {
-        if (e.key != "log" && e.key != "defaults" && e.key != "syncs")
+        if (e.key != "log" && e.key != "defaults" && e.key != "syncs" && e.key != "state_dir")
             fail_unknown(e, "at the top level", k_top_level_keys);
     }
     const auto find = [&](std::string_view key) -> const Entry* {
@@ -657,6 +688,8 @@ Config Parser::parse_document(const YAML::Node& root) const {
     Config config;
     if (const Entry* log = find("log"))
         config.log = parse_log(*log);
+    if (const Entry* state_dir = find("state_dir"))
+        config.state_dir = parse_path(*state_dir, "state_dir");
     SyncConfig defaults;
     if (const Entry* section = find("defaults"))
         defaults = parse_defaults(*section);

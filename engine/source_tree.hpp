@@ -8,6 +8,7 @@
 #include "transport/entry_info.hpp"
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -24,11 +25,22 @@ public:
 
     const std::filesystem::path& root() const { return m_root; }
 
+    // True when the root path now names another directory than the one opened: it was
+    // removed, replaced, or a file system was mounted or unmounted over it.
+    bool root_replaced() const;
+
     // Returns the entry at `path`, nullopt when absent.
     base::Result<std::optional<transport::EntryInfo>> stat(std::string_view path) const;
 
     // Returns the entries of directory `path`; not_found when it is gone.
     base::Result<std::vector<transport::DirEntry>> list_directory(std::string_view path) const;
+
+    // Returns true as soon as directory `path` holds an entry `counts` accepts (called with
+    // the name and whether it is a directory), false when none does; not_found when it is
+    // gone. Reads no more of a huge directory than it must.
+    base::Result<bool> any_entry(std::string_view path,
+                                 const std::function<bool(std::string_view name, bool is_directory)>&
+                                     counts) const;
 
     // Opens regular file `path` for reading; not_found when it is gone or no longer a file.
     base::Result<base::UniqueFd> open_file(std::string_view path) const;

@@ -1,6 +1,9 @@
 #include "engine/sync_session.hpp"
 
+#include "safety/mount_check.hpp"
+
 #include <algorithm>
+
 #include <sys/stat.h>
 
 namespace fsmirror::engine {
@@ -8,6 +11,7 @@ namespace fsmirror::engine {
 namespace {
 
 constexpr std::chrono::seconds k_lost_root_check_interval{2};
+constexpr std::chrono::seconds k_root_identity_check_interval{2};
 constexpr std::chrono::milliseconds k_idle_wait{1000};
 
 DatabaseWatchOptions with_excludes(DatabaseWatchOptions options, const ExcludeFilter& excludes) {
@@ -20,7 +24,50 @@ std::chrono::nanoseconds backoff_for(unsigned attempts, std::chrono::seconds lim
     return std::min<std::chrono::nanoseconds>(delay, limit);
 }
 
+// The change that repairs one kind of drift. Size or mtime differences of a file re-send it
+// (its content may have been changed behind our back); mode and owner only need attributes.
+std::optional<ChangeKind> repair_for(const Difference& difference) {
+    switch (difference.kind) {
+    case DifferenceKind::missing:
+        return ChangeKind::create;
+    case DifferenceKind::extra:
+        return ChangeKind::remove;
+    case DifferenceKind::type:
+    case DifferenceKind::size:
+    case DifferenceKind::content:
+    case DifferenceKind::symlink_target:
+    case DifferenceKind::mtime:
+        return ChangeKind::modify;
+    case DifferenceKind::mode:
+    case DifferenceKind::owner:
+        return ChangeKind::attrib;
+    case DifferenceKind::unreadable:
+        break;
+    }
+    return std::nullopt;
+}
+
 } // namespace
+
+const char* to_string(SessionState state) {
+    switch (state) {
+    case SessionState::starting:
+        return "starting";
+    case SessionState::initial_sync:
+        return "initial_sync";
+    case SessionState::watching:
+        return "watching";
+    case SessionState::deletions_paused:
+        return "deletions_paused";
+    case SessionState::source_lost:
+        return "source_lost";
+    case SessionState::target_lost:
+        return "target_lost";
+    case SessionState::stopped:
+        return "stopped";
+    }
+    return "unknown";
+}
 
 SyncSession::SyncSession(SyncSessionOptions options, ExcludeFilter excludes,
                          std::unique_ptr<transport::Transport> target,
@@ -38,7 +85,9 @@ SyncSession::SyncSession(SyncSessionOptions options, ExcludeFilter excludes,
                       : nullptr),
       m_mirror(m_source, *m_target, m_pool, m_excludes, m_logger, m_options.mirror,
                m_databases ? &m_databases->mirror() : nullptr),
-      m_pending(m_options.batching) {}
+      m_pending(m_options.batching), m_gate(m_options.guard) {
+    m_mirror.set_deletion_reviewer(&m_gate);
+}
 
 base::Status SyncSession::start() {
     if (auto opened = m_source.open(); !opened)
@@ -52,29 +101,69 @@ base::Status SyncSession::start() {
     return {};
 }
 
+BatchOutcome SyncSession::run_guarded(const Batch& batch, Phase phase) {
+    const bool was_paused = m_gate.paused().has_value();
+    auto outcome = m_mirror.run_batch(batch, phase);
+    if (!outcome.held.empty()) {
+        if (!was_paused && m_gate.paused())
+            m_logger.error("{}: mass-delete guard: {}; holding {} deletions and mirroring "
+                           "everything else. Check the source ({}), then run `fsmirror resume "
+                           "--name {}` to let them through, or restart with "
+                           "--allow-mass-delete",
+                           m_options.name, m_gate.paused()->message, outcome.held.size(),
+                           m_options.source.string(), m_options.name);
+        else
+            m_logger.warning("{}: deletions paused: holding {} more ({} held in all)",
+                             m_options.name, outcome.held.size(), m_gate.held().size());
+    }
+    return outcome;
+}
+
 std::size_t SyncSession::initial_sync() {
+    m_phase = SessionState::initial_sync;
+    publish_status();
     m_logger.info("{}: initial sync {}/ -> {} started", m_options.name, m_options.source.string(),
                   m_target->describe());
     auto started = Clock::now();
     Batch everything;
     everything.changes.push_back(Change{"", ChangeKind::tree, 0});
-    auto outcome = m_mirror.run_batch(everything, Phase::startup);
+    const bool allowed = m_options.startup_deletions == StartupDeletions::allowed;
+    m_gate.approve_all(allowed);
+    auto outcome = run_guarded(everything, Phase::startup);
+    m_gate.approve_all(false);
     std::size_t failures = outcome.failed.size();
     for (const auto& failed : outcome.failed)
         m_logger.error("{}: {}", m_options.name, failed.error.message);
     finish_batch(std::move(outcome), Clock::now());
     auto elapsed = std::chrono::duration<double>(Clock::now() - started).count();
     m_logger.info("{}: initial sync finished in {:.3f} s ({} files written, {} bytes, {} deleted, "
-                  "{} failed)",
+                  "{} failed{})",
                   m_options.name, elapsed, m_mirror.counters().files_written.load(),
                   m_mirror.counters().bytes_written.load(),
-                  m_mirror.counters().entries_removed.load(), failures);
+                  m_mirror.counters().entries_removed.load(), failures,
+                  m_gate.held().empty()
+                      ? std::string()
+                      : ", " + std::to_string(m_gate.held().size()) + " deletions held");
+    m_phase = m_events ? SessionState::watching : SessionState::stopped;
+    m_next_verify = Clock::now() + m_options.verify_interval;
+    m_next_identity_check = Clock::now() + k_root_identity_check_interval;
+    publish_status();
     return failures;
 }
 
 void SyncSession::wake() {
     if (m_events)
         m_events->wake();
+}
+
+void SyncSession::resume_deletions() {
+    m_resume_requested.store(true);
+    wake();
+}
+
+SessionStatus SyncSession::status() const {
+    std::lock_guard lock(m_status_mutex);
+    return m_status;
 }
 
 void SyncSession::step(std::chrono::milliseconds max_wait) {
@@ -92,6 +181,8 @@ void SyncSession::step(std::chrono::milliseconds max_wait) {
     }
     if (m_root_lost)
         wait = std::min(wait, std::chrono::milliseconds(200));
+    if (m_resume_requested.load())
+        wait = std::chrono::milliseconds(0);
     if (m_events) {
         auto events = m_events->poll(wait);
         now = Clock::now();
@@ -104,18 +195,31 @@ void SyncSession::step(std::chrono::milliseconds max_wait) {
                                    event.path, event.is_directory ? "/" : "",
                                    event.from_path.empty() ? "" : " from /" + event.from_path);
                 if (event.kind == EventKind::root_lost) {
-                    handle_root_lost(now);
+                    handle_root_lost(now, "vanished or was unmounted");
                     continue;
                 }
                 queue_event(event, now);
             }
         }
     }
-    if (m_root_lost && !try_recover_root(now))
+    // An unmount under a busy directory (umount -l) or a mount over it sends no event: the
+    // path simply names another directory.
+    if (!m_root_lost && now >= m_next_identity_check) {
+        m_next_identity_check = now + k_root_identity_check_interval;
+        if (m_source.root_replaced())
+            handle_root_lost(now, "was replaced, or a file system was mounted or unmounted there");
+    }
+    if (m_root_lost && !try_recover_root(now)) {
+        publish_status();
         return;
+    }
+    if (m_resume_requested.exchange(false))
+        release_held_deletions(now);
     m_backlog.store(m_pending.size(), std::memory_order_relaxed);
     if (m_pending.is_due(now) || (m_databases && m_databases->is_due(now)))
         run_due_batch(now);
+    check_drift(now);
+    publish_status();
     if (m_databases)
         m_databases->update_gauges(Clock::now());
 }
@@ -134,6 +238,8 @@ void SyncSession::run(std::stop_token stop) {
     while (!stop.stop_requested())
         step(k_idle_wait);
     m_logger.info("{}: stopped with {} changes still queued", m_options.name, m_pending.size());
+    m_phase = SessionState::stopped;
+    publish_status();
 }
 
 void SyncSession::run_due_batch(TimePoint now) {
@@ -161,6 +267,7 @@ void SyncSession::run_due_batch(TimePoint now) {
             m_logger.error("{}: {}; holding all changes until it is back", m_options.name,
                            root.error().message);
         m_target_lost = true;
+        m_lost_reason = root.error().message;
         // Keep the changes; look again after a pause instead of spinning.
         BatchOutcome outcome;
         for (auto& move : batch.moves)
@@ -179,7 +286,7 @@ void SyncSession::run_due_batch(TimePoint now) {
         return;
     m_logger.debug("{}: running a batch of {} moves and {} changes", m_options.name,
                    batch.moves.size(), batch.changes.size());
-    auto outcome = m_mirror.run_batch(batch, Phase::running);
+    auto outcome = run_guarded(batch, Phase::running);
     if (outcome.rescan_needed) {
         m_logger.info("{}: a file with hard links changed and not all its names are known; "
                       "comparing the tree to find them",
@@ -191,6 +298,65 @@ void SyncSession::run_due_batch(TimePoint now) {
                          failed.change.attempts);
     finish_batch(std::move(outcome), Clock::now());
     m_backlog.store(m_pending.size(), std::memory_order_relaxed);
+}
+
+void SyncSession::release_held_deletions(TimePoint now) {
+    if (!m_gate.paused() && m_gate.held().empty()) {
+        m_logger.info("{}: resume requested, but no deletions are held", m_options.name);
+        return;
+    }
+    auto paths = m_gate.resume();
+    m_logger.warning("{}: the operator resumed deletions; deleting what the source still lacks "
+                     "of {} held paths",
+                     m_options.name, paths.size());
+    Batch batch;
+    for (auto& path : paths) // sorted: the batch contract wants parents first
+        batch.changes.push_back(Change{std::move(path), ChangeKind::remove, 0});
+    m_gate.approve_all(true);
+    auto outcome = m_mirror.run_batch(batch, Phase::resumed);
+    m_gate.approve_all(false);
+    for (const auto& failed : outcome.failed)
+        m_logger.warning("{}: {} (attempt {}, will retry)", m_options.name, failed.error.message,
+                         failed.change.attempts);
+    finish_batch(std::move(outcome), now);
+}
+
+void SyncSession::check_drift(TimePoint now) {
+    if (m_options.verify_interval.count() <= 0 || now < m_next_verify)
+        return;
+    // Only when idle and healthy: queued changes are not drift, and while deletions are
+    // paused the held ones would be found again every time.
+    if (!m_pending.empty() || m_root_lost || m_target_lost || m_gate.paused())
+        return;
+    m_next_verify = now + m_options.verify_interval;
+    TreeCompareOptions compare;
+    compare.attributes = m_options.mirror.attributes;
+    compare.contents = m_options.verify_contents;
+    compare.workers = m_options.workers;
+    auto comparison = compare_trees(m_source, *m_target, m_excludes, compare);
+    if (!comparison) {
+        m_logger.warning("{}: drift check skipped: {}", m_options.name, comparison.error().message);
+        return;
+    }
+    std::size_t repairs = 0;
+    for (const auto& difference : comparison->differences) {
+        auto kind = repair_for(difference);
+        if (!kind) {
+            m_logger.warning("{}: drift check: {}", m_options.name, format_difference(difference));
+            continue;
+        }
+        if (*kind == ChangeKind::remove && !m_options.mirror.deletes.while_running)
+            continue; // extras are kept by the delete policy; not drift
+        m_logger.warning("{}: drift repair: {}", m_options.name, format_difference(difference));
+        m_pending.add_change(difference.path, *kind, now);
+        ++repairs;
+    }
+    if (repairs > 0)
+        m_logger.warning("{}: drift check found {} differences on the target; repairing them",
+                         m_options.name, repairs);
+    else
+        m_logger.debug("{}: drift check: the target matches the source ({} entries)",
+                       m_options.name, comparison->entries);
 }
 
 void SyncSession::finish_batch(BatchOutcome outcome, TimePoint now) {
@@ -211,12 +377,14 @@ void SyncSession::requeue_failures(BatchOutcome outcome, TimePoint now) {
     }
 }
 
-void SyncSession::handle_root_lost(TimePoint now) {
+void SyncSession::handle_root_lost(TimePoint now, const std::string& why) {
     if (!m_root_lost)
-        m_logger.error("{}: source directory {} vanished or was unmounted; nothing is deleted on "
-                       "the target while it is gone",
-                       m_options.name, m_options.source.string());
+        m_logger.error("{}: source directory {} {}; nothing is deleted on the target while it is "
+                       "gone",
+                       m_options.name, m_options.source.string(), why);
     m_root_lost = true;
+    m_lost_reason = "source directory " + m_options.source.string() + " " + why;
+    m_waiting_for_mount_logged = false;
     m_next_root_check = now;
 }
 
@@ -227,6 +395,17 @@ bool SyncSession::try_recover_root(TimePoint now) {
     struct stat st {};
     if (::stat(m_options.source.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
         return false;
+    if (m_options.source_mount == SourceMount::required) {
+        auto mounted = safety::is_mount_point(m_options.source);
+        if (!mounted || !*mounted) {
+            if (!m_waiting_for_mount_logged)
+                m_logger.error("{}: source {} is not a mount point (require_mount); waiting for "
+                               "the volume to be mounted again",
+                               m_options.name, m_options.source.string());
+            m_waiting_for_mount_logged = true;
+            return false;
+        }
+    }
     if (auto opened = m_source.open(); !opened)
         return false;
     if (m_events) {
@@ -239,10 +418,36 @@ bool SyncSession::try_recover_root(TimePoint now) {
                   "carried over until the next start)",
                   m_options.name, m_options.source.string());
     m_root_lost = false;
+    m_next_identity_check = now + k_root_identity_check_interval;
     Batch everything;
     everything.changes.push_back(Change{"", ChangeKind::tree, 0});
     finish_batch(m_mirror.run_batch(everything, Phase::recovery), now);
     return true;
+}
+
+void SyncSession::publish_status() {
+    SessionStatus status;
+    if (m_target_lost) {
+        status.state = SessionState::target_lost;
+        status.reason = m_lost_reason;
+    } else if (m_root_lost) {
+        status.state = SessionState::source_lost;
+        status.reason = m_lost_reason;
+    } else if (m_gate.paused()) {
+        status.state = SessionState::deletions_paused;
+        status.reason = m_gate.paused()->message;
+    } else {
+        status.state = m_phase;
+    }
+    status.held_deletions = m_gate.held().size();
+    {
+        std::lock_guard lock(m_status_mutex);
+        if (status == m_status)
+            return;
+        m_status = status;
+    }
+    if (m_options.observer)
+        m_options.observer->on_status(m_options.name, status);
 }
 
 } // namespace fsmirror::engine

@@ -1,24 +1,38 @@
 #pragma once
-// One source -> target pair: its event source, batching queue, transfers and retries. Driven
-// one step at a time (tests) or by run() on its own thread (the daemon).
+// One source -> target pair: its event source, batching queue, transfers and retries, the
+// mass-delete guard and periodic drift repair. Driven one step at a time (tests) or by run()
+// on its own thread (the daemon).
 
 #include "base/logger.hpp"
 #include "engine/database_watch.hpp"
+#include "engine/deletion_gate.hpp"
 #include "engine/event_source.hpp"
 #include "engine/exclude_filter.hpp"
 #include "engine/pending_changes.hpp"
+#include "engine/session_state.hpp"
 #include "engine/source_tree.hpp"
+#include "engine/tree_compare.hpp"
 #include "engine/tree_mirror.hpp"
 #include "engine/worker_pool.hpp"
 #include "transport/transport.hpp"
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stop_token>
 #include <string>
 
 namespace fsmirror::engine {
+
+// Whether the initial sync's deletions are reviewed by the mass-delete guard.
+enum class StartupDeletions {
+    guarded, // the default
+    allowed, // --allow-mass-delete: the operator has seen what the source lacks
+};
+
+// Whether a lost source may come back only as a mount point (require_mount for the source).
+enum class SourceMount { any, required };
 
 struct SyncSessionOptions {
     std::string name;
@@ -27,6 +41,14 @@ struct SyncSessionOptions {
     TreeMirrorOptions mirror;
     unsigned workers = 4;
     std::chrono::seconds max_retry_backoff{60};
+    DeletionGateOptions guard;
+    StartupDeletions startup_deletions = StartupDeletions::guarded;
+    SourceMount source_mount = SourceMount::any;
+    // Drift repair: compare the whole tree this often while idle and repair what differs;
+    // zero turns it off.
+    std::chrono::nanoseconds verify_interval{0};
+    Contents verify_contents = Contents::metadata;
+    SessionObserver* observer = nullptr; // not owned; may be null
     // SQLite databases mirrored through snapshots; nullopt copies them as plain files.
     std::optional<DatabaseWatchOptions> databases;
 };
@@ -45,7 +67,8 @@ public:
     base::Status start();
 
     // Brings the whole target up to date with the source. Returns the number of entries that
-    // failed (they stay queued for retries when the session keeps running).
+    // failed (they stay queued for retries when the session keeps running). Deletions the
+    // guard holds are not failures: see status().held_deletions.
     std::size_t initial_sync();
 
     // Waits up to `max_wait` for events, queues them, and runs a batch if one is due.
@@ -56,6 +79,13 @@ public:
 
     // Makes a waiting step() return at once (thread-safe).
     void wake();
+
+    // Asks the session to release the deletions the guard holds, on its next step (thread-safe;
+    // `fsmirror resume` reaches it through the daemon).
+    void resume_deletions();
+
+    // Returns the current status (thread-safe).
+    SessionStatus status() const;
 
     const std::string& name() const { return m_options.name; }
     const MirrorCounters& counters() const { return m_mirror.counters(); }
@@ -72,8 +102,12 @@ private:
     // Records what a batch did and queues its failures for retries.
     void finish_batch(BatchOutcome outcome, TimePoint now);
     void requeue_failures(BatchOutcome outcome, TimePoint now);
-    void handle_root_lost(TimePoint now);
+    void handle_root_lost(TimePoint now, const std::string& why);
     bool try_recover_root(TimePoint now);
+    BatchOutcome run_guarded(const Batch& batch, Phase phase);
+    void release_held_deletions(TimePoint now);
+    void check_drift(TimePoint now);
+    void publish_status();
 
     SyncSessionOptions m_options;
     base::Logger& m_logger;
@@ -85,10 +119,19 @@ private:
     std::unique_ptr<DatabaseWatch> m_databases; // null when SQLite support is off
     TreeMirror m_mirror;
     PendingChanges m_pending;
+    DeletionGate m_gate;
     std::atomic<std::size_t> m_backlog{0};
+    std::atomic<bool> m_resume_requested{false};
     bool m_root_lost = false;
     bool m_target_lost = false;
+    bool m_waiting_for_mount_logged = false;
+    std::string m_lost_reason;
+    SessionState m_phase = SessionState::starting; // starting, initial_sync, watching, stopped
     TimePoint m_next_root_check{};
+    TimePoint m_next_identity_check{};
+    TimePoint m_next_verify{};
+    mutable std::mutex m_status_mutex;
+    SessionStatus m_status;
 };
 
 } // namespace fsmirror::engine

@@ -2,11 +2,15 @@
 
 #include "base/rel_path.hpp"
 #include "transport/local_fs.hpp"
+#include "transport/target_marker.hpp"
 
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <limits>
+#include <map>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace fsmirror::engine {
 
@@ -22,6 +26,10 @@ struct TreeMirror::BatchState {
     std::vector<std::pair<std::string, unsigned>> removals;
     std::set<std::string> touched_directories;
     std::vector<Change> follow_ups; // moves the target could not do become copies
+    bool whole_tree = false;        // the batch compares the whole tree (startup, recovery)
+    std::set<std::string> holding;  // directories with held deletions below: left as they are
+    std::uint64_t listed = 0;       // target entries seen by the comparisons
+    std::atomic<std::int64_t> created{0}; // entries new on the target
     std::vector<std::string> other_links; // hard links of transferred files (pool threads)
     bool rescan_needed = false;           // guarded by `mutex`
 
@@ -40,6 +48,12 @@ struct TreeMirror::BatchState {
 namespace {
 
 std::string shown(const std::string& path) { return "/" + path; }
+
+// The marker and anything below a `.fsmirror` directory at the root are fsmirror's own.
+bool is_reserved(std::string_view path) {
+    return transport::is_marker_path(path) ||
+           base::is_same_or_under(path, transport::k_marker_name);
+}
 
 // Returns `ns` rounded down to a multiple of `granularity` (a target storing whole seconds
 // holds the source's time rounded down).
@@ -68,6 +82,8 @@ bool TreeMirror::deletes_allowed(Phase phase) const {
         return m_options.deletes.while_running;
     case Phase::recovery:
         return false;
+    case Phase::resumed:
+        return true;
     }
     return false;
 }
@@ -97,11 +113,11 @@ void TreeMirror::record_failure(BatchState& state, const std::string& path, Chan
 BatchOutcome TreeMirror::run_batch(const Batch& batch, Phase phase) {
     BatchState state;
     state.phase = phase;
-    bool whole_tree = std::any_of(batch.changes.begin(), batch.changes.end(), [](const Change& c) {
+    state.whole_tree = std::any_of(batch.changes.begin(), batch.changes.end(), [](const Change& c) {
         return c.path.empty() && c.kind == ChangeKind::tree;
     });
     std::set<std::uint64_t> forced_before;
-    if (whole_tree) {
+    if (state.whole_tree) {
         std::lock_guard lock(m_hard_links_mutex);
         forced_before = m_forced_inodes;
     }
@@ -129,29 +145,148 @@ BatchOutcome TreeMirror::run_batch(const Batch& batch, Phase phase) {
     }
 
     // Deletions after transfers, so a failed transfer never leaves the target with less.
-    std::sort(state.removals.begin(), state.removals.end(),
-              [](const auto& a, const auto& b) { return a.first > b.first; });
-    for (const auto& [path, attempts] : state.removals) {
-        if (auto removed = m_target.remove(path); !removed) {
-            record_failure(state, path, ChangeKind::remove, attempts, removed.error());
-            continue;
-        }
-        m_counters.entries_removed.fetch_add(1, std::memory_order_relaxed);
-        m_logger.debug("deleted {}", shown(path));
-    }
+    BatchOutcome outcome;
+    run_deletions(state, outcome);
     finish_directories(state);
     if (auto flushed = m_target.flush(); !flushed)
         m_logger.warning("{}", flushed.error().message);
-    if (whole_tree) {
+    if (state.whole_tree) {
         // This comparison found and transferred every name of those inodes.
         std::lock_guard lock(m_hard_links_mutex);
         for (auto inode : forced_before)
             m_forced_inodes.erase(inode);
     }
-    return BatchOutcome{std::move(state.failed), state.rescan_needed, std::move(state.snapshots)};
+    outcome.failed = std::move(state.failed);
+    outcome.rescan_needed = state.rescan_needed;
+    outcome.snapshots = std::move(state.snapshots);
+    return outcome;
+}
+
+std::uint64_t TreeMirror::target_entries_estimate() const {
+    return static_cast<std::uint64_t>(std::max<std::int64_t>(0, m_target_entries.load()));
+}
+
+void TreeMirror::run_deletions(BatchState& state, BatchOutcome& outcome) {
+    std::int64_t before =
+        state.whole_tree ? static_cast<std::int64_t>(state.listed) : m_target_entries.load();
+    if (state.removals.empty()) {
+        m_target_entries.store(before + state.created.load());
+        return;
+    }
+    std::map<std::string, unsigned> attempts(state.removals.begin(), state.removals.end());
+    DeletionPlan plan = plan_deletions(state);
+    if (state.whole_tree) // the comparison did not walk into directories only the target has
+        before += static_cast<std::int64_t>(plan.entries - plan.paths.size());
+    plan.target_entries = static_cast<std::uint64_t>(std::max<std::int64_t>(0, before));
+    if (m_reviewer && !m_reviewer->approve(plan)) {
+        m_logger.debug("holding {} deletions ({} entries)", plan.paths.size(), plan.entries);
+        // Their directories keep their target times: they do not hold what the source does.
+        for (const auto& path : plan.paths)
+            for (std::string dir = base::parent_rel(path);; dir = base::parent_rel(dir)) {
+                if (!state.holding.insert(dir).second || dir.empty())
+                    break;
+            }
+        outcome.held = std::move(plan.paths);
+        m_target_entries.store(before + state.created.load());
+        return;
+    }
+    std::int64_t removed = 0;
+    for (auto it = plan.paths.rbegin(); it != plan.paths.rend(); ++it) {
+        const std::string& path = *it;
+        if (auto done = m_target.remove(path); !done) {
+            record_failure(state, path, ChangeKind::remove, attempts[path], done.error());
+            continue;
+        }
+        ++removed;
+        m_counters.entries_removed.fetch_add(1, std::memory_order_relaxed);
+        m_logger.debug("deleted {}", shown(path));
+    }
+    // Entries below deleted directories count too; a failed removal is retried (and counted
+    // again then), so assume the plan ran whole.
+    std::int64_t entries = removed == 0 ? 0 : static_cast<std::int64_t>(plan.entries);
+    m_target_entries.store(std::max<std::int64_t>(0, before - entries + state.created.load()));
+}
+
+DeletionPlan TreeMirror::plan_deletions(BatchState& state) {
+    DeletionPlan plan;
+    plan.phase = state.phase;
+    std::vector<std::string> paths;
+    paths.reserve(state.removals.size());
+    for (const auto& [path, attempts] : state.removals)
+        paths.push_back(path);
+    std::sort(paths.begin(), paths.end());
+    paths.erase(std::unique(paths.begin(), paths.end()), paths.end());
+    // Drop paths below another planned path: removing the ancestor removes them.
+    std::unordered_set<std::string> kept;
+    for (const auto& path : paths) {
+        bool covered = false;
+        for (std::string dir = base::parent_rel(path); !dir.empty(); dir = base::parent_rel(dir)) {
+            if (kept.contains(dir)) {
+                covered = true;
+                break;
+            }
+        }
+        if (!covered) {
+            kept.insert(path);
+            plan.paths.push_back(path);
+        }
+    }
+    if (!m_reviewer) {
+        plan.entries = plan.paths.size();
+        return plan;
+    }
+    const std::uint64_t limit = m_reviewer->count_limit();
+    for (const auto& path : plan.paths) {
+        const std::uint64_t left = plan.entries > limit ? 0 : limit - plan.entries;
+        plan.entries += left == 0 ? 1 : count_entries(path, left);
+    }
+    plan.source_root = inspect_source_root();
+    return plan;
+}
+
+std::uint64_t TreeMirror::count_entries(const std::string& path, std::uint64_t limit) {
+    auto info = m_target.stat(path);
+    if (!info || !*info)
+        return info ? 0 : 1;
+    std::uint64_t count = 1;
+    if ((*info)->type != EntryType::directory)
+        return count;
+    std::vector<std::string> pending{path};
+    while (!pending.empty() && count <= limit) {
+        std::string dir = std::move(pending.back());
+        pending.pop_back();
+        auto entries = m_target.list_directory(dir);
+        if (!entries)
+            continue;
+        for (const auto& entry : *entries) {
+            ++count;
+            if (entry.info.type == EntryType::directory)
+                pending.push_back(base::join_rel(dir, entry.name));
+        }
+    }
+    return count;
+}
+
+safety::SourceRoot TreeMirror::inspect_source_root() const {
+    auto found = m_source.any_entry("", [this](std::string_view name, bool is_directory) {
+        return !transport::is_marker_path(name) &&
+               !m_excludes.is_excluded(name,
+                                       is_directory ? EntryKind::directory : EntryKind::file);
+    });
+    if (!found)
+        return safety::SourceRoot::missing;
+    return *found ? safety::SourceRoot::has_entries : safety::SourceRoot::empty;
 }
 
 void TreeMirror::apply_move(const Move& move, BatchState& state) {
+    if (is_reserved(move.from) || is_reserved(move.to)) {
+        // Into or out of the marker's name: the other side is a plain creation or deletion.
+        if (!is_reserved(move.to))
+            state.follow_ups.push_back(Change{move.to, ChangeKind::tree, 0});
+        if (!is_reserved(move.from))
+            state.follow_ups.push_back(Change{move.from, ChangeKind::remove, 0});
+        return;
+    }
     state.touch_with_ancestors(base::parent_rel(move.from));
     // A directory moved to another parent gets a new ".." entry, and so a new mtime, on
     // both sides at different times: set it from the source's again.
@@ -192,6 +327,8 @@ void TreeMirror::apply_move(const Move& move, BatchState& state) {
 }
 
 void TreeMirror::apply_change(const Change& change, BatchState& state) {
+    if (is_reserved(change.path))
+        return;
     auto source_info = m_source.stat(change.path);
     if (!source_info) {
         record_failure(state, change.path, change.kind, change.attempts, source_info.error());
@@ -219,6 +356,10 @@ void TreeMirror::apply_change(const Change& change, BatchState& state) {
         return;
     }
     state.touch_with_ancestors(change.path);
+    if (!change.path.empty()) {
+        if (auto before = m_target.stat(change.path); before && !*before)
+            state.created.fetch_add(1);
+    }
     if (auto made = m_target.make_directory(change.path, info); !made) {
         record_failure(state, change.path, ChangeKind::tree, change.attempts, made.error());
         return;
@@ -244,11 +385,16 @@ void TreeMirror::reconcile(const std::string& path, BatchState& state) {
     on_target.reserve(target_entries->size());
     for (auto& entry : *target_entries)
         on_target.emplace(std::move(entry.name), std::move(entry.info));
+    if (path.empty())
+        on_target.erase(std::string(transport::k_marker_name)); // never mirrored or deleted
+    state.listed += on_target.size();
     std::set<std::string> live_databases;
     const std::set<std::string> companions = find_companions(path, *source_entries, live_databases);
 
     bool changed = false;
     for (const auto& entry : *source_entries) {
+        if (path.empty() && transport::is_marker_path(entry.name))
+            continue; // a source's own marker (it was a mirror once) is not content
         std::string child = base::join_rel(path, entry.name);
         bool is_directory = entry.info.type == EntryType::directory;
         auto found = on_target.find(entry.name);
@@ -271,6 +417,8 @@ void TreeMirror::reconcile(const std::string& path, BatchState& state) {
                         on_target.erase(found);
                     continue;
                 }
+                if (!existing)
+                    state.created.fetch_add(1);
                 changed = true;
             }
             if (!same_type || attributes_differ(entry.info, *existing))
@@ -391,6 +539,8 @@ base::Status TreeMirror::sync_leaf(const std::string& path, const EntryInfo& sou
     auto existing = m_target.stat(path);
     if (!existing)
         return std::unexpected(existing.error());
+    if (!*existing)
+        state.created.fetch_add(1);
     if (source_info.type == EntryType::symlink) {
         const auto& target = *existing;
         if (target && target->type == EntryType::symlink &&
@@ -486,6 +636,8 @@ void TreeMirror::finish_directories(BatchState& state) {
                          return base::depth_rel(a) > base::depth_rel(b);
                      });
     for (const auto& dir : directories) {
+        if (state.holding.contains(dir))
+            continue;
         auto source_info = m_source.stat(dir);
         if (!source_info || !*source_info || (*source_info)->type != EntryType::directory)
             continue;

@@ -3,7 +3,9 @@
 // only says where to look; what is done depends on what the source holds when the batch runs,
 // so collapsed or stale events can never make the target diverge. File transfers run on the
 // worker pool; directories are made before their children, deletions run after transfers, and
-// directory attributes are set last, deepest first.
+// directory attributes are set last, deepest first. Deletions are planned before any runs and
+// shown to a DeletionReviewer (the session's mass-delete guard), which may hold them all.
+// The target's `.fsmirror` marker is never mirrored, reported or deleted.
 
 #include "base/logger.hpp"
 #include "engine/database_mirror.hpp"
@@ -11,6 +13,7 @@
 #include "engine/pending_changes.hpp"
 #include "engine/source_tree.hpp"
 #include "engine/worker_pool.hpp"
+#include "safety/deletion_guard.hpp"
 #include "transport/transport.hpp"
 
 #include <atomic>
@@ -34,6 +37,8 @@ enum class Phase {
     running,  // changes seen while running
     recovery, // the comparison after the source came back: never deletes, since a source
               // that "came back" may be an empty mountpoint
+    resumed,  // deletions the guard held, released by the operator: planned under a policy
+              // that allowed them, so they run whatever the phase-specific policy says
 };
 
 struct TreeMirrorOptions {
@@ -55,6 +60,26 @@ struct FailedChange {
     base::Error error;
 };
 
+// The deletions one batch has planned, shown to the reviewer before any of them runs.
+struct DeletionPlan {
+    std::vector<std::string> paths; // sorted; nothing below another planned path
+    std::uint64_t entries = 0;      // entries removed, everything below a directory included;
+                                    // counting stops a little past the reviewer's count_limit()
+    std::uint64_t target_entries = 0; // entries on the target before these deletions (estimate)
+    safety::SourceRoot source_root = safety::SourceRoot::has_entries;
+    Phase phase = Phase::running;
+};
+
+// Decides whether a batch's planned deletions run. Called on the session's thread.
+class DeletionReviewer {
+public:
+    virtual ~DeletionReviewer() = default;
+    // Returns true to let `plan` run now; false holds every path in it (BatchOutcome::held).
+    virtual bool approve(const DeletionPlan& plan) = 0;
+    // Counting the entries below a deleted directory may stop past this many.
+    virtual std::uint64_t count_limit() const = 0;
+};
+
 // One SQLite snapshot that reached the target, for the recovery point.
 struct SnapshotLanded {
     std::string path;
@@ -64,6 +89,7 @@ struct SnapshotLanded {
 
 struct BatchOutcome {
     std::vector<FailedChange> failed; // to be retried
+    std::vector<std::string> held;    // deletions the reviewer held, not done
     // A file with hard links changed whose other names are not all known: only a comparison
     // of the whole tree finds them (their size and mtime changed with it).
     bool rescan_needed = false;
@@ -79,10 +105,17 @@ public:
                DatabaseMirror* databases = nullptr);
 
     // Applies `batch`. Every change that could not be applied is returned for a retry; one
-    // bad entry never stops the others.
+    // bad entry never stops the others. Deletions run only when the reviewer (if any) approves.
     BatchOutcome run_batch(const Batch& batch, Phase phase);
 
+    // The reviewer consulted before deletions run; null approves everything. Not owned.
+    void set_deletion_reviewer(DeletionReviewer* reviewer) { m_reviewer = reviewer; }
+
     const MirrorCounters& counters() const { return m_counters; }
+
+    // Returns an estimate of the entries on the target (the marker excluded): counted by each
+    // whole-tree batch, kept up to date by the creations and deletions in between.
+    std::uint64_t target_entries_estimate() const;
 
 private:
     struct BatchState;
@@ -112,6 +145,11 @@ private:
     bool same_mtime(const transport::EntryInfo& source, const transport::EntryInfo& target) const;
     void record_failure(BatchState& state, const std::string& path, ChangeKind kind,
                         unsigned attempts, base::Error error);
+    DeletionPlan plan_deletions(BatchState& state);
+    // Returns the entries at and below `path` on the target, stopping past `limit`.
+    std::uint64_t count_entries(const std::string& path, std::uint64_t limit);
+    safety::SourceRoot inspect_source_root() const;
+    void run_deletions(BatchState& state, BatchOutcome& outcome);
 
     // Remembers the names of a source file with several hard links. Returns its other known
     // names: they changed too, though the kernel reported only the name written through.
@@ -128,6 +166,8 @@ private:
     TreeMirrorOptions m_options;
     DatabaseMirror* m_databases;
     MirrorCounters m_counters;
+    DeletionReviewer* m_reviewer = nullptr;
+    std::atomic<std::int64_t> m_target_entries{0};
     std::mutex m_hard_links_mutex;
     std::unordered_map<std::uint64_t, std::set<std::string>> m_hard_links; // inode -> names
     // Inode -> the link count a rescan already looked for all names at.

@@ -137,6 +137,16 @@ base::Status AgentTransport::flush() {
     return simple(agent::Flush{});
 }
 
+base::Result<ContentDigest> AgentTransport::hash_file(std::string_view path) {
+    auto reply = m_client->request(agent::Hash{std::string(path)});
+    if (!reply)
+        return std::unexpected(reply.error());
+    auto* value = std::get_if<agent::HashValue>(&*reply);
+    if (value == nullptr)
+        return std::unexpected(unexpected_reply("hash"));
+    return value->digest;
+}
+
 base::Result<PutResult> AgentTransport::put_file(std::string_view path, const SourceFile& source,
                                                  const std::optional<EntryInfo>& existing) {
     if (existing && existing->type == EntryType::file && existing->size >= k_delta_threshold) {

@@ -34,6 +34,7 @@ public:
     base::Status remove(std::string_view path) override;
     base::Status set_attributes(std::string_view path, const EntryInfo& info) override;
     base::Status flush() override;
+    base::Result<ContentDigest> hash_file(std::string_view path) override;
 
     // Files at least this large that exist on the remote are sent as deltas.
     static constexpr std::uint64_t k_delta_threshold = 64 * 1024;

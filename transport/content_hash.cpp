@@ -36,6 +36,10 @@ ContentDigest ContentHasher::digest() const {
 }
 
 base::Result<ContentDigest> hash_file(int fd) {
+    return hash_file_content(fd, "file");
+}
+
+base::Result<ContentDigest> hash_file_content(int fd, const std::string& display) {
     ContentHasher hasher;
     std::vector<char> buffer(256 * 1024);
     off_t offset = 0;
@@ -44,7 +48,7 @@ base::Result<ContentDigest> hash_file(int fd) {
         if (got < 0) {
             if (errno == EINTR)
                 continue;
-            return base::fail_errno("read for hashing");
+            return base::fail_errno("read " + display + " for hashing");
         }
         if (got == 0)
             break;

@@ -1,6 +1,8 @@
 #pragma once
 // xxh3-128 content hashes: both ends of a transfer hash what they read and what they wrote, so
-// a delta applied to the wrong basis or a corrupted stream is caught before the rename.
+// a delta applied to the wrong basis or a corrupted stream is caught before the rename; and
+// `verify --checksum` and drift repair compare a source file with its copy by these digests
+// (for an SSH target the agent hashes its side, so the data never crosses the network).
 
 #include "base/error.hpp"
 
@@ -31,8 +33,12 @@ private:
     std::unique_ptr<State> m_state;
 };
 
-// Returns the digest of the whole file `fd` (read with pread from offset 0).
+// Returns the digest of the whole file `fd` (read with pread from offset 0; the file offset is
+// left alone).
 base::Result<ContentDigest> hash_file(int fd);
+
+// The same, with `display` naming the file in errors.
+base::Result<ContentDigest> hash_file_content(int fd, const std::string& display);
 
 // Returns the digest as 32 hex digits, for messages.
 std::string to_hex(const ContentDigest& digest);

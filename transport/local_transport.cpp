@@ -110,7 +110,8 @@ Result<std::vector<DirEntry>> LocalTransport::list_directory(std::string_view pa
             continue;
         }
         // A temp file nobody is writing was left by a crash: it is ours to remove.
-        if (!is_in_flight(base::join_rel(path, entry.name)))
+        if (m_options.stale_temps == StaleTemps::remove &&
+            !is_in_flight(base::join_rel(path, entry.name)))
             ::unlinkat(dir->get(), entry.name.c_str(), 0);
     }
     return visible;
@@ -458,6 +459,30 @@ Status LocalTransport::flush() {
     if (m_options.durability == Durability::per_batch && ::syncfs(m_root_fd.get()) != 0)
         return fail_errno("syncfs " + m_options.root.string());
     return {};
+}
+
+Result<ContentDigest> LocalTransport::hash_file(std::string_view path) {
+    if (auto clean = check_clean(path); !clean || path.empty())
+        return fail(base::ErrorKind::protocol, "refusing to hash '" + std::string(path) + "'");
+    auto parent = open_directory_beneath(m_root_fd.get(), base::parent_rel(path), display(path));
+    if (!parent)
+        return std::unexpected(parent.error());
+    std::string name(base::base_name(path));
+    int fd = ::openat(parent->get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        int err = errno;
+        if (err == ELOOP || err == ENOENT || err == ENOTDIR)
+            return std::unexpected(
+                base::Error{base::ErrorKind::not_found, "no longer a file: " + display(path), err});
+        return std::unexpected(base::error_from_errno(err, "open " + display(path)));
+    }
+    UniqueFd file(fd);
+    struct stat st {};
+    if (::fstat(file.get(), &st) != 0)
+        return fail_errno("stat " + display(path));
+    if (!S_ISREG(st.st_mode))
+        return fail(base::ErrorKind::not_found, "not a regular file: " + display(path));
+    return hash_file_content(file.get(), display(path));
 }
 
 void LocalTransport::register_in_flight(const std::string& key) {

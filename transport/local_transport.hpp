@@ -25,6 +25,12 @@ enum class Durability {
     none,
 };
 
+// What list_directory() does with temporary files nobody in this process is writing.
+enum class StaleTemps {
+    remove, // left by a crash: the mirroring daemon cleans them up
+    keep,   // read-only users (verify, dry runs) must not touch a running daemon's files
+};
+
 struct LocalTransportOptions {
     std::filesystem::path root;
     AttributePolicy attributes;
@@ -33,6 +39,7 @@ struct LocalTransportOptions {
     // Files at least this large that already exist on the target are updated by block
     // compare (in place, or on a reflinked clone); smaller ones are copied whole.
     std::uint64_t delta_threshold = 64 * 1024;
+    StaleTemps stale_temps = StaleTemps::remove;
 };
 
 class LocalTransport;
@@ -85,6 +92,7 @@ public:
     base::Status remove(std::string_view path) override;
     base::Status set_attributes(std::string_view path, const EntryInfo& info) override;
     base::Status flush() override;
+    base::Result<ContentDigest> hash_file(std::string_view path) override;
 
     // Returns `path` opened read-only when it is a regular file (symlinks never followed, never
     // outside the root); not_found when it is absent or something else.

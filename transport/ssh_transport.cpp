@@ -205,6 +205,10 @@ base::Status SshTransport::flush() {
     return with_backend([](RemoteBackend& b) { return b.flush(); });
 }
 
+base::Result<ContentDigest> SshTransport::hash_file(std::string_view path) {
+    return with_backend([&](RemoteBackend& b) { return b.hash_file(path); });
+}
+
 std::int64_t SshTransport::mtime_granularity_ns() const {
     return m_granularity_ns.load();
 }

@@ -75,6 +75,7 @@ public:
     base::Status remove(std::string_view path) override;
     base::Status set_attributes(std::string_view path, const EntryInfo& info) override;
     base::Status flush() override;
+    base::Result<ContentDigest> hash_file(std::string_view path) override;
     std::int64_t mtime_granularity_ns() const override;
 
 private:

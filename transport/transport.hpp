@@ -3,8 +3,10 @@
 // root itself). Every method returns an error value; none throws.
 
 #include "base/error.hpp"
+#include "transport/content_hash.hpp"
 #include "transport/entry_info.hpp"
 
+#include <cerrno>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -76,6 +78,19 @@ public:
 
     // Makes everything written so far durable (per the durability policy).
     virtual base::Status flush() = 0;
+
+    // Returns the digest of regular file `path`'s content, computed where the file lives (for
+    // a remote target, by the agent, so the data never crosses the network); not_found when it
+    // is absent or not a regular file. Read-only. The default says the transport cannot (an
+    // error with native_code ENOTSUP; the SFTP fallback of an SSH target is such a transport).
+    virtual base::Result<ContentDigest> hash_file(std::string_view path) {
+        return std::unexpected(base::Error{
+            base::ErrorKind::fatal,
+            describe() + " cannot hash files such as /" + std::string(path) +
+                " (not supported by this transport; over SSH it needs fsmirror on the remote, "
+                "not the SFTP fallback)",
+            ENOTSUP});
+    }
 
     // Returns the resolution of the modification times this target stores, in nanoseconds (1
     // for a local file system; 1e9 over SFTP, which carries whole seconds). The engine compares

@@ -67,6 +67,9 @@ MirrorFixture::MirrorFixture()
     fs::create_directory(m_source);
     fs::create_directory(m_target);
     fs::create_directory(m_outside);
+    // The daemon's control files (the mass-delete guard's `paused`, `resume`) stay in this
+    // test's directory instead of /var/lib/fsmirror, shared by parallel tests.
+    ::setenv("STATE_DIRECTORY", (m_dir / "state").c_str(), 1);
 }
 
 MirrorFixture::~MirrorFixture() = default;

@@ -37,8 +37,9 @@ void skip_unless_prerequisites();
 class MirrorFixture {
 public:
     // Creates <tmp>/fsmirror-it-XXXXXX with empty `source/`, `target/` and `outside/` (a place
-    // on the same file system but outside the tree, for moves in and out). Skips the test
-    // (exit 4) when prerequisites are missing.
+    // on the same file system but outside the tree, for moves in and out), and points
+    // $STATE_DIRECTORY (the daemon's control files) at `state/` in it. Skips the test (exit 4)
+    // when prerequisites are missing.
     MirrorFixture();
 
     // Stops a still running daemon with SIGKILL before the directories are removed.

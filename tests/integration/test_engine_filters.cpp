@@ -68,7 +68,7 @@ TEST_CASE("delete mode false keeps target files whose source is gone",
     write_file(mirror.source() / "b.txt", "b\n");
     write_file(mirror.target() / "extra.txt", "only on the target\n");
 
-    mirror.start({"--delete", "false"});
+    mirror.start({"--delete", "false", "--skip-safety"});
 
     CompareOptions options;
     options.ignored = {"extra.txt", "a.txt"};
@@ -93,7 +93,7 @@ TEST_CASE("delete mode startup removes extras at startup only", "[integration][e
     fs::create_directories(mirror.target() / "extra_dir/sub");
     write_file(mirror.target() / "extra_dir/sub/file", "only on the target\n");
 
-    mirror.start({"--delete", "startup"});
+    mirror.start({"--delete", "startup", "--skip-safety"});
 
     mirror.require_mirrored();
     CHECK_FALSE(exists_no_follow(mirror.target() / "extra.txt"));
@@ -112,10 +112,11 @@ TEST_CASE("delete mode running keeps startup extras and mirrors later deletions"
           "[integration][engine][delete]") {
     MirrorFixture mirror;
     write_file(mirror.source() / "a.txt", "a\n");
-    write_file(mirror.source() / "b.txt", "b, keeps the source root from becoming empty\n");
+    // Removing a.txt must not empty the source root: the mass-delete guard would hold it.
+    write_file(mirror.source() / "b.txt", "b\n");
     write_file(mirror.target() / "extra.txt", "only on the target\n");
 
-    mirror.start({"--delete", "running"});
+    mirror.start({"--delete", "running", "--skip-safety"});
 
     CompareOptions options;
     options.ignored = {"extra.txt"};

@@ -16,6 +16,8 @@
 #include <thread>
 #include <vector>
 
+#include <sys/stat.h>
+
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
@@ -126,6 +128,22 @@ TEST_CASE("an SSH target served by the agent converges, renames included", "[int
     CHECK(inode_of(fixture.target() / "renamed") == held.inode());
     CHECK(fixture.daemon().count_in_log("Moving /d000 -> /renamed") == 1);
     fixture.stop();
+
+    // verify --checksum over SSH: the agent hashes its side.
+    const auto verify = concat({"verify", "--source", fixture.source().string(), "--checksum"},
+                               ssh_flags(sshd, fixture.target()));
+    auto same = run_fsmirror(fixture, verify);
+    INFO(same.log);
+    CHECK(same.status == 0);
+    // Same size and mtime, other bytes: only the content hashes can tell.
+    struct stat before {};
+    REQUIRE(::stat((fixture.target() / "top1").c_str(), &before) == 0);
+    write_file(fixture.target() / "top1", make_content(3000, 'x'));
+    set_mtime(fixture.target() / "top1", before.st_mtim);
+    auto differs = run_fsmirror(fixture, verify);
+    INFO(differs.log);
+    CHECK(differs.status == 1);
+    CHECK(count_of(differs.log, "content /top1: xxh3:") == 1);
 }
 
 TEST_CASE("without fsmirror on the remote, SFTP carries whole files and converges",
@@ -140,7 +158,10 @@ TEST_CASE("without fsmirror on the remote, SFTP carries whole files and converge
     whole_second_mtimes(fixture.source());
     const CompareOptions sftp_compare{
         .symlink_mtimes = false, .directory_mtimes = true, .ignored = {}};
-    const auto args = concat({"sync", "--source", fixture.source().string()},
+    // The rename of d000 below is a deletion and a creation in a one-shot sync, more than half
+    // the tree: the mass-delete guard would hold it (test_safety_guard.cpp).
+    const auto args = concat({"sync", "--source", fixture.source().string(),
+                              "--max-delete-percent", "100"},
                              ssh_flags(sshd, fixture.target(), k_missing_agent));
 
     auto first = run_fsmirror(fixture, args);
@@ -166,6 +187,14 @@ TEST_CASE("without fsmirror on the remote, SFTP carries whole files and converge
     auto third = run_fsmirror(fixture, args);
     REQUIRE(third.status == 0);
     CHECK(bytes_written(third.log) == 0);
+
+    // SFTP cannot hash: verify --checksum says so instead of comparing nothing.
+    auto checksum = run_fsmirror(
+        fixture, concat({"verify", "--source", fixture.source().string(), "--checksum"},
+                        ssh_flags(sshd, fixture.target(), k_missing_agent)));
+    INFO(checksum.log);
+    CHECK(checksum.status == 2);
+    CHECK(count_of(checksum.log, "cannot hash files") == 1);
 }
 
 TEST_CASE("a small change to a large file sends a delta far smaller than the file",

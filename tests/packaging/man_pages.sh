@@ -18,10 +18,32 @@ commands=$("$binary" --help | awk '/^COMMANDS/{on=1; next} /^[A-Z]/{on=0} on && 
 [ -n "$commands" ] || fail "no commands found in fsmirror --help"
 for command in $commands; do
   grep -qx "\.B $command" "$page1" || fail "fsmirror(1) has no entry '.B $command' under COMMANDS"
-  # Each option of the command, from the OPTIONS section of its help.
-  options=$("$binary" "$command" --help |
-    awk '/^OPTIONS/{on=1; next} /^[A-Z]/{on=0} on' | grep -oE '(^|[ ,])--?[a-zA-Z][a-zA-Z-]*' |
-    tr -d ' ,' | sort -u)
+  # Each option of the command, from the OPTIONS section of its help. Only option lines count:
+  # lines that start, at the section's option indent (that of its first line; descriptions are
+  # indented further), with a dash. Their options are the one that begins the line and those
+  # that follow ", " (`-c, --config FILE`, `--no-perms, --no-times`), up to an inline
+  # description after two spaces (`--root DIR   the directory ...`). Words in prose, such as
+  # the -wal, -shm and -journal suffixes of SQLite's files or rsync's --rsync-path, are not
+  # options of fsmirror.
+  options=$("$binary" "$command" --help | awk '
+    /^OPTIONS/ { on = 1; indent = -1; next }
+    /^[A-Z]/ { on = 0 }
+    !on || !NF { next }
+    {
+      match($0, /^ */)
+      if (indent < 0) indent = RLENGTH
+      if (RLENGTH != indent) next
+      line = substr($0, RLENGTH + 1)
+      if (substr(line, 1, 1) != "-") next
+      cut = index(line, "  ")
+      if (cut) line = substr(line, 1, cut - 1)
+      n = split(line, pieces, ", ")
+      for (i = 1; i <= n; i++) {
+        if (!match(pieces[i], /^--?[a-zA-Z][a-zA-Z-]*/)) break
+        print substr(pieces[i], 1, RLENGTH)
+      }
+    }' | sort -u)
+  [ -n "$options" ] || fail "no options found in the OPTIONS section of fsmirror $command --help"
   for option in $options; do
     escaped=${option//-/\\\\-}
     grep -q -- "$escaped" "$page1" || fail "fsmirror(1) does not document $command $option"
@@ -42,6 +64,8 @@ $sync}]"); do
   grep -qi "^\.SH $key\$" "$page5" || fail "fsmirror.yml(5) has no section for top-level key '$key'"
 done
 for yaml in "$sync, probe_unknown_key: 1}]" "$sync, preserve: {probe_unknown_key: 1}}]" \
+            "$sync, ssh: {probe_unknown_key: 1}}]" "$sync, sqlite: {probe_unknown_key: 1}}]" \
+            "syncs: [{source: /nonexistent/a, target: {host: h, path: /b, probe_unknown_key: 1}}]" \
             "log: {probe_unknown_key: 1}
 $sync}]"; do
   keys=$(known_keys "$yaml")

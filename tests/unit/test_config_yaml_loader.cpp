@@ -260,7 +260,8 @@ TEST_CASE("unknown keys are refused where they appear", "[config][yaml]") {
     CHECK(error_of(k_minimal + "    dealy: 1\n") ==
           "test.yml:4:5: unknown key 'dealy' in sync 'sync1' (known keys: name, source, target, "
           "delay, max_delays, delete, exclude, exclude_from, preserve, inplace, fsync, "
-          "workers, ssh, sqlite)");
+          "workers, ssh, sqlite, max_delete_percent, max_delete_files, require_mount, "
+          "verify_interval, verify_checksum)");
     CHECK(error_of("syncs:\n"
                    "  - name: storage\n"
                    "    source: /a\n"
@@ -273,14 +274,18 @@ TEST_CASE("unknown keys are refused where they appear", "[config][yaml]") {
                    "    name: late\n")
               .starts_with("test.yml:2:5: unknown key 'dealy' in sync 'late' "));
     CHECK(error_of("sync:\n  - source: /a\n") ==
-          "test.yml:1:1: unknown key 'sync' at the top level (known keys: log, defaults, syncs)");
+          "test.yml:1:1: unknown key 'sync' at the top level (known keys: log, defaults, syncs, "
+          "state_dir)");
     CHECK(error_of(k_minimal + "logs: {}\n") ==
-          "test.yml:4:1: unknown key 'logs' at the top level (known keys: log, defaults, syncs)");
+          "test.yml:4:1: unknown key 'logs' at the top level (known keys: log, defaults, syncs, "
+          "state_dir)");
     CHECK(error_of("log:\n  level: info\n  path: /x\n" + k_minimal) ==
           "test.yml:3:3: unknown key 'path' in 'log' (known keys: level, file)");
     CHECK(error_of("defaults:\n  wrokers: 2\n" + k_minimal) ==
           "test.yml:2:3: unknown key 'wrokers' in 'defaults' (known keys: delay, max_delays, "
-          "delete, exclude, exclude_from, preserve, inplace, fsync, workers, ssh, sqlite)");
+          "delete, exclude, exclude_from, preserve, inplace, fsync, workers, ssh, sqlite, "
+          "max_delete_percent, max_delete_files, require_mount, verify_interval, "
+          "verify_checksum)");
     CHECK(error_of(k_minimal + "    preserve:\n      mode: true\n      acls: true\n") ==
           "test.yml:6:7: unknown key 'acls' in 'preserve' of sync 'sync1' (known keys: mode, "
           "times, links, owner)");

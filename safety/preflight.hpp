@@ -1,0 +1,47 @@
+#pragma once
+// The pre-flight checks for one source -> target pair, run by `fsmirror check` and before the
+// first write of `run` and `sync`. Each check lives in its own file as a pure predicate over
+// facts gathered here; this file gathers the facts and runs them in order.
+
+#include "safety/finding.hpp"
+#include "safety/target_ownership.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <vector>
+
+namespace fsmirror::safety {
+
+enum class WatchCheck {
+    yes, // `run` and `check`: the source will be watched with inotify
+    no,  // `sync`: a one-shot pass sets no watches
+};
+
+struct PreflightRequest {
+    std::filesystem::path source;
+    std::filesystem::path target;
+    // The target is on another machine (SSH): `target` only names it, and the checks that
+    // look at it here (writable, overlap, non-empty, mount, free space) cannot run.
+    bool remote_target = false;
+    bool require_source_mount = false;
+    bool require_target_mount = false;
+    WatchCheck watches = WatchCheck::yes;
+    NonEmptyTarget non_empty = NonEmptyTarget::refuse;
+    IgnoredEntry excluded; // root entries the sync's excludes leave alone on the target
+    unsigned parallel_transfers = 4;
+    // Watches the syncs checked before this one (in the same daemon) will hold.
+    std::uint64_t watches_planned = 0;
+};
+
+struct PreflightReport {
+    std::vector<Finding> findings;    // in the order the checks ran
+    std::uint64_t watches_needed = 0; // this sync's directories, for the next sync's request
+    // True when no finding is an error.
+    bool passed() const;
+};
+
+// Runs every check for `request`. Never throws; a check that cannot gather its facts reports
+// a warning saying so.
+PreflightReport run_preflight(const PreflightRequest& request);
+
+} // namespace fsmirror::safety

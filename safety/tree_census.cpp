@@ -1,0 +1,72 @@
+#include "safety/tree_census.hpp"
+
+#include "base/unique_fd.hpp"
+#include "transport/target_marker.hpp"
+#include "transport/temp_name.hpp"
+
+#include <cerrno>
+#include <string>
+#include <vector>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+
+namespace fsmirror::safety {
+
+namespace {
+
+// Counts the directory open at `fd` (consumed) into `census`; returns false when it cannot
+// be read at all.
+bool walk(int fd, bool is_root, RootMarker marker, TreeCensus& census) {
+    DIR* dir = ::fdopendir(fd);
+    if (!dir) {
+        ::close(fd);
+        return false;
+    }
+    std::vector<std::string> subdirectories;
+    while (dirent* item = ::readdir(dir)) {
+        std::string_view name = item->d_name;
+        if (name == "." || name == "..")
+            continue;
+        if (marker == RootMarker::skip &&
+            (transport::is_temp_name(name) || (is_root && transport::is_marker_path(name))))
+            continue;
+        struct stat st {};
+        if (::fstatat(::dirfd(dir), item->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+            continue; // vanished meanwhile
+        ++census.entries;
+        if (S_ISDIR(st.st_mode)) {
+            subdirectories.emplace_back(name);
+        } else if (S_ISREG(st.st_mode)) {
+            auto allocated = static_cast<std::uint64_t>(st.st_blocks) * 512;
+            census.bytes += allocated;
+            census.largest_file = std::max(census.largest_file, allocated);
+        }
+    }
+    for (const auto& name : subdirectories) {
+        int child =
+            ::openat(::dirfd(dir), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (child < 0)
+            continue;
+        ++census.directories;
+        walk(child, false, marker, census);
+    }
+    ::closedir(dir);
+    return true;
+}
+
+} // namespace
+
+base::Result<TreeCensus> take_census(const std::filesystem::path& root, RootMarker marker) {
+    int fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return base::fail_errno("open directory " + root.string());
+    TreeCensus census;
+    census.directories = 1;
+    if (!walk(fd, true, marker, census))
+        return base::fail_errno("read directory " + root.string());
+    return census;
+}
+
+} // namespace fsmirror::safety

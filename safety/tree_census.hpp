@@ -1,0 +1,30 @@
+#pragma once
+// One walk over a local tree that counts what the pre-flight checks need: directories (one
+// inotify watch each), entries (inodes) and allocated bytes (what `du` reports).
+
+#include "base/error.hpp"
+
+#include <cstdint>
+#include <filesystem>
+
+namespace fsmirror::safety {
+
+struct TreeCensus {
+    std::uint64_t directories = 0;  // the root included
+    std::uint64_t entries = 0;      // everything below the root
+    std::uint64_t bytes = 0;        // allocated bytes of regular files (st_blocks * 512)
+    std::uint64_t largest_file = 0; // the largest allocated size of one file
+};
+
+// Which root-level entries the census leaves out.
+enum class RootMarker {
+    count, // a source: count everything
+    skip,  // a target: fsmirror's `.fsmirror` marker and temp files are not content
+};
+
+// Walks `root` without following symlinks. Entries that vanish meanwhile are skipped;
+// unreadable subdirectories are counted as entries and not entered. Returns the error when the
+// root itself cannot be read.
+base::Result<TreeCensus> take_census(const std::filesystem::path& root, RootMarker marker);
+
+} // namespace fsmirror::safety
