@@ -26,6 +26,18 @@ int command_resume(const CommandContext& context);
 int command_agent(const CommandContext& context);
 // Internal: run by the engine in a child process (engine/snapshot_taker.hpp).
 int command_sqlite_snapshot(const CommandContext& context);
+int command_convert(const CommandContext& context);
+
+// fsmirror as lsyncd: `args` is the whole command line (lsyncd's options, a config file or
+// -rsync/-rsyncssh/-direct syncs). Returns lsyncd's exit statuses: 0 after -version and
+// -onepass, 128+N after signal N, 255 on errors.
+int command_lsyncd(const CommandContext& context);
+
+// True when `args` is an lsyncd invocation rather than one of fsmirror's commands: the first
+// argument is an option other than -h/--help/-V/--version, or names a config file (*.lua,
+// *.conf, or an existing file).
+bool looks_like_lsyncd(const std::vector<std::string>& args,
+                       const std::filesystem::path& working_directory);
 
 // Runs the command that `args` (argv without argv[0]) names. Returns the exit status.
 int dispatch(const std::vector<std::string>& args, const std::filesystem::path& working_directory);

@@ -8,6 +8,7 @@
 #include <ctime>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -19,6 +20,26 @@ struct RunningSync {
     std::unique_ptr<engine::SyncSession> session;
     std::jthread thread;
 };
+
+// What the initial sync of one sync says around itself, in lsyncd's words when asked for.
+struct StartupLines {
+    bool initial_sync = true;
+    std::string before; // empty: nothing
+    std::string after;
+};
+
+StartupLines startup_lines(const config::SyncConfig& sync, DaemonWording wording) {
+    StartupLines lines;
+    lines.initial_sync = sync.initial_sync;
+    if (wording == DaemonWording::lsyncd) {
+        // lsyncd's source and target carry a trailing slash.
+        const std::string source = sync.source.string() + "/";
+        const std::string target = sync.target.ends_with('/') ? sync.target : sync.target + "/";
+        lines.before = "recursive startup rsync: " + source + " -> " + target;
+        lines.after = "Startup of " + source + " -> " + target + " finished.";
+    }
+    return lines;
+}
 
 // Keeps <state_dir>/<sync>/paused in step with each session's guard, for `fsmirror resume`,
 // operators and monitors.
@@ -68,12 +89,21 @@ std::vector<RunningSync> start_all(const config::Config& config, const RunOption
         sessions.push_back(std::move(session));
     }
     std::vector<RunningSync> running;
-    for (auto& session : sessions) {
-        auto* raw = session.get();
-        running.push_back(RunningSync{std::move(session), std::jthread([raw](std::stop_token stop) {
-                                          raw->initial_sync();
-                                          raw->run(stop);
-                                      })});
+    for (std::size_t i = 0; i < sessions.size(); ++i) {
+        auto* raw = sessions[i].get();
+        running.push_back(RunningSync{
+            std::move(sessions[i]),
+            std::jthread([raw, &logger, lines = startup_lines(config.syncs[i], options.wording)](
+                             std::stop_token stop) {
+                if (lines.initial_sync) {
+                    if (!lines.before.empty())
+                        logger.info("{}", lines.before);
+                    raw->initial_sync();
+                    if (!lines.after.empty())
+                        logger.info("{}", lines.after);
+                }
+                raw->run(stop);
+            })});
     }
     return running;
 }
@@ -111,10 +141,17 @@ sigset_t handled_signals() {
 } // namespace
 
 int run_daemon(const config::Config& config, const RunOptions& options, base::Logger& logger) {
+    const DaemonOutcome outcome = run_syncs_until_signal(config, options, logger);
+    return outcome.ending == DaemonOutcome::Ending::signal ? 0 : 1;
+}
+
+DaemonOutcome run_syncs_until_signal(const config::Config& config, const RunOptions& options,
+                                     base::Logger& logger) {
     // Blocked before any thread starts, so every thread inherits the mask and the main thread
     // alone takes them with sigtimedwait.
     sigset_t signals = handled_signals();
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    const bool lsyncd = options.wording == DaemonWording::lsyncd;
 
     ControlFiles files(options.state_dir);
     PausedFileWriter paused_writer(files, logger);
@@ -127,7 +164,7 @@ int run_daemon(const config::Config& config, const RunOptions& options, base::Lo
     } catch (const StartupError& error) {
         logger.error("{}", error.what());
         stop_all(running);
-        return 1;
+        return DaemonOutcome{DaemonOutcome::Ending::startup_failed, 0, error.what()};
     }
 
     for (;;) {
@@ -149,7 +186,10 @@ int run_daemon(const config::Config& config, const RunOptions& options, base::Lo
                 logger.error("SIGHUP: keeping the running configuration: {}", error.what());
                 continue;
             }
-            logger.info("--- HUP signal, reloading the configuration ---");
+            if (lsyncd)
+                logger.info("--- HUP signal, resetting ---");
+            else
+                logger.info("--- HUP signal, reloading the configuration ---");
             stop_all(running);
             try {
                 running = start_all(fresh, options, files, observer, logger);
@@ -161,16 +201,19 @@ int run_daemon(const config::Config& config, const RunOptions& options, base::Lo
                     running = start_all(config, options, files, observer, logger);
                 } catch (const StartupError& again) {
                     logger.error("{}", again.what());
-                    return 1;
+                    return DaemonOutcome{DaemonOutcome::Ending::startup_failed, 0, again.what()};
                 }
             }
             continue;
         }
-        logger.info("--- {} signal, finishing transfers in flight ---",
-                    signal == SIGTERM ? "TERM" : "INT");
+        const char* name = signal == SIGTERM ? "TERM" : "INT";
+        if (lsyncd)
+            logger.info("--- {} signal, fading ---", name);
+        else
+            logger.info("--- {} signal, finishing transfers in flight ---", name);
         stop_all(running);
         logger.info("exiting");
-        return 0;
+        return DaemonOutcome{DaemonOutcome::Ending::signal, signal, {}};
     }
 }
 

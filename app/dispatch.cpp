@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdio>
 #include <string_view>
+#include <system_error>
 
 #ifndef FSMIRROR_VERSION
 #define FSMIRROR_VERSION "0.0.0"
@@ -30,6 +31,7 @@ struct CommandEntry {
 constexpr std::array k_commands = {
     CommandEntry{"run", command_run, "initial sync, then mirror every change until stopped"},
     CommandEntry{"sync", command_sync, "initial sync only, then exit (cron, seeding)"},
+    CommandEntry{"convert", command_convert, "print an lsyncd.conf.lua as fsmirror YAML"},
     CommandEntry{"check", command_check, "run the pre-flight safety checks, change nothing"},
     CommandEntry{"verify", command_verify, "compare a mirror with its source (--checksum)"},
     CommandEntry{"resume", command_resume, "release deletions held by the mass-delete guard"},
@@ -47,6 +49,8 @@ SYNOPSIS
     fsmirror COMMAND [OPTIONS]
     fsmirror COMMAND --help
     fsmirror --help | --version
+    fsmirror [LSYNCD-OPTIONS] lsyncd.conf.lua     (lsyncd's command line, unchanged)
+    fsmirror [LSYNCD-OPTIONS] -rsync SOURCE TARGET
 
 DESCRIPTION
     fsmirror keeps a TARGET directory an exact copy of a SOURCE directory. It watches the
@@ -67,6 +71,14 @@ COMMANDS
     text += R"(
     Run `fsmirror COMMAND --help` for the options of one command.
 
+LSYNCD COMPATIBILITY
+    fsmirror replaces lsyncd without changes to units or playbooks: any command line that
+    starts with an option (-nodaemon, -rsync, -log, ...) or names a config file is read as
+    lsyncd's, and lsyncd.conf.lua files run as they are. `fsmirror -help` shows lsyncd's
+    options; docs/lsyncd-compatibility.md says how each lsyncd setting is honoured. Exit
+    statuses then follow lsyncd's: 0 after -version and -onepass, 128+N after signal N (143
+    for SIGTERM), 255 on errors.
+
 EXIT STATUS
     0   success
     1   a runtime failure (the log says what failed and why)
@@ -76,6 +88,8 @@ EXAMPLES
     fsmirror run --source /mnt/storage_do_1 --target /mnt/storage_do_2 --delay 1
     fsmirror run --config /etc/fsmirror/fsmirror.yml
     fsmirror sync --source /srv/data --target /mnt/backup/data
+    fsmirror -nodaemon /etc/lsyncd/lsyncd.conf.lua
+    fsmirror convert /etc/lsyncd/lsyncd.conf.lua > /etc/fsmirror/fsmirror.yml
     fsmirror check --config /etc/fsmirror/fsmirror.yml
     fsmirror verify --source /srv/data --target /mnt/backup/data --checksum
     fsmirror resume --name storage
@@ -88,6 +102,21 @@ SEE ALSO
 }
 
 } // namespace
+
+bool looks_like_lsyncd(const std::vector<std::string>& args,
+                       const std::filesystem::path& working_directory) {
+    if (args.empty())
+        return false;
+    const std::string& first = args.front();
+    if (first == "-h" || first == "--help" || first == "-V" || first == "--version")
+        return false;
+    if (first.starts_with("-"))
+        return true;
+    if (first.ends_with(".lua") || first.ends_with(".conf"))
+        return true;
+    std::error_code ec;
+    return std::filesystem::is_regular_file(working_directory / first, ec);
+}
 
 int dispatch(const std::vector<std::string>& args, const std::filesystem::path& working_directory) {
     if (args.empty()) {
@@ -110,10 +139,11 @@ int dispatch(const std::vector<std::string>& args, const std::filesystem::path& 
     }
     for (const auto& command : k_commands) {
         if (command.name == verb)
-            return command.function(
-                CommandContext{std::vector<std::string>(args.begin() + 1, args.end()),
-                               working_directory});
+            return command.function(CommandContext{
+                std::vector<std::string>(args.begin() + 1, args.end()), working_directory});
     }
+    if (looks_like_lsyncd(args, working_directory))
+        return command_lsyncd(CommandContext{args, working_directory});
     std::fprintf(stderr, "fsmirror: unknown command '%s' (see fsmirror --help)\n", verb.c_str());
     return k_exit_usage;
 }

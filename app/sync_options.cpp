@@ -391,7 +391,8 @@ std::string sync_options_help() {
         Where `run` keeps its control files (DIR/<sync name>/paused, .../resume). Default
         $STATE_DIRECTORY (systemd's StateDirectory=), else /var/lib/fsmirror.
     --no-perms, --no-times
-        Do not carry over permission bits / modification times.
+        Do not carry over permission bits / modification times. Without permissions, new
+        files get the source's mode minus the umask and replaced files keep theirs.
     --owner, --no-owner
         Carry over owner and group. Default: only when running as root.
     --no-sqlite

@@ -1,5 +1,5 @@
 #pragma once
-// The validated configuration as plain structs. Loaders (YAML now, lsyncd's Lua later) produce
+// The validated configuration as plain structs. Loaders (native YAML, lsyncd's Lua) produce
 // these; every other part takes its own small options struct built from them.
 
 #include "base/logger.hpp"
@@ -98,11 +98,33 @@ struct SyncConfig {
     std::optional<RemoteTarget> remote; // set when the target is on another machine (SSH)
     SshSettings ssh;                    // how `remote` is reached
     SqliteConfig sqlite;
+    // false: skip the startup comparison (lsyncd's init = false).
+    bool initial_sync = true;
 };
 
 struct LogConfig {
     base::LogLevel level = base::LogLevel::info;
     std::optional<std::filesystem::path> file;
+    base::LogStyle style = base::LogStyle::native; // lsyncd: lsyncd's line shapes
+};
+
+// lsyncd's settings{} inotifyMode. fsmirror always watches both closed and modified files, so
+// every value means the same to it; it is kept for `fsmirror convert` and the docs.
+enum class InotifyMode { close_write, modify, close_write_or_modify };
+
+// Process-level settings from lsyncd's settings{} and command line (the command line wins).
+// Present only when the configuration came from an lsyncd config or lsyncd's command line.
+struct LsyncdSettings {
+    bool nodaemon = false; // false: detach as lsyncd does (double fork, setsid)
+    std::optional<std::filesystem::path> pid_file; // written at startup, removed at exit
+    bool insist = false;  // keep retrying syncs that cannot start instead of exiting
+    bool onepass = false; // run the initial sync, then exit (lsyncd 2.3's -onepass)
+    std::optional<std::filesystem::path> status_file; // lsyncd's statusFile (monitor, issue 6)
+    double status_interval_seconds = 10;              // lsyncd's statusInterval
+    std::string log_facility = "user"; // syslog facility, used when detached without a logfile
+    std::string log_ident = "lsyncd";  // syslog identifier, as lsyncd's logident
+    std::optional<unsigned long> max_processes; // accepted; fsmirror transfers on `workers`
+    InotifyMode inotify_mode = InotifyMode::close_write;
 };
 
 struct Config {
@@ -112,6 +134,7 @@ struct Config {
     // nullopt: $STATE_DIRECTORY (set by systemd's StateDirectory=) or /var/lib/fsmirror.
     std::optional<std::filesystem::path> state_dir;
     std::optional<std::filesystem::path> source_file; // where it was loaded from, for SIGHUP
+    std::optional<LsyncdSettings> lsyncd; // set by the lsyncd loader only
 };
 
 } // namespace fsmirror::config
