@@ -36,9 +36,10 @@ wait $daemon || true
 trap - EXIT
 cat "$work/fsmirror.log"
 echo "== comparing source and target (content, modes, times, links)"
-if diff -r --no-dereference "$source" "$target" &&
+# The target's root holds fsmirror's marker, .fsmirror, which is not part of the mirror.
+if diff -r --no-dereference --exclude=.fsmirror "$source" "$target" &&
    [ "$(cd "$source" && find . -printf '%p %m %T@ %l\n' | sort)" = \
-     "$(cd "$target" && find . -printf '%p %m %T@ %l\n' | sort)" ]; then
+     "$(cd "$target" && find . -path ./.fsmirror -prune -o -printf '%p %m %T@ %l\n' | sort)" ]; then
   echo "identical: the mirror at $target matches $source"
 else
   echo "DIFFERENT: see above" >&2
