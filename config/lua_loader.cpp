@@ -1,5 +1,7 @@
 #include "config/lua_loader.hpp"
 
+#include "config/config_file.hpp"
+
 #include "config/lsyncd_translate.hpp"
 #include "config/lua_sandbox.hpp"
 #include "config/yaml_loader.hpp"
@@ -67,21 +69,7 @@ LsyncdLoad load_lsyncd_config_file(const std::filesystem::path& path,
                                    const std::filesystem::path& working_directory) {
     const fs::path cwd = working_directory.empty() ? fs::current_path() : working_directory;
     const fs::path absolute = (cwd / path).lexically_normal();
-    const auto cannot_read = [&](int err) {
-        return ConfigError(
-            fmt::format("cannot read config file {}: {}", absolute.string(), std::strerror(err)));
-    };
-    const std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(absolute.c_str(), "rb"),
-                                                               &std::fclose);
-    if (!file)
-        throw cannot_read(errno);
-    std::string text;
-    char buffer[65536];
-    std::size_t count = 0;
-    while ((count = std::fread(buffer, 1, sizeof buffer, file.get())) > 0)
-        text.append(buffer, count);
-    if (std::ferror(file.get()))
-        throw cannot_read(errno);
+    const std::string text = read_config_file(absolute);
 
     LsyncdLoad load = load_lsyncd_config_text(text, absolute.string(), command_line, cwd);
     load.config.source_file = absolute;

@@ -1,5 +1,7 @@
 #include "config/yaml_loader.hpp"
 
+#include "config/config_file.hpp"
+
 #include "config/remote_target.hpp"
 
 #include <algorithm>
@@ -725,21 +727,7 @@ Config load_yaml_config_text(const std::string& text, const std::string& origin,
 
 Config load_yaml_config_file(const std::filesystem::path& path) {
     const fs::path absolute = fs::absolute(path).lexically_normal();
-    const auto cannot_read = [&](int err) {
-        return ConfigError(
-            fmt::format("cannot read config file {}: {}", absolute.string(), std::strerror(err)));
-    };
-    const std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(absolute.c_str(), "rb"),
-                                                               &std::fclose);
-    if (!file)
-        throw cannot_read(errno);
-    std::string text;
-    char buffer[65536];
-    std::size_t count = 0;
-    while ((count = std::fread(buffer, 1, sizeof buffer, file.get())) > 0)
-        text.append(buffer, count);
-    if (std::ferror(file.get()))
-        throw cannot_read(errno);
+    const std::string text = read_config_file(absolute);
 
     Config config = load_yaml_config_text(text, absolute.string(), absolute.parent_path());
     config.source_file = absolute;

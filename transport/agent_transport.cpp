@@ -31,6 +31,22 @@ base::Result<std::size_t> read_at(int fd, char* buffer, std::size_t size, off_t 
     }
 }
 
+// Ends a put with the content hash and waits for the agent's verdict: `result` once it renamed
+// the file into place, its failure (e.g. a hash mismatch) otherwise.
+base::Result<PutResult> finish_put(AgentClient::Call& call, const agent::Digest& digest,
+                                   PutResult result) {
+    if (auto sent = call.send(agent::PutEnd{digest}); !sent)
+        return std::unexpected(sent.error());
+    auto reply = call.next();
+    if (!reply)
+        return std::unexpected(reply.error());
+    if (auto* failure = std::get_if<agent::Failure>(&*reply))
+        return std::unexpected(failure->error);
+    if (!std::holds_alternative<agent::PutDone>(*reply))
+        return std::unexpected(unexpected_reply("put"));
+    return result;
+}
+
 // The agent's early answer to a put still being sent: its failure, or a protocol error.
 base::Error early_answer(agent::ReplyBody reply) {
     if (auto* failure = std::get_if<agent::Failure>(&reply))
@@ -188,16 +204,7 @@ base::Result<PutResult> AgentTransport::put_whole(std::string_view path, const S
         }
     }
     guard.close();
-    if (auto sent = call.send(agent::PutEnd{hasher.digest()}); !sent)
-        return std::unexpected(sent.error());
-    auto reply = call.next();
-    if (!reply)
-        return std::unexpected(reply.error());
-    if (auto* failure = std::get_if<agent::Failure>(&*reply))
-        return std::unexpected(failure->error);
-    if (!std::holds_alternative<agent::PutDone>(*reply))
-        return std::unexpected(unexpected_reply("put"));
-    return PutResult{total, false};
+    return finish_put(call, hasher.digest(), PutResult{total, false});
 }
 
 base::Result<PutResult> AgentTransport::put_delta(std::string_view path, const SourceFile& source) {
@@ -277,16 +284,7 @@ base::Result<PutResult> AgentTransport::put_delta(std::string_view path, const S
             return std::unexpected(sent.error());
     }
     guard.close();
-    if (auto sent = call.send(agent::PutEnd{hasher.digest()}); !sent)
-        return std::unexpected(sent.error());
-    auto reply = call.next();
-    if (!reply)
-        return std::unexpected(reply.error());
-    if (auto* failure = std::get_if<agent::Failure>(&*reply))
-        return std::unexpected(failure->error);
-    if (!std::holds_alternative<agent::PutDone>(*reply))
-        return std::unexpected(unexpected_reply("put"));
-    return PutResult{delta_bytes, true};
+    return finish_put(call, hasher.digest(), PutResult{delta_bytes, true});
 }
 
 } // namespace fsmirror::transport
