@@ -142,8 +142,8 @@ void PendingChanges::add_change(const std::string& path, ChangeKind kind, TimePo
 
 void PendingChanges::add_retry(const Change& change, TimePoint retry_at) {
     // Due at `retry_at` itself, not a delay later.
-    merge(change.path, Entry{change.kind, false, retry_at - m_options.delay, retry_at,
-                             change.attempts});
+    merge(change.path,
+          Entry{change.kind, false, retry_at - m_options.delay, retry_at, change.attempts});
 }
 
 void PendingChanges::add_move(const std::string& from, const std::string& to, TimePoint now) {
@@ -231,10 +231,9 @@ std::vector<PendingChanges::Item> PendingChanges::items(TimePoint now) const {
     std::vector<Item> result;
     result.reserve(size());
     for (const auto& move : m_moves)
-        result.push_back(Item{move.move.from + " -> " + move.move.to, ChangeKind::modify,
-                              move.seen, false});
+        result.push_back(Item{move.move.to, ChangeKind::modify, move.seen, false, move.move.from});
     for (const auto& [path, entry] : m_entries)
-        result.push_back(Item{path, entry.kind, entry.first_seen, entry.ready_at > now});
+        result.push_back(Item{path, entry.kind, entry.first_seen, entry.ready_at > now, {}});
     return result;
 }
 

@@ -1,6 +1,9 @@
 #include "engine/sync_session.hpp"
 
 #include <algorithm>
+
+#include <fmt/format.h>
+
 #include <sys/stat.h>
 
 namespace fsmirror::engine {
@@ -15,6 +18,29 @@ std::chrono::nanoseconds backoff_for(unsigned attempts, std::chrono::seconds lim
     return std::min<std::chrono::nanoseconds>(delay, limit);
 }
 
+// The wall-clock time of a steady-clock point, for status output.
+monitor::WallTime to_wall(TimePoint point, TimePoint steady_now, monitor::WallTime wall_now) {
+    return wall_now - std::chrono::duration_cast<monitor::WallClock::duration>(steady_now - point);
+}
+
+monitor::BacklogItem backlog_item(monitor::ItemStatus status, const std::string& path,
+                                  ChangeKind kind, const std::string& from_path,
+                                  monitor::WallTime since) {
+    monitor::BacklogItem item;
+    item.status = status;
+    if (!from_path.empty()) {
+        item.type = "Move";
+        item.path = from_path;
+        item.to_path = path;
+    } else {
+        item.type = to_string(kind);
+        item.path = path;
+        item.is_directory = kind == ChangeKind::tree;
+    }
+    item.since = since;
+    return item;
+}
+
 } // namespace
 
 SyncSession::SyncSession(SyncSessionOptions options, ExcludeFilter excludes,
@@ -22,11 +48,10 @@ SyncSession::SyncSession(SyncSessionOptions options, ExcludeFilter excludes,
                          std::optional<EventSourceKind> events, base::Logger& logger)
     : m_options(std::move(options)), m_logger(logger), m_excludes(std::move(excludes)),
       m_target(std::move(target)),
-      m_events(events ? make_event_source(*events, EventSourceOptions{m_options.source,
-                                                                      &m_excludes, &m_logger})
+      m_events(events ? make_event_source(
+                            *events, EventSourceOptions{m_options.source, &m_excludes, &m_logger})
                       : nullptr),
-      m_source(m_options.source),
-      m_pool(m_options.workers),
+      m_source(m_options.source), m_pool(m_options.workers),
       m_mirror(m_source, *m_target, m_pool, m_excludes, m_logger, m_options.mirror),
       m_pending(m_options.batching) {}
 
@@ -39,6 +64,7 @@ base::Status SyncSession::start() {
         m_logger.info("{}: {} watching {} directories under {}", m_options.name, m_events->name(),
                       m_events->watch_count(), m_options.source.string());
     }
+    report(Clock::now(), Urgency::routine);
     return {};
 }
 
@@ -46,9 +72,18 @@ std::size_t SyncSession::initial_sync() {
     m_logger.info("{}: initial sync {}/ -> {} started", m_options.name, m_options.source.string(),
                   m_target->describe());
     auto started = Clock::now();
+    monitor::BacklogItem init;
+    init.status = monitor::ItemStatus::active;
+    init.type = "Init";
+    init.is_directory = true;
+    init.since = monitor::WallClock::now();
+    m_report.active = {init};
+    set_state(monitor::SyncState::initial_sync, Urgency::routine);
     Batch everything;
     everything.changes.push_back(Change{"", ChangeKind::tree, 0});
     auto outcome = m_mirror.run_batch(everything, Phase::startup);
+    m_report.active.clear();
+    record_outcome(outcome);
     std::size_t failures = outcome.failed.size();
     for (const auto& failed : outcome.failed)
         m_logger.error("{}: {}", m_options.name, failed.error.message);
@@ -59,6 +94,8 @@ std::size_t SyncSession::initial_sync() {
                   m_options.name, elapsed, m_mirror.counters().files_written.load(),
                   m_mirror.counters().bytes_written.load(),
                   m_mirror.counters().entries_removed.load(), failures);
+    m_report.initial_sync_done = true;
+    set_state(monitor::SyncState::watching, Urgency::significant);
     return failures;
 }
 
@@ -81,6 +118,7 @@ void SyncSession::step(std::chrono::milliseconds max_wait) {
         now = Clock::now();
         if (!events) {
             m_logger.error("{}: {}", m_options.name, events.error().message);
+            record_error(events.error().message);
         } else {
             for (const auto& event : *events) {
                 if (event.kind == EventKind::root_lost) {
@@ -91,11 +129,14 @@ void SyncSession::step(std::chrono::milliseconds max_wait) {
             }
         }
     }
-    if (m_root_lost && !try_recover_root(now))
+    if (m_root_lost && !try_recover_root(now)) {
+        report(now, Urgency::routine);
         return;
+    }
     m_backlog.store(m_pending.size(), std::memory_order_relaxed);
     if (m_pending.is_due(now))
         run_due_batch(now);
+    report(Clock::now(), Urgency::routine);
 }
 
 void SyncSession::run(std::stop_token stop) {
@@ -103,20 +144,24 @@ void SyncSession::run(std::stop_token stop) {
     while (!stop.stop_requested())
         step(k_idle_wait);
     m_logger.info("{}: stopped with {} changes still queued", m_options.name, m_pending.size());
+    set_state(monitor::SyncState::stopped, Urgency::significant);
 }
 
 void SyncSession::run_due_batch(TimePoint now) {
     if (auto root = m_target->check_root(); !root) {
-        if (!m_target_lost)
+        if (!m_target_lost) {
             m_logger.error("{}: {}; holding all changes until it is back", m_options.name,
                            root.error().message);
+            record_error(root.error().message);
+            set_state(monitor::SyncState::target_lost, Urgency::significant);
+        }
         m_target_lost = true;
         // Keep the changes; look again after a pause instead of spinning.
         Batch held = m_pending.take(now);
         BatchOutcome outcome;
         for (auto& move : held.moves)
-            outcome.failed.push_back(FailedChange{Change{move.to, ChangeKind::tree, 0},
-                                                  root.error()});
+            outcome.failed.push_back(
+                FailedChange{Change{move.to, ChangeKind::tree, 0}, root.error()});
         for (auto& change : held.changes)
             outcome.failed.push_back(FailedChange{change, root.error()});
         requeue_failures(std::move(outcome), now);
@@ -125,13 +170,21 @@ void SyncSession::run_due_batch(TimePoint now) {
     if (m_target_lost) {
         m_logger.info("{}: target {} is back", m_options.name, m_target->describe());
         m_target_lost = false;
+        set_state(monitor::SyncState::watching, Urgency::significant);
     }
     Batch batch = m_pending.take(now);
     if (batch.empty())
         return;
     m_logger.debug("{}: running a batch of {} moves and {} changes", m_options.name,
                    batch.moves.size(), batch.changes.size());
+    m_report.active = active_items(batch);
+    m_backlog.store(m_pending.size(), std::memory_order_relaxed);
+    set_state(monitor::SyncState::syncing, Urgency::routine);
     auto outcome = m_mirror.run_batch(batch, Phase::running);
+    m_report.active.clear();
+    record_outcome(outcome);
+    set_state(monitor::SyncState::watching,
+              outcome.failed.empty() ? Urgency::routine : Urgency::significant);
     for (const auto& failed : outcome.failed)
         m_logger.warning("{}: {} (attempt {}, will retry)", m_options.name, failed.error.message,
                          failed.change.attempts);
@@ -146,11 +199,15 @@ void SyncSession::requeue_failures(BatchOutcome outcome, TimePoint now) {
 }
 
 void SyncSession::handle_root_lost(TimePoint now) {
-    if (!m_root_lost)
+    if (!m_root_lost) {
         m_logger.error("{}: source directory {} vanished or was unmounted; nothing is deleted on "
                        "the target while it is gone",
                        m_options.name, m_options.source.string());
+        record_error("source directory " + m_options.source.string() +
+                     " vanished or was unmounted");
+    }
     m_root_lost = true;
+    set_state(monitor::SyncState::source_lost, Urgency::significant);
     m_next_root_check = now;
 }
 
@@ -173,10 +230,121 @@ bool SyncSession::try_recover_root(TimePoint now) {
                   "carried over until the next start)",
                   m_options.name, m_options.source.string());
     m_root_lost = false;
+    set_state(monitor::SyncState::syncing, Urgency::significant);
     Batch everything;
     everything.changes.push_back(Change{"", ChangeKind::tree, 0});
-    requeue_failures(m_mirror.run_batch(everything, Phase::recovery), now);
+    auto outcome = m_mirror.run_batch(everything, Phase::recovery);
+    record_outcome(outcome);
+    requeue_failures(std::move(outcome), now);
+    set_state(monitor::SyncState::watching, Urgency::significant);
     return true;
+}
+
+void SyncSession::set_state(monitor::SyncState state, Urgency urgency) {
+    if (state == m_report.state)
+        return report(Clock::now(), Urgency::routine);
+    m_report.state = state;
+    // A state change is always published (a long batch must show as such), but the watched
+    // directory list is only refreshed on the regular schedule.
+    publish(Clock::now(), urgency, Refresh::no);
+}
+
+void SyncSession::record_error(const std::string& message) {
+    m_report.last_error = message;
+    m_report.last_error_time = monitor::WallClock::now();
+}
+
+void SyncSession::record_outcome(const BatchOutcome& outcome) {
+    if (outcome.failed.empty()) {
+        m_report.last_success_time = monitor::WallClock::now();
+        return;
+    }
+    const auto& last = outcome.failed.back().error.message;
+    record_error(outcome.failed.size() == 1
+                     ? last
+                     : fmt::format("{} (and {} other failures in the same batch)", last,
+                                   outcome.failed.size() - 1));
+}
+
+std::vector<monitor::BacklogItem> SyncSession::active_items(const Batch& batch) const {
+    std::vector<monitor::BacklogItem> items;
+    if (!m_options.reporter)
+        return items;
+    const auto wall_now = monitor::WallClock::now();
+    for (const auto& move : batch.moves) {
+        if (items.size() >= monitor::k_max_reported_items)
+            break;
+        items.push_back(backlog_item(monitor::ItemStatus::active, move.to, ChangeKind::modify,
+                                     move.from, wall_now));
+    }
+    for (const auto& change : batch.changes) {
+        if (items.size() >= monitor::k_max_reported_items)
+            break;
+        items.push_back(
+            backlog_item(monitor::ItemStatus::active, change.path, change.kind, {}, wall_now));
+    }
+    return items;
+}
+
+void SyncSession::report(TimePoint now, Urgency urgency) {
+    if (!m_options.reporter)
+        return;
+    const bool scheduled = now >= m_report.next_report;
+    if (urgency == Urgency::routine && !scheduled)
+        return;
+    if (scheduled)
+        m_report.next_report = now + m_options.report_interval;
+    publish(now, urgency, scheduled ? Refresh::yes : Refresh::no);
+}
+
+void SyncSession::publish(TimePoint now, Urgency urgency, Refresh refresh) {
+    if (!m_options.reporter)
+        return;
+    const auto wall_now = monitor::WallClock::now();
+    monitor::SyncStatus status;
+    status.name = m_options.name;
+    status.source = m_options.source.string();
+    status.target = m_target->describe();
+    status.state = m_report.state;
+    status.initial_sync_done = m_report.initial_sync_done;
+    status.items = m_report.active;
+    for (const auto& active : m_report.active)
+        if (!status.oldest_pending || active.since < *status.oldest_pending)
+            status.oldest_pending = active.since;
+    status.backlog = m_pending.size() + m_report.active.size();
+    for (const auto& item : m_pending.items(now)) {
+        const auto since = to_wall(item.since, now, wall_now);
+        if (!status.oldest_pending || since < *status.oldest_pending)
+            status.oldest_pending = since;
+        if (item.waiting_for_retry)
+            ++status.retrying;
+        if (status.items.size() < monitor::k_max_reported_items)
+            status.items.push_back(backlog_item(item.waiting_for_retry ? monitor::ItemStatus::block
+                                                                       : monitor::ItemStatus::wait,
+                                                item.path, item.kind, item.from_path, since));
+    }
+    if (m_events && !m_root_lost && (refresh == Refresh::yes || !m_report.watched)) {
+        m_report.watched =
+            std::make_shared<const std::vector<std::string>>(m_events->watched_directories());
+    } else if (m_root_lost) {
+        m_report.watched.reset();
+    }
+    if (m_report.watched) {
+        status.watch_count = m_report.watched->size();
+        status.watched_directories = m_report.watched;
+    }
+    const auto& counters = m_mirror.counters();
+    status.counters.files_written = counters.files_written.load();
+    status.counters.bytes_written = counters.bytes_written.load();
+    status.counters.entries_removed = counters.entries_removed.load();
+    status.counters.renames = counters.renames.load();
+    status.counters.failures = counters.failures.load();
+    status.last_error = m_report.last_error;
+    status.last_error_time = m_report.last_error_time;
+    status.last_success_time = m_report.last_success_time;
+    status.started = m_report.started;
+    status.updated = wall_now;
+    m_options.reporter->publish(std::move(status), urgency);
 }
 
 } // namespace fsmirror::engine

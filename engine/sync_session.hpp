@@ -9,6 +9,7 @@
 #include "engine/source_tree.hpp"
 #include "engine/tree_mirror.hpp"
 #include "engine/worker_pool.hpp"
+#include "monitor/sync_status.hpp"
 #include "transport/transport.hpp"
 
 #include <atomic>
@@ -26,6 +27,10 @@ struct SyncSessionOptions {
     TreeMirrorOptions mirror;
     unsigned workers = 4;
     std::chrono::seconds max_retry_backoff{60};
+    // Where the session reports its state (nullptr: nowhere), and how often at most when
+    // nothing significant happens. The reporter must outlive the session.
+    monitor::SyncReporter* reporter = nullptr;
+    std::chrono::milliseconds report_interval{1000};
 };
 
 class SyncSession {
@@ -33,8 +38,8 @@ public:
     // Watches the source with an event source of kind `events`; nullopt for a one-shot sync.
     // Throws std::runtime_error when the event source cannot be created.
     SyncSession(SyncSessionOptions options, ExcludeFilter excludes,
-                std::unique_ptr<transport::Transport> target,
-                std::optional<EventSourceKind> events, base::Logger& logger);
+                std::unique_ptr<transport::Transport> target, std::optional<EventSourceKind> events,
+                base::Logger& logger);
 
     // Opens the source and sets the watches (before the initial sync, so nothing between the
     // two is lost). Returns the reason on failure.
@@ -59,6 +64,30 @@ public:
     std::string describe_target() const { return m_target->describe(); }
 
 private:
+    // What the session last told its reporter, and what it will tell next.
+    struct ReportState {
+        monitor::SyncState state = monitor::SyncState::starting;
+        bool initial_sync_done = false;
+        std::string last_error;
+        std::optional<monitor::WallTime> last_error_time;
+        std::optional<monitor::WallTime> last_success_time;
+        monitor::WallTime started = monitor::WallClock::now();
+        TimePoint next_report{};
+        std::vector<monitor::BacklogItem> active;                // the batch being applied
+        std::shared_ptr<const std::vector<std::string>> watched; // refreshed on schedule
+    };
+    using Urgency = monitor::SyncReporter::Urgency;
+
+    enum class Refresh { yes, no }; // whether to re-read the watched directory list
+
+    // Publishes a snapshot when the reporter is due one (always when `urgency` is significant).
+    void report(TimePoint now, Urgency urgency);
+    void publish(TimePoint now, Urgency urgency, Refresh refresh);
+    void set_state(monitor::SyncState state, Urgency urgency);
+    void record_outcome(const BatchOutcome& outcome);
+    void record_error(const std::string& message);
+    std::vector<monitor::BacklogItem> active_items(const Batch& batch) const;
+
     void run_due_batch(TimePoint now);
     void requeue_failures(BatchOutcome outcome, TimePoint now);
     void handle_root_lost(TimePoint now);
@@ -77,6 +106,7 @@ private:
     bool m_root_lost = false;
     bool m_target_lost = false;
     TimePoint m_next_root_check{};
+    ReportState m_report;
 };
 
 } // namespace fsmirror::engine
