@@ -142,8 +142,8 @@ void PendingChanges::add_change(const std::string& path, ChangeKind kind, TimePo
 
 void PendingChanges::add_retry(const Change& change, TimePoint retry_at) {
     // Due at `retry_at` itself, not a delay later.
-    merge(change.path,
-          Entry{change.kind, false, retry_at - m_options.delay, retry_at, change.attempts});
+    merge(change.path, Entry{change.kind, false, retry_at - m_options.delay, retry_at,
+                             change.attempts});
 }
 
 void PendingChanges::add_move(const std::string& from, const std::string& to, TimePoint now) {

@@ -48,10 +48,11 @@ SyncSession::SyncSession(SyncSessionOptions options, ExcludeFilter excludes,
                          std::optional<EventSourceKind> events, base::Logger& logger)
     : m_options(std::move(options)), m_logger(logger), m_excludes(std::move(excludes)),
       m_target(std::move(target)),
-      m_events(events ? make_event_source(
-                            *events, EventSourceOptions{m_options.source, &m_excludes, &m_logger})
+      m_events(events ? make_event_source(*events, EventSourceOptions{m_options.source,
+                                                                      &m_excludes, &m_logger})
                       : nullptr),
-      m_source(m_options.source), m_pool(m_options.workers),
+      m_source(m_options.source),
+      m_pool(m_options.workers),
       m_mirror(m_source, *m_target, m_pool, m_excludes, m_logger, m_options.mirror),
       m_pending(m_options.batching) {}
 
@@ -160,8 +161,8 @@ void SyncSession::run_due_batch(TimePoint now) {
         Batch held = m_pending.take(now);
         BatchOutcome outcome;
         for (auto& move : held.moves)
-            outcome.failed.push_back(
-                FailedChange{Change{move.to, ChangeKind::tree, 0}, root.error()});
+            outcome.failed.push_back(FailedChange{Change{move.to, ChangeKind::tree, 0},
+                                                  root.error()});
         for (auto& change : held.changes)
             outcome.failed.push_back(FailedChange{change, root.error()});
         requeue_failures(std::move(outcome), now);
