@@ -36,6 +36,8 @@ std::string timestamp_now() {
     return fmt::format("{}.{:03}", buffer, millis);
 }
 
+constexpr std::size_t k_recent_lines = 200;
+
 } // namespace
 
 std::optional<LogLevel> parse_log_level(std::string_view name) {
@@ -80,9 +82,19 @@ bool Logger::set_file(const std::filesystem::path& path, std::string* error) {
     return true;
 }
 
+std::vector<std::string> Logger::recent_lines(std::size_t count) const {
+    std::lock_guard lock(m_mutex);
+    const std::size_t skip = m_recent.size() > count ? m_recent.size() - count : 0;
+    return std::vector<std::string>(m_recent.begin() + static_cast<std::ptrdiff_t>(skip),
+                                    m_recent.end());
+}
+
 void Logger::write(LogLevel level, std::string_view message) {
     std::string line = fmt::format("{} {}: {}\n", timestamp_now(), level_name(level), message);
     std::lock_guard lock(m_mutex);
+    m_recent.push_back(line.substr(0, line.size() - 1));
+    if (m_recent.size() > k_recent_lines)
+        m_recent.pop_front();
     std::fputs(line.c_str(), stderr);
     if (!m_file.empty()) {
         std::ofstream out(m_file, std::ios::app);
