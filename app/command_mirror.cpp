@@ -89,7 +89,11 @@ int mirror(const CommandContext& context, Mode mode) {
         return run_once(config, logger);
     ConfigReloader reload;
     if (selection.config_file)
-        reload = [path = *selection.config_file] { return config::load_yaml_config_file(path); };
+        reload = [selection] {
+            auto fresh = config::load_yaml_config_file(*selection.config_file);
+            apply_status_overrides(selection, fresh);
+            return fresh;
+        };
     return run_daemon(config, reload, logger);
 }
 

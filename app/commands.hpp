@@ -20,6 +20,8 @@ struct CommandContext {
 
 int command_run(const CommandContext& context);
 int command_sync(const CommandContext& context);
+int command_status(const CommandContext& context);
+int command_health(const CommandContext& context);
 
 // Runs the command that `args` (argv without argv[0]) names. Returns the exit status.
 int dispatch(const std::vector<std::string>& args, const std::filesystem::path& working_directory);

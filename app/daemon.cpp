@@ -1,6 +1,9 @@
 #include "app/daemon.hpp"
 
+#include "app/monitor_setup.hpp"
 #include "app/session_factory.hpp"
+#include "monitor/status_board.hpp"
+#include "monitor/systemd_notify.hpp"
 
 #include <csignal>
 #include <ctime>
@@ -17,34 +20,51 @@ struct RunningSync {
     std::jthread thread;
 };
 
-// Starts every sync (watches first), then gives each its own thread for the initial sync and
-// the event loop. Throws StartupError when any sync cannot start.
-std::vector<RunningSync> start_all(const config::Config& config, base::Logger& logger) {
+// The syncs and the monitor watching them. The board they share lives in run_daemon, so it
+// outlives both.
+struct Running {
+    std::vector<RunningSync> syncs;
+    std::unique_ptr<monitor::MonitorService> monitor;
+};
+
+// Starts every sync (watches first) and the monitor, then gives each sync its own thread for
+// the initial sync and the event loop. Throws StartupError when any of them cannot start.
+Running start_all(const config::Config& config, monitor::StatusBoard& board,
+                  monitor::SystemdNotifier& systemd, base::Logger& logger) {
+    board.clear();
     std::vector<std::unique_ptr<engine::SyncSession>> sessions;
     for (const auto& sync : config.syncs) {
-        auto session = make_session(sync, Watching::yes, logger);
+        auto session = make_session(sync, Watching::yes, logger, &board);
         if (auto started = session->start(); !started)
             throw StartupError(sync.name + ": " + started.error().message);
         sessions.push_back(std::move(session));
     }
-    std::vector<RunningSync> running;
+    Running running;
+    running.monitor = make_monitor(config, board, systemd, logger);
+    if (auto started = running.monitor->start(); !started)
+        throw StartupError(started.error().message);
     for (auto& session : sessions) {
         auto* raw = session.get();
-        running.push_back(RunningSync{std::move(session), std::jthread([raw](std::stop_token stop) {
-                                          raw->initial_sync();
-                                          raw->run(stop);
-                                      })});
+        running.syncs.push_back(
+            RunningSync{std::move(session), std::jthread([raw](std::stop_token stop) {
+                            raw->initial_sync();
+                            raw->run(stop);
+                        })});
     }
     return running;
 }
 
-void stop_all(std::vector<RunningSync>& running) {
-    for (auto& sync : running)
+void stop_all(Running& running) {
+    for (auto& sync : running.syncs)
         sync.thread.request_stop();
-    for (auto& sync : running)
+    for (auto& sync : running.syncs)
         if (sync.thread.joinable())
             sync.thread.join();
-    running.clear();
+    // After the syncs, so the last status shows how they ended.
+    if (running.monitor)
+        running.monitor->stop();
+    running.monitor.reset();
+    running.syncs.clear();
 }
 
 sigset_t handled_signals() {
@@ -63,11 +83,15 @@ int run_daemon(const config::Config& config, const ConfigReloader& reload, base:
     // alone takes them with sigtimedwait.
     sigset_t signals = handled_signals();
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    // A mail or exec command that exits early must not kill the daemon with SIGPIPE.
+    std::signal(SIGPIPE, SIG_IGN);
 
-    std::vector<RunningSync> running;
+    monitor::StatusBoard board;
+    monitor::SystemdNotifier systemd;
+    Running running;
     try {
         logger.info("--- Startup --- fsmirror with {} sync(s)", config.syncs.size());
-        running = start_all(config, logger);
+        running = start_all(config, board, systemd, logger);
     } catch (const StartupError& error) {
         logger.error("{}", error.what());
         stop_all(running);
@@ -92,15 +116,17 @@ int run_daemon(const config::Config& config, const ConfigReloader& reload, base:
                 continue;
             }
             logger.info("--- HUP signal, reloading the configuration ---");
+            systemd.reloading();
             stop_all(running);
             try {
-                running = start_all(fresh, logger);
+                running = start_all(fresh, board, systemd, logger);
             } catch (const StartupError& error) {
                 logger.error("SIGHUP: the new configuration cannot start ({}); restarting the "
                              "previous one",
                              error.what());
+                stop_all(running);
                 try {
-                    running = start_all(config, logger);
+                    running = start_all(config, board, systemd, logger);
                 } catch (const StartupError& again) {
                     logger.error("{}", again.what());
                     return 1;
@@ -110,6 +136,7 @@ int run_daemon(const config::Config& config, const ConfigReloader& reload, base:
         }
         logger.info("--- {} signal, finishing transfers in flight ---",
                     signal == SIGTERM ? "TERM" : "INT");
+        systemd.stopping();
         stop_all(running);
         logger.info("exiting");
         return 0;

@@ -23,6 +23,8 @@ struct CommandEntry {
 constexpr std::array k_commands = {
     CommandEntry{"run", command_run, "initial sync, then mirror every change until stopped"},
     CommandEntry{"sync", command_sync, "initial sync only, then exit (cron, seeding)"},
+    CommandEntry{"status", command_status, "what the running daemon is doing, per sync"},
+    CommandEntry{"health", command_health, "check the daemon once; exit 0 OK, 1 WARNING, 2 CRITICAL"},
 };
 
 std::string overview() {
@@ -57,6 +59,8 @@ EXAMPLES
     fsmirror run --source /mnt/storage_do_1 --target /mnt/storage_do_2 --delay 1
     fsmirror run --config /etc/fsmirror/fsmirror.yml
     fsmirror sync --source /srv/data --target /mnt/backup/data
+    fsmirror status --config /etc/fsmirror/fsmirror.yml
+    fsmirror health --config /etc/fsmirror/fsmirror.yml
 
 SEE ALSO
     fsmirror.yml(5), docs/configuration.md, lsyncd(1), rsync(1)

@@ -92,7 +92,8 @@ engine::ExcludeFilter make_excludes(const config::SyncConfig& sync) {
 } // namespace
 
 std::unique_ptr<engine::SyncSession> make_session(const config::SyncConfig& sync,
-                                                  Watching watching, base::Logger& logger) {
+                                                  Watching watching, base::Logger& logger,
+                                                  monitor::SyncReporter* reporter) {
     require_directory(sync.name, "source", sync.source);
     if (auto refused = safety::check_source_target_paths(canonical_or_lexical(sync.source),
                                                          canonical_or_lexical(sync.target)))
@@ -120,6 +121,7 @@ std::unique_ptr<engine::SyncSession> make_session(const config::SyncConfig& sync
     options.mirror.deletes = delete_policy_for(sync.delete_mode);
     options.mirror.attributes = attributes;
     options.workers = sync.workers;
+    options.reporter = reporter;
     try {
         return std::make_unique<engine::SyncSession>(
             std::move(options), make_excludes(sync), std::move(*target),

@@ -18,9 +18,11 @@ public:
 
 enum class Watching { yes, no };
 
-// Checks the paths, creates a missing target whose parent exists, and builds the session.
+// Checks the paths, creates a missing target whose parent exists, and builds the session,
+// which reports to `reporter` when given (it must outlive the session).
 // Throws StartupError with a message naming the sync, the path and the fix.
 std::unique_ptr<engine::SyncSession> make_session(const config::SyncConfig& sync,
-                                                  Watching watching, base::Logger& logger);
+                                                  Watching watching, base::Logger& logger,
+                                                  monitor::SyncReporter* reporter = nullptr);
 
 } // namespace fsmirror::app

@@ -104,6 +104,17 @@ SyncSelection parse_sync_options(const std::vector<std::string>& args,
              command.log_level = *level;
          }},
         {"--log-file", [&](const std::string& v) { command.log_file = resolve(v, working_directory); }},
+        {"--status-file",
+         [&](const std::string& v) { command.status_file = resolve(v, working_directory); }},
+        {"--status-interval",
+         [&](const std::string& v) {
+             const double seconds = parse_seconds("--status-interval", v);
+             if (seconds < 0.1)
+                 throw UsageError("--status-interval takes at least 0.1 seconds, got '" + v + "'");
+             command.status_interval_seconds = seconds;
+         }},
+        {"--state-dir",
+         [&](const std::string& v) { command.state_dir = resolve(v, working_directory); }},
     };
     const std::map<std::string, std::function<void()>> switches = {
         {"--inplace", [&] { sync.inplace = true; }},
@@ -112,7 +123,9 @@ SyncSelection parse_sync_options(const std::vector<std::string>& args,
         {"--owner", [&] { sync.preserve.owner = true; }},
         {"--no-owner", [&] { sync.preserve.owner = false; }},
     };
-    const std::vector<std::string> not_sync_flags = {"--config", "--log-level", "--log-file"};
+    const std::vector<std::string> not_sync_flags = {"--config",      "--log-level",
+                                                     "--log-file",    "--status-file",
+                                                     "--status-interval", "--state-dir"};
 
     for (std::size_t i = 0; i < args.size(); ++i) {
         std::string flag = args[i];
@@ -179,10 +192,20 @@ SyncSelection parse_sync_options(const std::vector<std::string>& args,
     return command;
 }
 
+void apply_status_overrides(const SyncSelection& selection, config::Config& config) {
+    if (selection.status_file)
+        config.status_file = selection.status_file;
+    if (selection.status_interval_seconds)
+        config.status_interval_seconds = *selection.status_interval_seconds;
+    if (selection.state_dir)
+        config.state_dir = *selection.state_dir;
+}
+
 config::Config load_selected_config(const SyncSelection& selection, base::Logger& logger) {
     config::Config config = selection.config_file
                                 ? config::load_yaml_config_file(*selection.config_file)
                                 : selection.config;
+    apply_status_overrides(selection, config);
     logger.set_level(selection.log_level.value_or(config.log.level));
     auto file = selection.log_file ? selection.log_file : config.log.file;
     if (file) {
@@ -237,6 +260,16 @@ std::string sync_options_help() {
         Default info.
     --log-file FILE
         Also append log lines to FILE (opened per line, so logrotate needs no signal).
+    --status-file FILE
+        Write a status report to FILE in lsyncd's statusFile layout (its `There are N
+        delays` and `Inotify watching N directories` lines, for existing scripts), then
+        fsmirror's own figures. Replaced atomically and rewritten every status interval
+        even when idle, so its age says the daemon is alive.
+    --status-interval SECONDS
+        How often the status files and metrics are rewritten. Default 10 (lsyncd's).
+    --state-dir DIR
+        Where the daemon keeps status.json, read by `fsmirror status` and `fsmirror
+        health`. Default /run/fsmirror.
     -h, --help
         This text.
     -V, --version

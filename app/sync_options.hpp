@@ -24,6 +24,10 @@ struct SyncSelection {
     config::Config config; // from the flags
     std::optional<base::LogLevel> log_level;
     std::optional<std::filesystem::path> log_file;
+    // Status overrides, allowed with --config too (as the log flags are).
+    std::optional<std::filesystem::path> status_file;
+    std::optional<double> status_interval_seconds;
+    std::optional<std::filesystem::path> state_dir;
 };
 
 // Parses the flags after the command word. Relative paths are resolved against
@@ -36,6 +40,10 @@ SyncSelection parse_sync_options(const std::vector<std::string>& args,
 // Loads the configuration the selection describes (reading the file, if any) and applies the
 // log overrides to `logger`. Throws config::ConfigError.
 config::Config load_selected_config(const SyncSelection& selection, base::Logger& logger);
+
+// Applies --status-file, --status-interval and --state-dir to `config` (also after a SIGHUP
+// re-read of the file).
+void apply_status_overrides(const SyncSelection& selection, config::Config& config);
 
 // The OPTIONS section shared by every command that takes these flags.
 std::string sync_options_help();

@@ -70,6 +70,12 @@ private:
             return false;
         }
         const auto since = age(m_input.now, *m_input.status_written);
+        if (!m_input.daemon_alive) {
+            add(AlertKind::daemon, Severity::critical, "fsmirror",
+                fmt::format("fsmirror (pid {}) is not running; its last status at {} is {} old",
+                            m_input.daemon_pid, m_input.status_location, human_duration(since)));
+            return false;
+        }
         if (since > m_limits.stale_after) {
             add(AlertKind::daemon, Severity::critical, "fsmirror",
                 fmt::format("status at {} was last written {} ago: fsmirror is not running or "

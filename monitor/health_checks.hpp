@@ -85,6 +85,8 @@ struct HealthInput {
     bool from_outside = false;
     std::optional<WallTime> status_written;
     std::string status_location; // for messages
+    long daemon_pid = 0;
+    bool daemon_alive = true; // the process that wrote the status still exists
 };
 
 struct HealthThresholds {
