@@ -17,7 +17,8 @@ struct CommandResult {
 
 // Runs `argv` (argv[0] is looked up in PATH when it has no '/'), feeding `input` on stdin.
 // Kills it (SIGKILL) after `timeout`. Returns the exit status and output, or an error when it
-// could not be started or timed out.
+// could not be started or timed out. The process must ignore SIGPIPE (the daemon does): a
+// command that exits without reading all of `input` would otherwise kill it.
 base::Result<CommandResult> run_command(const std::vector<std::string>& argv,
                                         std::string_view input, std::chrono::milliseconds timeout);
 
