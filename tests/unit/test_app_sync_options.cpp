@@ -57,7 +57,7 @@ TEST_CASE("bad flags are refused naming the flag", "[app][cli]") {
                       Catch::Contains("--inplace takes no value"));
 }
 
-TEST_CASE("--config excludes the per-sync flags but keeps log overrides", "[app][cli]") {
+TEST_CASE("a config file excludes the per-sync flags but keeps log overrides", "[app][cli]") {
     auto selection = parse({"--config", "etc/fsmirror.yml", "--log-file", "/var/log/f.log"});
     REQUIRE(selection.config_file);
     CHECK(*selection.config_file == "/home/op/etc/fsmirror.yml");
