@@ -314,6 +314,9 @@ void Parser::parse_preserve(const Entry& entry, PreserveOptions& out,
             out.times = parse_bool(e, name);
         } else if (e.key == "links") {
             out.links = parse_bool(e, name);
+            if (!out.links)
+                fail_value(e, "'preserve.links: false' (copying what symlinks point to) is not "
+                              "supported yet; symlinks are always mirrored as symlinks");
         } else if (e.key == "owner") {
             if (e.value.IsScalar() && e.value.Scalar() == "auto") {
                 out.owner = std::nullopt;

@@ -1,9 +1,10 @@
 #include "engine/inotify_event_source.hpp"
 
 #include "base/rel_path.hpp"
-#include "transport/local_fs.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -34,6 +35,30 @@ std::string watch_limit_message(const std::filesystem::path& dir) {
     return "out of inotify watches while watching " + dir.string() +
            ": raise the limit, e.g. `sysctl fs.inotify.max_user_watches=1048576` (and persist it "
            "in /etc/sysctl.d/)";
+}
+
+// Returns the names of the directories in `dir`, from readdir's d_type where the file system
+// fills it in, so watching a tree never stats its files.
+std::vector<std::string> subdirectory_names(const std::filesystem::path& dir) {
+    std::vector<std::string> names;
+    DIR* stream = ::opendir(dir.c_str());
+    if (!stream)
+        return names;
+    while (dirent* entry = ::readdir(stream)) {
+        std::string_view name = entry->d_name;
+        if (name == "." || name == "..")
+            continue;
+        bool is_directory = entry->d_type == DT_DIR;
+        if (entry->d_type == DT_UNKNOWN) {
+            struct stat st {};
+            is_directory = ::fstatat(::dirfd(stream), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                           S_ISDIR(st.st_mode);
+        }
+        if (is_directory)
+            names.emplace_back(name);
+    }
+    ::closedir(stream);
+    return names;
 }
 
 } // namespace
@@ -91,20 +116,11 @@ Status InotifyEventSource::watch_tree(const std::string& path, int parent_wd,
     else
         m_nodes[parent_wd].children[name] = wd;
 
-    int dir_fd = ::open(absolute.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (dir_fd < 0)
-        return {};
-    base::UniqueFd dir(dir_fd);
-    auto entries = transport::list_directory_fd(dir.get(), absolute.string());
-    if (!entries)
-        return {};
-    for (const auto& entry : *entries) {
-        if (entry.info.type != transport::EntryType::directory)
-            continue;
-        std::string child = base::join_rel(path, entry.name);
+    for (const auto& name_of_child : subdirectory_names(absolute)) {
+        std::string child = base::join_rel(path, name_of_child);
         if (is_excluded(child, true))
             continue;
-        if (auto status = watch_tree(child, wd, entry.name); !status)
+        if (auto status = watch_tree(child, wd, name_of_child); !status)
             return status;
     }
     return {};
@@ -317,14 +333,6 @@ void InotifyEventSource::flush_unpaired_moves(std::vector<FsEvent>& out) {
         out.push_back(FsEvent{EventKind::removed, move.path, "", move.is_directory});
     }
     m_pending_moves.clear();
-}
-
-std::unique_ptr<EventSource> make_event_source(EventSourceKind kind, EventSourceOptions options) {
-    switch (kind) {
-    case EventSourceKind::inotify:
-        return std::make_unique<InotifyEventSource>(std::move(options));
-    }
-    throw std::invalid_argument("unknown event source kind");
 }
 
 } // namespace fsmirror::engine

@@ -39,11 +39,16 @@ Result<std::unique_ptr<LocalTransport>> LocalTransport::open(LocalTransportOptio
     if (fd < 0)
         return fail_errno("open target directory " + options.root.string());
     UniqueFd root(fd);
+    // Read once, while only one thread runs: umask() can only be read by setting it.
+    mode_t mask = ::umask(022);
+    ::umask(mask);
     struct stat st {};
     if (::fstat(root.get(), &st) != 0)
         return fail_errno("stat target directory " + options.root.string());
-    return std::unique_ptr<LocalTransport>(
+    auto transport = std::unique_ptr<LocalTransport>(
         new LocalTransport(std::move(options), std::move(root), st.st_dev, st.st_ino));
+    transport->m_umask = mask;
+    return transport;
 }
 
 LocalTransport::LocalTransport(LocalTransportOptions options, UniqueFd root_fd, dev_t device,
@@ -249,6 +254,14 @@ Result<PutResult> LocalTransport::write_via_temp(int dir_fd, const std::string& 
                                        copied.error().native_code});
         result = PutResult{*copied, false};
     }
+    if (!m_options.attributes.mode) {
+        // As rsync --no-perms: a replaced file keeps its mode, a new one gets the source's
+        // masked by the umask.
+        mode_t mode = existing ? static_cast<mode_t>(existing->mode)
+                               : static_cast<mode_t>(source.info.mode & 0777 & ~m_umask);
+        if (::fchmod(target.get(), mode) != 0)
+            return abandon(base::error_from_errno(errno, "chmod " + display(path)));
+    }
     if (auto attrs = apply_attributes_fd(target.get(), source.info, path); !attrs)
         return abandon(attrs.error());
     if (m_options.durability == Durability::per_file && ::fsync(target.get()) != 0)
@@ -256,6 +269,12 @@ Result<PutResult> LocalTransport::write_via_temp(int dir_fd, const std::string& 
     if (::renameat(dir_fd, temp.c_str(), dir_fd, name.c_str()) != 0)
         return abandon(base::error_from_errno(errno, "rename into place " + display(path)));
     unregister_in_flight(key);
+    if (m_options.durability == Durability::per_file) {
+        // The rename itself is durable only once the directory is.
+        UniqueFd dir(::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!dir.valid() || ::fsync(dir.get()) != 0)
+            return fail_errno("fsync directory of " + display(path));
+    }
     return result;
 }
 

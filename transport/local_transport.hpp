@@ -77,6 +77,7 @@ private:
     base::UniqueFd m_root_fd;
     dev_t m_root_device;
     ino_t m_root_inode;
+    mode_t m_umask = 022;
     mutable std::mutex m_in_flight_mutex;
     std::set<std::string> m_in_flight;
 };

@@ -29,6 +29,12 @@ namespace {
     std::_Exit(4);
 }
 
+// Skipping exits the process at once, so it must happen before the temp dir exists.
+const char* checked_temp_prefix() {
+    skip_unless_prerequisites();
+    return "fsmirror-it";
+}
+
 } // namespace
 
 fs::path fsmirror_binary() {
@@ -56,9 +62,8 @@ std::string join_lines(const std::vector<std::string>& lines, std::size_t max_li
 }
 
 MirrorFixture::MirrorFixture()
-    : m_dir("fsmirror-it"), m_source(m_dir / "source"), m_target(m_dir / "target"),
+    : m_dir(checked_temp_prefix()), m_source(m_dir / "source"), m_target(m_dir / "target"),
       m_outside(m_dir / "outside") {
-    skip_unless_prerequisites();
     fs::create_directory(m_source);
     fs::create_directory(m_target);
     fs::create_directory(m_outside);

@@ -112,6 +112,7 @@ TEST_CASE("delete mode running keeps startup extras and mirrors later deletions"
           "[integration][engine][delete]") {
     MirrorFixture mirror;
     write_file(mirror.source() / "a.txt", "a\n");
+    write_file(mirror.source() / "b.txt", "b, keeps the source root from becoming empty\n");
     write_file(mirror.target() / "extra.txt", "only on the target\n");
 
     mirror.start({"--delete", "running"});

@@ -110,7 +110,7 @@ TEST_CASE("initial sync of an empty source leaves an empty target", "[integratio
     mirror.require_mirrored();
 }
 
-TEST_CASE("created, appended and deleted files are mirrored", "[integration][engine]") {
+TEST_CASE("created and appended and deleted files are mirrored", "[integration][engine]") {
     MirrorFixture mirror;
     write_file(mirror.source() / "existing.txt", "already here\n");
     mirror.start();
@@ -179,6 +179,10 @@ TEST_CASE("rm -r of a directory tree is mirrored", "[integration][engine]") {
     make_tree(mirror.source() / "doomed", 20, 60);
     make_symlink("d000", mirror.source() / "doomed/link");
     write_file(mirror.source() / "survivor.txt", "stays\n");
+    // A larger part that stays, so the deletion is ordinary work and not what a mass-delete
+    // guard exists to stop (most of the target gone at once).
+    fs::create_directory(mirror.source() / "ballast");
+    make_tree(mirror.source() / "ballast", 20, 100);
     mirror.start();
     REQUIRE(fs::exists(mirror.target() / "doomed/d000/d001/d002"));
 
@@ -259,5 +263,38 @@ TEST_CASE("a storm of mkdir -p with files written right away is mirrored",
             }
         }
     }
+    mirror.require_mirrored();
+}
+
+TEST_CASE("entries replaced by another type or recreated in one batch are mirrored",
+          "[integration][engine]") {
+    MirrorFixture mirror;
+    const fs::path& source = mirror.source();
+    write_file(source / "file_becomes_dir", "file\n");
+    fs::create_directory(source / "dir_becomes_file");
+    write_file(source / "dir_becomes_file/inner", "inner\n");
+    write_file(source / "file_becomes_link", "file\n");
+    fs::create_directories(source / "dir_recreated/sub");
+    write_file(source / "dir_recreated/sub/old", "old\n");
+    write_file(source / "file_recreated", "1111");
+    mirror.start();
+
+    fs::remove(source / "file_becomes_dir");
+    fs::create_directory(source / "file_becomes_dir");
+    write_file(source / "file_becomes_dir/child", "child\n");
+    fs::remove_all(source / "dir_becomes_file");
+    write_file(source / "dir_becomes_file", "now a file\n");
+    fs::remove(source / "file_becomes_link");
+    make_symlink("file_becomes_dir", source / "file_becomes_link");
+    fs::remove_all(source / "dir_recreated");
+    fs::create_directories(source / "dir_recreated/sub");
+    write_file(source / "dir_recreated/sub/new", "new\n");
+    fs::remove(source / "file_recreated");
+    write_file(source / "file_recreated", "2222");
+    mirror.require_mirrored();
+
+    // The directories that replaced others must be watched under their reused names.
+    write_file(source / "file_becomes_dir/later", "later\n");
+    write_file(source / "dir_recreated/sub/later", "later\n");
     mirror.require_mirrored();
 }

@@ -105,6 +105,9 @@ TEST_CASE("moving a directory out of the tree deletes it on the target",
     MirrorFixture mirror;
     fs::create_directory(mirror.source() / "leaving");
     make_tree(mirror.source() / "leaving", 10, 30);
+    // What stays keeps the deletion a minority of the tree (see the mass-delete guard).
+    fs::create_directory(mirror.source() / "ballast");
+    make_tree(mirror.source() / "ballast", 10, 60);
     mirror.start();
     REQUIRE(fs::exists(mirror.target() / "leaving/d000"));
 

@@ -73,7 +73,7 @@ TEST_CASE("compare_trees sees same-size content changes with equal mtimes",
     CHECK(mentions(lines, "content differs: sub/file (first at byte 0)"));
 }
 
-TEST_CASE("compare_trees sees nanosecond mtime, mode and size differences",
+TEST_CASE("compare_trees sees nanosecond mtime and mode and size differences",
           "[integration][support]") {
     TwoTrees trees;
     set_mtime(trees.target / "sub/file", make_time(1'000'000'000, 4));
@@ -88,7 +88,8 @@ TEST_CASE("compare_trees sees nanosecond mtime, mode and size differences",
     CHECK(mentions(trees.differences(), "size differs: sub/file"));
 }
 
-TEST_CASE("compare_trees sees symlink, directory and type differences", "[integration][support]") {
+TEST_CASE("compare_trees sees symlink and directory and type differences",
+          "[integration][support]") {
     TwoTrees trees;
     set_mtime(trees.target / "link", make_time(1'000'000'001, 6));
     CHECK(mentions(trees.differences(), "mtime differs: link"));

@@ -66,7 +66,7 @@ TEST_CASE("a config file excludes the per-sync flags but keeps log overrides", "
                       Catch::Contains("--delay cannot be combined with --config"));
 }
 
-TEST_CASE("--help is recognised anywhere", "[app][cli]") {
+TEST_CASE("help is recognised anywhere", "[app][cli]") {
     CHECK(parse({"--source", "a", "--help"}).help_requested);
     CHECK(parse({"-h"}).help_requested);
 }

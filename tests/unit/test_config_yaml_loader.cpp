@@ -87,7 +87,7 @@ TEST_CASE("a file setting every key loads into the structs", "[config][yaml]") {
                                "    delete: running\n"
                                "    exclude: [\"*.tmp\", /cache/]\n"
                                "    exclude_from: excludes.txt\n"
-                               "    preserve: { mode: false, times: false, links: false, "
+                               "    preserve: { mode: false, times: false, links: true, "
                                "owner: true }\n"
                                "    inplace: true\n"
                                "    fsync: file\n"
@@ -109,7 +109,7 @@ TEST_CASE("a file setting every key loads into the structs", "[config][yaml]") {
     CHECK(*sync.exclude_from == "/etc/fsmirror/excludes.txt");
     CHECK_FALSE(sync.preserve.mode);
     CHECK_FALSE(sync.preserve.times);
-    CHECK_FALSE(sync.preserve.links);
+    CHECK(sync.preserve.links);
     CHECK(sync.preserve.owner == std::optional<bool>(true));
     CHECK(sync.inplace);
     CHECK(sync.fsync == FsyncPolicy::file);
@@ -369,6 +369,9 @@ TEST_CASE("values of the wrong type are refused with their position", "[config][
           "test.yml:4:23: 'preserve.times' must be true or false, got '1'");
     CHECK(error_for("    preserve: {links: off}\n") ==
           "test.yml:4:23: 'preserve.links' must be true or false, got 'off'");
+    CHECK(error_for("    preserve: {links: false}\n") ==
+          "test.yml:4:23: 'preserve.links: false' (copying what symlinks point to) is not "
+          "supported yet; symlinks are always mirrored as symlinks");
     CHECK(error_for("    preserve: {owner: root}\n") ==
           "test.yml:4:23: 'preserve.owner' must be true, false or auto, got 'root'");
 

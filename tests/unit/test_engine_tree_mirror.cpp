@@ -1,0 +1,200 @@
+// TreeMirror on real temp directories, through a transport that records the order of calls
+// and injects the faults a test asks for.
+
+#include "engine/tree_mirror.hpp"
+#include "tests/fakes/recording_transport.hpp"
+#include "tests/support/file_ops.hpp"
+#include "tests/support/temp_dir.hpp"
+#include "tests/support/tree_compare.hpp"
+#include "transport/local_transport.hpp"
+
+#include <algorithm>
+
+#include <catch2/catch.hpp>
+
+namespace fs = std::filesystem;
+using namespace fsmirror;
+using namespace fsmirror::engine;
+using fsmirror::test_support::TempDir;
+
+namespace {
+
+struct Harness {
+    TempDir dir{"fsmirror-unit"};
+    fs::path source = dir / "source";
+    fs::path target = dir / "target";
+    base::Logger logger{base::LogLevel::error};
+    ExcludeFilter excludes;
+    std::unique_ptr<SourceTree> tree;
+    fakes::RecordingTransport* recorder = nullptr;
+    std::unique_ptr<transport::Transport> transport;
+    WorkerPool pool{2};
+    std::unique_ptr<TreeMirror> mirror;
+
+    Harness() {
+        fs::create_directories(source);
+        fs::create_directories(target);
+    }
+
+    void open(DeletePolicy deletes = {}) {
+        tree = std::make_unique<SourceTree>(source);
+        REQUIRE(tree->open());
+        transport::LocalTransportOptions options;
+        options.root = target;
+        options.attributes = {true, true, false};
+        auto local = transport::LocalTransport::open(options);
+        REQUIRE(local);
+        auto recording = std::make_unique<fakes::RecordingTransport>(std::move(*local));
+        recorder = recording.get();
+        transport = std::move(recording);
+        mirror = std::make_unique<TreeMirror>(*tree, *transport, pool, excludes, logger,
+                                              TreeMirrorOptions{deletes, {true, true, false}});
+    }
+
+    BatchOutcome run(Batch batch, Phase phase = Phase::running) {
+        return mirror->run_batch(batch, phase);
+    }
+
+    BatchOutcome initial() {
+        Batch batch;
+        batch.changes.push_back(Change{"", ChangeKind::tree, 0});
+        return run(batch, Phase::startup);
+    }
+
+    std::vector<std::string> differences() {
+        return test_support::compare_trees(source, target, {});
+    }
+};
+
+std::ptrdiff_t position(const std::vector<std::string>& calls, const std::string& call) {
+    auto found = std::find(calls.begin(), calls.end(), call);
+    REQUIRE(found != calls.end());
+    return found - calls.begin();
+}
+
+} // namespace
+
+TEST_CASE("directories before children, deletions after transfers, directory times last",
+          "[engine][tree_mirror]") {
+    Harness h;
+    test_support::write_file(h.source / "old.txt", "old");
+    h.open();
+    REQUIRE(h.initial().failed.empty());
+    fs::remove(h.source / "old.txt");
+    fs::create_directories(h.source / "d/e");
+    test_support::write_file(h.source / "d/e/f.txt", "f");
+    test_support::write_file(h.source / "g.txt", "g");
+
+    Batch batch;
+    batch.changes = {{"d", ChangeKind::tree, 0}, {"g.txt", ChangeKind::create, 0},
+                     {"old.txt", ChangeKind::remove, 0}};
+    auto outcome = h.run(batch);
+    REQUIRE(outcome.failed.empty());
+    auto calls = h.recorder->calls();
+    INFO(test_support::compare_trees(h.source, h.target, {}).size());
+    CHECK(position(calls, "make_directory d") < position(calls, "make_directory d/e"));
+    CHECK(position(calls, "make_directory d/e") < position(calls, "put_file d/e/f.txt"));
+    CHECK(position(calls, "put_file d/e/f.txt") < position(calls, "remove old.txt"));
+    CHECK(position(calls, "put_file g.txt") < position(calls, "remove old.txt"));
+    // Directory attributes come after everything written into them, deepest first.
+    CHECK(position(calls, "remove old.txt") < position(calls, "set_attributes d/e"));
+    CHECK(position(calls, "set_attributes d/e") < position(calls, "set_attributes d"));
+    CHECK(h.differences().empty());
+}
+
+TEST_CASE("moves run first, and a move the target cannot do becomes a copy",
+          "[engine][tree_mirror]") {
+    Harness h;
+    fs::create_directories(h.source / "dir");
+    test_support::write_file(h.source / "dir/a", "a");
+    h.open();
+    REQUIRE(h.initial().failed.empty());
+    auto inode = test_support::inode_of(h.target / "dir/a");
+
+    fs::rename(h.source / "dir", h.source / "renamed");
+    test_support::write_file(h.source / "renamed/b", "b");
+    test_support::write_file(h.source / "never_on_target", "x");
+    fs::rename(h.source / "never_on_target", h.source / "arrived");
+    Batch batch;
+    batch.moves = {{"dir", "renamed"}, {"ghost", "arrived"}};
+    batch.changes = {{"renamed/b", ChangeKind::create, 0}};
+    auto outcome = h.run(batch);
+    REQUIRE(outcome.failed.empty());
+    auto calls = h.recorder->calls();
+    CHECK(position(calls, "rename dir -> renamed") < position(calls, "put_file renamed/b"));
+    CHECK(test_support::inode_of(h.target / "renamed/a") == inode); // renamed, not copied
+    CHECK(std::count(calls.begin(), calls.end(), "put_file arrived") == 1);
+    CHECK(h.differences().empty());
+}
+
+TEST_CASE("one failing file is reported for a retry and never stops the others",
+          "[engine][tree_mirror]") {
+    Harness h;
+    for (int i = 0; i < 10; ++i)
+        test_support::write_file(h.source / ("f" + std::to_string(i)), "content");
+    h.open();
+    h.recorder->set_fault_rule(
+        [](const std::string& operation, std::string_view path) -> std::optional<base::Error> {
+            if (operation == "put_file" && path == "f3")
+                return base::Error{base::ErrorKind::no_space, "No space left on device", 28};
+            return std::nullopt;
+        });
+    auto outcome = h.initial();
+    REQUIRE(outcome.failed.size() == 1);
+    CHECK(outcome.failed[0].change.path == "f3");
+    CHECK(outcome.failed[0].change.attempts == 1);
+    CHECK(outcome.failed[0].error.kind == base::ErrorKind::no_space);
+    CHECK(h.differences().size() == 1); // only f3 is missing
+    CHECK(h.mirror->counters().failures.load() == 1);
+
+    h.recorder->set_fault_rule(nullptr);
+    Batch retry;
+    retry.changes = {outcome.failed[0].change};
+    CHECK(h.run(retry).failed.empty());
+    CHECK(h.differences().empty());
+}
+
+TEST_CASE("delete policies decide what leaves the target", "[engine][tree_mirror]") {
+    SECTION("startup deletions off keeps extras") {
+        Harness h;
+        test_support::write_file(h.target / "extra", "only on target");
+        h.open(DeletePolicy{false, true});
+        REQUIRE(h.initial().failed.empty());
+        CHECK(test_support::exists_no_follow(h.target / "extra"));
+    }
+    SECTION("running deletions off keeps what the source lost") {
+        Harness h;
+        test_support::write_file(h.source / "gone", "x");
+        h.open(DeletePolicy{true, false});
+        REQUIRE(h.initial().failed.empty());
+        fs::remove(h.source / "gone");
+        Batch batch;
+        batch.changes = {{"gone", ChangeKind::remove, 0}};
+        REQUIRE(h.run(batch).failed.empty());
+        CHECK(test_support::exists_no_follow(h.target / "gone"));
+    }
+    SECTION("a recovery pass never deletes") {
+        Harness h;
+        test_support::write_file(h.target / "extra", "only on target");
+        h.open(DeletePolicy{true, true});
+        Batch batch;
+        batch.changes = {{"", ChangeKind::tree, 0}};
+        REQUIRE(h.run(batch, Phase::recovery).failed.empty());
+        CHECK(test_support::exists_no_follow(h.target / "extra"));
+    }
+}
+
+TEST_CASE("a same-size rewrite with the old mtime is transferred when an event says so",
+          "[engine][tree_mirror]") {
+    Harness h;
+    test_support::write_file(h.source / "f", "aaaa");
+    h.open();
+    REQUIRE(h.initial().failed.empty());
+    auto mtime = test_support::get_mtime(h.source / "f");
+    test_support::overwrite_file(h.source / "f", "bbbb");
+    test_support::set_mtime(h.source / "f", mtime);
+    Batch batch;
+    batch.changes = {{"f", ChangeKind::modify, 0}};
+    REQUIRE(h.run(batch).failed.empty());
+    CHECK(test_support::read_file(h.target / "f") == "bbbb");
+}
