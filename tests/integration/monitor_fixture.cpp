@@ -51,6 +51,16 @@ std::string subject_of(const std::string& text) {
     return text.substr(start + 10, end - start - 10);
 }
 
+// Returns "name size" lines for the files in `directory`, for failure messages.
+std::string listing(const fs::path& directory) {
+    std::string text;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(directory, ec))
+        text += entry.path().filename().string() + " " +
+                std::to_string(entry.is_regular_file() ? entry.file_size() : 0) + "\n";
+    return text;
+}
+
 } // namespace
 
 void skip_test(const std::string& reason) {
@@ -69,7 +79,8 @@ bool Mail::mentions(const std::string& needle) const {
     return text.find(needle) != std::string::npos;
 }
 
-SmtpSink::SmtpSink(const fs::path& directory, const std::optional<std::string>& auth, int port)
+SmtpSink::SmtpSink(const fs::path& directory, const std::optional<std::string>& auth, int port,
+                   const std::optional<Tls>& tls)
     : m_mail_dir(directory / "mail") {
     if (::access(k_python, X_OK) != 0 || !python_has_aiosmtpd())
         skip_test("no SMTP server for the test: /usr/bin/python3 with aiosmtpd is missing "
@@ -88,11 +99,18 @@ SmtpSink::SmtpSink(const fs::path& directory, const std::optional<std::string>& 
         argv.push_back("--port");
         argv.push_back(std::to_string(port));
     }
+    if (tls) {
+        argv.push_back("--starttls");
+        argv.push_back(tls->certificate.string());
+        argv.push_back(tls->key.string());
+    }
     m_server = std::make_unique<test_support::ChildProcess>(test_support::ChildOptions{
         .argv = argv, .log_file = directory / "smtp.log", .working_directory = std::nullopt});
     const bool ready = test_support::wait_until(
         [&] { return fs::exists(port_file) || !m_server->running(); }, 20'000ms);
     INFO("smtp server log:\n" << m_server->log_tail());
+    INFO("smtp server exit status: " << m_server->wait_for_exit(0ms).value_or(-1));
+    INFO("files in " << directory.string() << ":\n" << listing(directory));
     REQUIRE(ready);
     REQUIRE(fs::exists(port_file));
     m_port = std::stoi(test_support::read_file(port_file));
@@ -210,6 +228,25 @@ bool NotifySocket::wait_for(const std::string& needle, std::chrono::milliseconds
             });
         },
         timeout);
+}
+
+SmtpSink::Tls make_loopback_certificate(const fs::path& directory) {
+    const char* openssl = "/usr/bin/openssl";
+    if (::access(openssl, X_OK) != 0)
+        skip_test("no /usr/bin/openssl to make a test certificate (apt-get install openssl)");
+    SmtpSink::Tls tls{directory / "cert.pem", directory / "key.pem"};
+    test_support::ChildProcess child(test_support::ChildOptions{
+        .argv = {openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+                 "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout",
+                 tls.key.string(), "-out", tls.certificate.string()},
+        .log_file = directory / "openssl.log",
+        .working_directory = std::nullopt});
+    const auto status = child.wait_for_exit(30'000ms);
+    INFO("openssl:\n" << child.log_tail());
+    INFO("openssl exit status: " << status.value_or(-1000));
+    INFO("files in " << directory.string() << ":\n" << listing(directory));
+    REQUIRE(status == 0);
+    return tls;
 }
 
 int free_local_port() {

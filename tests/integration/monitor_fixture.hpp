@@ -34,9 +34,15 @@ public:
     // Starts tests/integration/smtp_sink.py with Debian's python3 in `directory` (created).
     // `auth` is "USER:PASSWORD" when AUTH is required. Skips when python3-aiosmtpd is missing;
     // REQUIREs that the server comes up.
-    // `port` 0 picks a free one.
+    // `port` 0 picks a free one. With `tls` (certificate and key files) the server requires
+    // STARTTLS before anything else.
+    struct Tls {
+        std::filesystem::path certificate;
+        std::filesystem::path key;
+    };
     explicit SmtpSink(const std::filesystem::path& directory,
-                      const std::optional<std::string>& auth = std::nullopt, int port = 0);
+                      const std::optional<std::string>& auth = std::nullopt, int port = 0,
+                      const std::optional<Tls>& tls = std::nullopt);
 
     int port() const { return m_port; }
     std::string url() const { return "smtp://127.0.0.1:" + std::to_string(m_port); }
@@ -107,6 +113,10 @@ private:
     std::filesystem::path m_path;
     std::vector<std::string> m_messages;
 };
+
+// Makes a self-signed certificate for 127.0.0.1 in `directory` (cert.pem, key.pem) with the
+// openssl command. Skips when openssl is missing.
+SmtpSink::Tls make_loopback_certificate(const std::filesystem::path& directory);
 
 // Returns a TCP port on 127.0.0.1 that was free a moment ago.
 int free_local_port();

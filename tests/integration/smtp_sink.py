@@ -4,6 +4,7 @@ python3-aiosmtpd). Saves every message it accepts as <dir>/<n>.eml, and writes t
 listens on to --port-file once it is ready. Runs until killed.
 
     smtp_sink.py --dir DIR --port-file FILE [--auth USER:PASSWORD] [--port PORT]
+                 [--starttls CERT KEY]
 """
 import argparse
 import os
@@ -48,6 +49,8 @@ def main():
     parser.add_argument("--port-file", required=True)
     parser.add_argument("--auth", help="USER:PASSWORD that AUTH must present")
     parser.add_argument("--port", type=int, default=0, help="default: any free port")
+    parser.add_argument("--starttls", nargs=2, metavar=("CERT", "KEY"),
+                        help="offer STARTTLS with this certificate and require it")
     args = parser.parse_args()
 
     kwargs = {}
@@ -60,6 +63,14 @@ def main():
             return AuthResult(success=ok)
 
         kwargs = dict(authenticator=authenticator, auth_required=True, auth_require_tls=False)
+
+    if args.starttls:
+        import ssl
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(args.starttls[0], args.starttls[1])
+        kwargs.update(tls_context=context, require_starttls=True)
+        if args.auth:
+            kwargs.update(auth_require_tls=True)
 
     controller = Controller(SaveToDirectory(args.dir), hostname="127.0.0.1", port=args.port or free_port(),
                             **kwargs)

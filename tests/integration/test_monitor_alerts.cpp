@@ -267,6 +267,30 @@ TEST_CASE("a mail server that comes up late still gets the alert; AUTH with a pa
     mirror.stop();
 }
 
+TEST_CASE("mail over SMTP with STARTTLS required, trusting the server's CA",
+          "[integration][monitor][alerts]") {
+    MirrorFixture mirror;
+    const auto tls = fsmirror::integration::make_loopback_certificate(mirror.root());
+    SmtpSink smtp(mirror.root(), std::string("fsmirror:s3cret"), 0, tls);
+    fsmirror::integration::ScopedEnv password("FSMIRROR_TEST_SMTP_PASSWORD", "s3cret");
+    const auto config = write_config(
+        mirror, "4", "  backlog_threshold: 2",
+        fmt::format("  email:\n    to: ops@example.net\n    smtp_url: {}\n    starttls: true\n"
+                    "    ca_file: {}\n    username: fsmirror\n    password_env: "
+                    "FSMIRROR_TEST_SMTP_PASSWORD\n",
+                    smtp.url(), tls.certificate.string()));
+    mirror.start_with_args({"run", "--config", config.string()}, std::nullopt, 1);
+    for (int i = 0; i < 5; ++i)
+        write_file(mirror.source() / fmt::format("f{}", i), "x\n");
+    static constexpr auto backlog_alert = [](const Mail& m) {
+        return m.is_alert() && m.mentions("backlog: storage:");
+    };
+    auto mails = smtp.wait_for(1, backlog_alert, k_mail_timeout);
+    INFO("mails:\n" << describe(mails) << "\ndaemon log:\n" << mirror.log_tail());
+    REQUIRE(count(mails, backlog_alert) == 1);
+    mirror.stop();
+}
+
 TEST_CASE("a password file or config readable by everyone stops the start, naming the fix",
           "[integration][monitor][alerts]") {
     MirrorFixture mirror;
