@@ -267,10 +267,15 @@ void MonitorService::update_systemd(const std::vector<SyncStatus>& syncs) {
         m_ready_sent = true;
         return;
     }
-    if (!m_ready_sent)
+    if (!m_ready_sent) {
         m_systemd.status(fmt::format("initial sync: {} of {} sync(s) done; {}", done,
                                      m_options.syncs.size(), summary(syncs, m_alerts)));
-    else
+        // Keep systemd's start timeout (TimeoutStartSec) from killing a long initial sync
+        // whose threads are alive; a stuck one stops these and times out as it should.
+        if (sessions_alive(syncs))
+            m_systemd.extend_start_timeout(std::max<std::chrono::microseconds>(
+                3 * m_options.status_interval, std::chrono::seconds(30)));
+    } else
         m_systemd.status("mirroring: " + summary(syncs, m_alerts));
 }
 

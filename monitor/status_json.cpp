@@ -8,6 +8,10 @@ namespace {
 
 using nlohmann::json;
 
+// The status file lists up to k_max_reported_items per sync; the JSON, rewritten as often,
+// keeps it smaller (`backlog` always has the full count).
+constexpr std::size_t k_max_json_items = 1000;
+
 double to_epoch(WallTime time) {
     return std::chrono::duration<double>(time.time_since_epoch()).count();
 }
@@ -59,8 +63,11 @@ DiskUsage disk_from_json(const json& in) {
 json sync_to_json(const SyncStatus& sync, const SyncDescription* description,
                   const DiskUsage* disk) {
     json items = json::array();
-    for (const auto& item : sync.items)
+    for (const auto& item : sync.items) {
+        if (items.size() >= k_max_json_items)
+            break;
         items.push_back(item_to_json(item));
+    }
     return json{
         {"name", sync.name},
         {"source", sync.source},

@@ -38,6 +38,10 @@ void SystemdNotifier::ready(std::string_view status) {
     send("READY=1\nSTATUS=" + one_line(status));
 }
 
+void SystemdNotifier::extend_start_timeout(std::chrono::microseconds more) {
+    send("EXTEND_TIMEOUT_USEC=" + std::to_string(more.count()));
+}
+
 void SystemdNotifier::reloading() {
     // systemd 253+ wants MONOTONIC_USEC with RELOADING=1; older versions ignore it.
     timespec now{};

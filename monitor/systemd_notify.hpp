@@ -21,6 +21,9 @@ public:
     std::optional<std::chrono::microseconds> watchdog_timeout() const { return m_watchdog; }
 
     void ready(std::string_view status);
+    // Asks systemd to wait `more` longer for READY=1 (a long initial sync is progress, not a
+    // hang; systemd 236+).
+    void extend_start_timeout(std::chrono::microseconds more);
     void reloading();
     void stopping();
     void status(std::string_view status);
