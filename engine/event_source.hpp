@@ -25,6 +25,9 @@ enum class EventKind : std::uint8_t {
     root_lost, // the source root itself vanished or was unmounted
 };
 
+// Returns the kind's name for logs ("created", "moved", ...).
+const char* to_string(EventKind kind);
+
 struct FsEvent {
     EventKind kind = EventKind::modified;
     std::string path;      // relative to the source root; the destination for `moved`

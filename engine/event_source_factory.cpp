@@ -7,6 +7,26 @@
 
 namespace fsmirror::engine {
 
+const char* to_string(EventKind kind) {
+    switch (kind) {
+    case EventKind::created:
+        return "created";
+    case EventKind::modified:
+        return "modified";
+    case EventKind::attrib:
+        return "attrib";
+    case EventKind::removed:
+        return "removed";
+    case EventKind::moved:
+        return "moved";
+    case EventKind::rescan:
+        return "rescan";
+    case EventKind::root_lost:
+        return "root_lost";
+    }
+    return "unknown";
+}
+
 std::unique_ptr<EventSource> make_event_source(EventSourceKind kind, EventSourceOptions options) {
     switch (kind) {
     case EventSourceKind::inotify:

@@ -23,9 +23,11 @@ namespace {
 
 // IN_MODIFY as well as IN_CLOSE_WRITE: a file held open and written (a log, a database) never
 // closes, and lsyncd's close-write mode never sees it.
+// No IN_DONT_FOLLOW: the watch is added through /proc/self/fd, a link that must be followed
+// (the descriptor itself was opened with O_NOFOLLOW).
 constexpr std::uint32_t k_watch_mask = IN_CREATE | IN_DELETE | IN_MODIFY | IN_CLOSE_WRITE |
                                        IN_ATTRIB | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF |
-                                       IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW | IN_EXCL_UNLINK;
+                                       IN_MOVE_SELF | IN_ONLYDIR | IN_EXCL_UNLINK;
 
 // How long an unpaired IN_MOVED_FROM waits for its IN_MOVED_TO: the kernel queues the pair
 // back to back, but a read can fall between them.
@@ -37,13 +39,18 @@ std::string watch_limit_message(const std::filesystem::path& dir) {
            "in /etc/sysctl.d/)";
 }
 
-// Returns the names of the directories in `dir`, from readdir's d_type where the file system
+// Returns the names of the directories in `dir_fd`, from readdir's d_type where the file system
 // fills it in, so watching a tree never stats its files.
-std::vector<std::string> subdirectory_names(const std::filesystem::path& dir) {
+std::vector<std::string> subdirectory_names(int dir_fd) {
     std::vector<std::string> names;
-    DIR* stream = ::opendir(dir.c_str());
-    if (!stream)
+    int listing = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (listing < 0)
         return names;
+    DIR* stream = ::fdopendir(listing);
+    if (!stream) {
+        ::close(listing);
+        return names;
+    }
     while (dirent* entry = ::readdir(stream)) {
         std::string_view name = entry->d_name;
         if (name == "." || name == "..")
@@ -51,8 +58,9 @@ std::vector<std::string> subdirectory_names(const std::filesystem::path& dir) {
         bool is_directory = entry->d_type == DT_DIR;
         if (entry->d_type == DT_UNKNOWN) {
             struct stat st {};
-            is_directory = ::fstatat(::dirfd(stream), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-                           S_ISDIR(st.st_mode);
+            is_directory =
+                ::fstatat(::dirfd(stream), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                S_ISDIR(st.st_mode);
         }
         if (is_directory)
             names.emplace_back(name);
@@ -92,15 +100,26 @@ Status InotifyEventSource::start() {
 Status InotifyEventSource::watch_tree(const std::string& path, int parent_wd,
                                       const std::string& name) {
     auto absolute = base::absolute_in(m_options.root, path);
-    int wd = ::inotify_add_watch(m_inotify_fd.get(), absolute.c_str(), k_watch_mask);
+    // Open first and watch what was opened (through /proc/self/fd), so the watch, the inode we
+    // record and the listing all belong to one directory even while names are being renamed.
+    base::UniqueFd dir(::open(absolute.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!dir.valid()) {
+        int err = errno;
+        if (path.empty() || (err != ENOENT && err != ENOTDIR && err != ELOOP))
+            return std::unexpected(base::error_from_errno(err, "open " + absolute.string()));
+        return {}; // vanished (or replaced) before we got to it: its event follows
+    }
+    struct stat st {};
+    if (::fstat(dir.get(), &st) != 0)
+        return base::fail_errno("stat " + absolute.string());
+    std::string handle = "/proc/self/fd/" + std::to_string(dir.get());
+    int wd = ::inotify_add_watch(m_inotify_fd.get(), handle.c_str(), k_watch_mask);
     if (wd < 0) {
         int err = errno;
         if (err == ENOSPC)
             return std::unexpected(
                 base::Error{base::ErrorKind::limit_reached, watch_limit_message(absolute), err});
-        if (path.empty() || (err != ENOENT && err != ENOTDIR))
-            return std::unexpected(base::error_from_errno(err, "watch " + absolute.string()));
-        return {}; // vanished (or replaced by a file) before we got to it: its event follows
+        return std::unexpected(base::error_from_errno(err, "watch " + absolute.string()));
     }
     auto existing = m_nodes.find(wd);
     if (existing != m_nodes.end() && (existing->second.parent_wd != parent_wd ||
@@ -108,7 +127,13 @@ Status InotifyEventSource::watch_tree(const std::string& path, int parent_wd,
         // Already watched under another name (a move we did not see): re-place it.
         detach_child(existing->second.parent_wd, existing->second.name);
     }
+    if (parent_wd >= 0) {
+        // A different directory held this name before: whatever it is now, it is not here.
+        if (auto previous = child_wd(parent_wd, name); previous && *previous != wd)
+            unwatch_tree(*previous);
+    }
     WatchNode& node = m_nodes[wd];
+    node.inode = st.st_ino;
     node.parent_wd = parent_wd;
     node.name = name;
     if (parent_wd < 0)
@@ -116,7 +141,7 @@ Status InotifyEventSource::watch_tree(const std::string& path, int parent_wd,
     else
         m_nodes[parent_wd].children[name] = wd;
 
-    for (const auto& name_of_child : subdirectory_names(absolute)) {
+    for (const auto& name_of_child : subdirectory_names(dir.get())) {
         std::string child = base::join_rel(path, name_of_child);
         if (is_excluded(child, true))
             continue;
@@ -124,6 +149,13 @@ Status InotifyEventSource::watch_tree(const std::string& path, int parent_wd,
             return status;
     }
     return {};
+}
+
+ino_t InotifyEventSource::inode_at(const std::string& path) const {
+    struct stat st {};
+    if (::lstat(base::absolute_in(m_options.root, path).c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+        return 0;
+    return st.st_ino;
 }
 
 void InotifyEventSource::detach_child(int parent_wd, const std::string& name) {
@@ -294,6 +326,14 @@ void InotifyEventSource::translate(const inotify_event& event, std::vector<FsEve
             out.push_back(FsEvent{EventKind::removed, move.path, "", move.is_directory});
             return;
         }
+        bool raced = false;
+        if (moved_wd && m_nodes[*moved_wd].inode != inode_at(path)) {
+            // The watch under the old name belongs to a directory created there after the
+            // move (mkdir a; mv a b; mkdir a): leave it, watch what is really at `path`, and
+            // compare that subtree, since events in it may have gone unseen.
+            moved_wd.reset();
+            raced = true;
+        }
         if (moved_wd) {
             detach_child(move.parent_wd, move.name);
             WatchNode& node = m_nodes[*moved_wd];
@@ -304,6 +344,8 @@ void InotifyEventSource::translate(const inotify_event& event, std::vector<FsEve
             (void)watch_tree(path, event.wd, name);
         }
         out.push_back(FsEvent{EventKind::moved, path, move.path, is_directory});
+        if (raced)
+            out.push_back(FsEvent{EventKind::rescan, path, "", true});
         return;
     }
     if (is_excluded(path, is_directory))

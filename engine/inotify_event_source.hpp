@@ -26,6 +26,7 @@ public:
 
 private:
     struct WatchNode {
+        ino_t inode = 0;    // of the directory actually watched, to catch name races
         int parent_wd = -1; // -1 for the root
         std::string name;   // the directory's name in its parent
         std::unordered_map<std::string, int> children;
@@ -42,6 +43,8 @@ private:
     // `name` place the node in the tree (-1 and "" for the root).
     base::Status watch_tree(const std::string& path, int parent_wd, const std::string& name);
     void unwatch_tree(int wd);
+    // Returns the inode now at `path`, 0 when there is none.
+    ino_t inode_at(const std::string& path) const;
     void detach_child(int parent_wd, const std::string& name);
     std::optional<int> child_wd(int parent_wd, const std::string& name) const;
     std::string path_of(int wd) const;

@@ -54,6 +54,7 @@ void PendingChanges::add_event(const FsEvent& event, TimePoint now) {
         // A new directory may have filled before its watch was set: compare all of it.
         merge(event.path,
               Entry{event.is_directory ? ChangeKind::tree : ChangeKind::create, true, now, now, 0});
+        note_directory_changed(base::parent_rel(event.path), now);
         return;
     case EventKind::modified:
         add_change(event.path, ChangeKind::modify, now);
@@ -63,9 +64,12 @@ void PendingChanges::add_event(const FsEvent& event, TimePoint now) {
         return;
     case EventKind::removed:
         add_change(event.path, ChangeKind::remove, now);
+        note_directory_changed(base::parent_rel(event.path), now);
         return;
     case EventKind::moved:
         add_move(event.from_path, event.path, now);
+        note_directory_changed(base::parent_rel(event.from_path), now);
+        note_directory_changed(base::parent_rel(event.path), now);
         return;
     case EventKind::rescan:
         add_change(event.path, ChangeKind::tree, now);
@@ -75,17 +79,34 @@ void PendingChanges::add_event(const FsEvent& event, TimePoint now) {
     }
 }
 
-bool PendingChanges::covered_by_tree(const std::string& path) const {
+void PendingChanges::note_directory_changed(const std::string& directory, TimePoint now) {
+    // Its mtime changed on the source even when the entry inside cancels out (a temp file
+    // created and removed), so its attributes are due in any case.
+    merge(directory, Entry{ChangeKind::attrib, false, now, now, 0});
+}
+
+bool PendingChanges::covered_by_new_directory(const std::string& path) const {
     if (path.empty())
         return false;
     std::string ancestor = base::parent_rel(path);
     for (;;) {
         auto found = m_entries.find(ancestor);
-        if (found != m_entries.end() && found->second.kind == ChangeKind::tree)
+        if (found != m_entries.end() && found->second.kind == ChangeKind::tree &&
+            found->second.first_was_create)
             return true;
         if (ancestor.empty())
             return false;
         ancestor = base::parent_rel(ancestor);
+    }
+}
+
+void PendingChanges::forget_new_directories_above(const std::string& path) {
+    std::string ancestor = path;
+    while (!ancestor.empty()) {
+        ancestor = base::parent_rel(ancestor);
+        auto found = m_entries.find(ancestor);
+        if (found != m_entries.end() && found->second.kind == ChangeKind::tree)
+            found->second.first_was_create = false;
     }
 }
 
@@ -108,12 +129,16 @@ void PendingChanges::erase_below(const std::string& path) {
     m_entries.erase(first, last);
 }
 
+// Only a directory new since the last batch swallows the changes below it: the target has
+// none of it, so all of it is copied whole. Below any other directory due for a comparison
+// the changes stay, because a comparison skips files whose size and mtime look unchanged and
+// an explicit change must never be skipped.
 void PendingChanges::merge(const std::string& path, Entry entry) {
-    if (covered_by_tree(path))
+    if (covered_by_new_directory(path))
         return;
     auto found = m_entries.find(path);
     if (found == m_entries.end()) {
-        if (entry.kind == ChangeKind::tree)
+        if (entry.kind == ChangeKind::tree && entry.first_was_create)
             erase_below(path);
         m_entries.emplace(path, entry);
         return;
@@ -126,13 +151,16 @@ void PendingChanges::merge(const std::string& path, Entry entry) {
         m_entries.erase(found);
         return;
     }
+    // Only a directory's own creation can follow the attribute note its children leave.
+    if (existing.kind == ChangeKind::attrib && entry.first_was_create)
+        existing.first_was_create = true;
     existing.kind = *kind;
     existing.first_seen = std::min(existing.first_seen, entry.first_seen);
     // A fresh event makes a change that waits for a retry eligible again.
     existing.ready_at = std::min(existing.ready_at, entry.ready_at);
     if (entry.attempts == 0)
         existing.attempts = 0;
-    if (*kind == ChangeKind::tree)
+    if (*kind == ChangeKind::tree && existing.first_was_create)
         erase_below(path);
 }
 
@@ -166,8 +194,8 @@ void PendingChanges::add_move(const std::string& from, const std::string& to, Ti
     }
 
     bool from_is_new = moved_self && moved_self->first_was_create;
-    bool from_covered = covered_by_tree(from);
-    bool to_covered = covered_by_tree(to);
+    bool from_covered = covered_by_new_directory(from);
+    bool to_covered = covered_by_new_directory(to);
     if (from_is_new || from_covered) {
         // The target never had the old name: the move is a creation under the new one.
         Entry created = moved_self.value_or(Entry{ChangeKind::tree, false, now, now, 0});
@@ -177,6 +205,11 @@ void PendingChanges::add_move(const std::string& from, const std::string& to, Ti
             merge(to, created);
     } else {
         m_moves.push_back(PendingMove{Move{from, to}, now});
+        // The rename puts existing data below directories that were new: the target will
+        // hold more than nothing there, so their comparison no longer replaces the changes
+        // below them.
+        if (to_covered)
+            forget_new_directories_above(to);
         if (moved_self && moved_self->kind != ChangeKind::remove)
             merge(to, *moved_self);
     }

@@ -113,8 +113,10 @@ private:
     };
 
     void merge(const std::string& path, Entry entry);
-    bool covered_by_tree(const std::string& path) const;
+    void note_directory_changed(const std::string& directory, TimePoint now);
+    bool covered_by_new_directory(const std::string& path) const;
     void erase_below(const std::string& path);
+    void forget_new_directories_above(const std::string& path);
     TimePoint due_at(const Entry& entry) const;
 
     PendingChangesOptions m_options;

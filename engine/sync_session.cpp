@@ -122,6 +122,10 @@ void SyncSession::step(std::chrono::milliseconds max_wait) {
             record_error(events.error().message);
         } else {
             for (const auto& event : *events) {
+                if (m_logger.enabled(base::LogLevel::debug))
+                    m_logger.debug("{}: event {} /{}{}{}", m_options.name, to_string(event.kind),
+                                   event.path, event.is_directory ? "/" : "",
+                                   event.from_path.empty() ? "" : " from /" + event.from_path);
                 if (event.kind == EventKind::root_lost) {
                     handle_root_lost(now);
                     continue;
@@ -184,13 +188,19 @@ void SyncSession::run_due_batch(TimePoint now) {
     auto outcome = m_mirror.run_batch(batch, Phase::running);
     m_report.active.clear();
     record_outcome(outcome);
-    set_state(monitor::SyncState::watching,
-              outcome.failed.empty() ? Urgency::routine : Urgency::significant);
+    if (outcome.rescan_needed) {
+        m_logger.info("{}: a file with hard links changed and not all its names are known; "
+                      "comparing the tree to find them",
+                      m_options.name);
+        m_pending.add_change("", ChangeKind::tree, Clock::now());
+    }
     for (const auto& failed : outcome.failed)
         m_logger.warning("{}: {} (attempt {}, will retry)", m_options.name, failed.error.message,
                          failed.change.attempts);
+    const bool failed = !outcome.failed.empty();
     requeue_failures(std::move(outcome), Clock::now());
     m_backlog.store(m_pending.size(), std::memory_order_relaxed);
+    set_state(monitor::SyncState::watching, failed ? Urgency::significant : Urgency::routine);
 }
 
 void SyncSession::requeue_failures(BatchOutcome outcome, TimePoint now) {

@@ -20,6 +20,9 @@ struct TreeMirror::BatchState {
     std::vector<std::pair<std::string, unsigned>> removals;
     std::set<std::string> touched_directories;
     std::vector<Change> follow_ups; // moves the target could not do become copies
+    std::set<std::string> submitted; // leaves already queued in this batch
+    std::vector<std::string> other_links; // hard links of transferred files (pool threads)
+    bool rescan_needed = false;           // guarded by `mutex`
 
     void touch_with_ancestors(const std::string& path) {
         std::string dir = path;
@@ -78,6 +81,14 @@ void TreeMirror::record_failure(BatchState& state, const std::string& path, Chan
 BatchOutcome TreeMirror::run_batch(const Batch& batch, Phase phase) {
     BatchState state;
     state.phase = phase;
+    bool whole_tree = std::any_of(batch.changes.begin(), batch.changes.end(), [](const Change& c) {
+        return c.path.empty() && c.kind == ChangeKind::tree;
+    });
+    std::set<std::uint64_t> forced_before;
+    if (whole_tree) {
+        std::lock_guard lock(m_hard_links_mutex);
+        forced_before = m_forced_inodes;
+    }
     for (const auto& move : batch.moves)
         apply_move(move, state);
     for (const auto& change : batch.changes)
@@ -85,6 +96,18 @@ BatchOutcome TreeMirror::run_batch(const Batch& batch, Phase phase) {
     for (const auto& change : state.follow_ups)
         apply_change(change, state);
     m_pool.wait_idle();
+    // Names sharing an inode with a transferred file changed with it.
+    for (int round = 0; round < 2 && !state.other_links.empty(); ++round) {
+        std::vector<std::string> links;
+        {
+            std::lock_guard lock(state.mutex);
+            links.swap(state.other_links);
+        }
+        for (const auto& path : links)
+            if (!state.submitted.contains(path))
+                apply_change(Change{path, ChangeKind::modify, 0}, state);
+        m_pool.wait_idle();
+    }
 
     // Deletions after transfers, so a failed transfer never leaves the target with less.
     std::sort(state.removals.begin(), state.removals.end(),
@@ -100,16 +123,31 @@ BatchOutcome TreeMirror::run_batch(const Batch& batch, Phase phase) {
     finish_directories(state);
     if (auto flushed = m_target.flush(); !flushed)
         m_logger.warning("{}", flushed.error().message);
-    return BatchOutcome{std::move(state.failed)};
+    if (whole_tree) {
+        // This comparison found and transferred every name of those inodes.
+        std::lock_guard lock(m_hard_links_mutex);
+        for (auto inode : forced_before)
+            m_forced_inodes.erase(inode);
+    }
+    return BatchOutcome{std::move(state.failed), state.rescan_needed};
 }
 
 void TreeMirror::apply_move(const Move& move, BatchState& state) {
     state.touch_with_ancestors(base::parent_rel(move.from));
-    state.touch_with_ancestors(base::parent_rel(move.to));
+    // A directory moved to another parent gets a new ".." entry, and so a new mtime, on
+    // both sides at different times: set it from the source's again.
+    state.touch_with_ancestors(move.to);
     auto renamed = m_target.rename(move.from, move.to);
     if (renamed) {
         m_counters.renames.fetch_add(1, std::memory_order_relaxed);
         m_logger.debug("Moving {} -> {}", shown(move.from), shown(move.to));
+        // What arrived under the new name is checked against the source by size and mtime (no
+        // data moves when it matches): a comparison that ran before this event was read may
+        // already have put newer data there, which the rename just replaced.
+        auto moved = m_target.stat(move.to);
+        bool is_directory = moved && *moved && (*moved)->type == EntryType::directory;
+        state.follow_ups.push_back(
+            Change{move.to, is_directory ? ChangeKind::tree : ChangeKind::attrib, 0});
         return;
     }
     if (renamed.error().kind == base::ErrorKind::not_found) {
@@ -130,6 +168,13 @@ void TreeMirror::apply_change(const Change& change, BatchState& state) {
         return;
     }
     if (!*source_info) {
+        // Only a removal the events confirm deletes. A path that is merely absent now may have
+        // been renamed by an event still in the kernel's queue: deleting it here would destroy
+        // the data that rename is about to carry to its new name.
+        if (change.kind != ChangeKind::remove) {
+            m_logger.debug("{} is gone from the source; its event will follow", shown(change.path));
+            return;
+        }
         state.touch_with_ancestors(base::parent_rel(change.path));
         if (!change.path.empty() && deletes_allowed(state.phase))
             state.removals.emplace_back(change.path, change.attempts);
@@ -197,7 +242,13 @@ void TreeMirror::reconcile(const std::string& path, BatchState& state) {
             reconcile(child, state);
             continue;
         }
-        bool up_to_date = existing && existing->type == entry.info.type &&
+        bool forced = false;
+        if (entry.info.type == EntryType::file && entry.info.link_count > 1) {
+            note_hard_link(child, entry.info);
+            std::lock_guard lock(m_hard_links_mutex);
+            forced = m_forced_inodes.contains(entry.info.inode);
+        }
+        bool up_to_date = !forced && existing && existing->type == entry.info.type &&
                           existing->size == entry.info.size &&
                           existing->mtime_ns == entry.info.mtime_ns &&
                           existing->link_target == entry.info.link_target;
@@ -233,7 +284,16 @@ void TreeMirror::submit_leaf(const std::string& path, const EntryInfo& source_in
         m_logger.debug("skipping special file {}", shown(path));
         return;
     }
+    if (!state.submitted.insert(path).second)
+        return; // a comparison above it already queued this transfer
     m_pool.submit([this, path, source_info, kind, attempts, &state] {
+        if (source_info.type == EntryType::file && source_info.link_count > 1) {
+            bool unknown_names = false;
+            auto others = note_hard_link(path, source_info, &unknown_names);
+            std::lock_guard lock(state.mutex);
+            state.other_links.insert(state.other_links.end(), others.begin(), others.end());
+            state.rescan_needed = state.rescan_needed || unknown_names;
+        }
         if (auto synced = sync_leaf(path, source_info, kind); !synced) {
             if (synced.error().kind == base::ErrorKind::not_found) {
                 // It changed again while we looked; the event for that is on its way.
@@ -286,6 +346,39 @@ base::Status TreeMirror::sync_leaf(const std::string& path, const EntryInfo& sou
     m_logger.debug("{} {} ({} bytes written{})", put->delta ? "updated" : "copied", shown(path),
                    put->bytes_written, put->delta ? ", blocks compared" : "");
     return {};
+}
+
+std::vector<std::string> TreeMirror::note_hard_link(const std::string& path,
+                                                    const EntryInfo& info, bool* unknown_names) {
+    std::lock_guard lock(m_hard_links_mutex);
+    auto& names = m_hard_links[info.inode];
+    names.insert(path);
+    std::vector<std::string> others;
+    for (auto it = names.begin(); it != names.end();) {
+        if (*it == path) {
+            ++it;
+            continue;
+        }
+        // Forget names that no longer are this inode (renamed, removed, rewritten).
+        auto now = m_source.stat(*it);
+        if (!now || !*now || (*now)->inode != info.inode) {
+            it = names.erase(it);
+            // It moved (perhaps with a renamed directory): worth another search.
+            m_hard_links_searched.erase(info.inode);
+            continue;
+        }
+        others.push_back(*it);
+        ++it;
+    }
+    // Once per inode and link count: a name outside the tree would otherwise rescan on every
+    // write.
+    auto& searched = m_hard_links_searched[info.inode];
+    if (unknown_names && names.size() < info.link_count && searched < info.link_count) {
+        searched = info.link_count;
+        m_forced_inodes.insert(info.inode);
+        *unknown_names = true;
+    }
+    return others;
 }
 
 void TreeMirror::finish_directories(BatchState& state) {

@@ -15,6 +15,7 @@
 #include <atomic>
 #include <mutex>
 #include <set>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,9 @@ struct FailedChange {
 
 struct BatchOutcome {
     std::vector<FailedChange> failed; // to be retried
+    // A file with hard links changed whose other names are not all known: only a comparison
+    // of the whole tree finds them (their size and mtime changed with it).
+    bool rescan_needed = false;
 };
 
 class TreeMirror {
@@ -86,6 +90,13 @@ private:
     void record_failure(BatchState& state, const std::string& path, ChangeKind kind,
                         unsigned attempts, base::Error error);
 
+    // Remembers the names of a source file with several hard links. Returns its other known
+    // names: they changed too, though the kernel reported only the name written through.
+    // Sets `unknown_names` when some names were never seen and no rescan looked for them yet.
+    std::vector<std::string> note_hard_link(const std::string& path,
+                                            const transport::EntryInfo& info,
+                                            bool* unknown_names = nullptr);
+
     SourceTree& m_source;
     transport::Transport& m_target;
     WorkerPool& m_pool;
@@ -93,6 +104,12 @@ private:
     base::Logger& m_logger;
     TreeMirrorOptions m_options;
     MirrorCounters m_counters;
+    std::mutex m_hard_links_mutex;
+    std::unordered_map<std::uint64_t, std::set<std::string>> m_hard_links; // inode -> names
+    // Inode -> the link count a rescan already looked for all names at.
+    std::unordered_map<std::uint64_t, std::uint32_t> m_hard_links_searched;
+    // Inodes whose every name a rescan transfers, even when size and mtime look unchanged.
+    std::set<std::uint64_t> m_forced_inodes;
 };
 
 } // namespace fsmirror::engine

@@ -15,6 +15,8 @@ struct EntryInfo {
     std::uint32_t mode = 0;     // permission bits, 07777
     std::uint32_t uid = 0;
     std::uint32_t gid = 0;
+    std::uint64_t inode = 0;     // on its own side's file system; for hard-link bookkeeping
+    std::uint32_t link_count = 1;
     std::string link_target;    // symlinks only
 };
 

@@ -44,6 +44,8 @@ EntryInfo entry_info_from_stat(const struct stat& st) {
     info.mode = st.st_mode & 07777;
     info.uid = st.st_uid;
     info.gid = st.st_gid;
+    info.inode = st.st_ino;
+    info.link_count = static_cast<std::uint32_t>(st.st_nlink);
     return info;
 }
 

@@ -87,10 +87,9 @@ SmtpSink::SmtpSink(const fs::path& directory, const std::optional<std::string>& 
                   "(apt-get install python3-aiosmtpd)");
     fs::create_directories(m_mail_dir);
     const fs::path port_file = directory / "smtp.port";
-    std::vector<std::string> argv{
-        k_python,      std::string(FSMIRROR_INTEGRATION_DIR) + "/smtp_sink.py",
-        "--dir",       m_mail_dir.string(),
-        "--port-file", port_file.string()};
+    const fs::path script = fs::path(FSMIRROR_INTEGRATION_DIR) / "smtp_sink.py";
+    std::vector<std::string> argv{k_python,      script.string(),   "--dir", m_mail_dir.string(),
+                                  "--port-file", port_file.string()};
     if (auth) {
         argv.push_back("--auth");
         argv.push_back(*auth);

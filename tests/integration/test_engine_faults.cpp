@@ -129,7 +129,7 @@ TEST_CASE("a transfer that fails is retried with backoff while the rest keeps fl
     fixture.stop();
 }
 
-TEST_CASE("SIGHUP reloads the configuration; a broken one is refused and the old one kept",
+TEST_CASE("SIGHUP reloads the configuration and a broken one is refused with the old one kept",
           "[engine][faults]") {
     MirrorFixture fixture;
     fs::path second_source = fixture.root() / "source2";

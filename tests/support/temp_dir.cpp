@@ -49,6 +49,11 @@ TempDir::TempDir(std::string_view prefix) {
 }
 
 TempDir::~TempDir() {
+    // FSMIRROR_KEEP_TEST_DIRS=1 keeps the directories (and daemon logs) for a post-mortem.
+    if (const char* keep = std::getenv("FSMIRROR_KEEP_TEST_DIRS"); keep && *keep == '1') {
+        std::fprintf(stderr, "kept %s\n", m_path.c_str());
+        return;
+    }
     std::error_code ec;
     fs::remove_all(m_path, ec);
     if (ec) {
