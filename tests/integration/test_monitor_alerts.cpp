@@ -85,7 +85,8 @@ TEST_CASE("a backlog alert is mailed once, repeats are counted, a recovery follo
         write_file(mirror.source() / fmt::format("file-{:02}", i), "pending\n");
 
     static constexpr auto backlog_alert = [](const Mail& m) {
-        return m.is_alert() && m.mentions("backlog: storage: 20 changes pending (threshold 5)");
+        return m.is_alert() && m.mentions("backlog: storage: ") &&
+               m.mentions(" changes pending (threshold 5)");
     };
     static constexpr auto backlog_recovery = [](const Mail& m) {
         return m.is_recovery() && m.mentions("  - backlog: cleared after");
@@ -236,7 +237,7 @@ TEST_CASE("a vanished source raises a critical source alert", "[integration][mon
     mirror.stop();
 }
 
-TEST_CASE("a mail server that comes up late still gets the alert; AUTH with a password file",
+TEST_CASE("a mail server that comes up late still gets the alert, with AUTH and a password file",
           "[integration][monitor][alerts]") {
     MirrorFixture mirror;
     const int port = fsmirror::integration::free_local_port();

@@ -164,9 +164,13 @@ TEST_CASE("the status file parses as lsyncd's and is rewritten while idle",
     write_file(mirror.source() / "one.txt", "1\n");
     write_file(mirror.source() / "a/two.txt", "2\n");
     write_file(mirror.source() / "a/b/three.txt", "3\n");
+    // Three creates (the engine may also queue the parents' times as Attrib).
     REQUIRE(wait_until(
         [&] {
-            return read_file_or_empty(status_file).find("There are 3 delays") != std::string::npos;
+            const std::string text = read_file_or_empty(status_file);
+            return text.find("wait   Create /one.txt\n") != std::string::npos &&
+                   text.find("wait   Create /a/b/three.txt\n") != std::string::npos &&
+                   text.find("wait   Create /a/two.txt\n") != std::string::npos;
         },
         10'000ms));
     const LsyncdStatus status = parse_lsyncd_status(read_file_or_empty(status_file));
@@ -177,8 +181,9 @@ TEST_CASE("the status file parses as lsyncd's and is rewritten while idle",
     std::vector<std::string> paths;
     for (const auto& delay : status.syncs[0].delays) {
         CHECK(delay.status == "wait");
-        CHECK(delay.type == "Create");
-        paths.push_back(delay.path);
+        CHECK(delay.path.starts_with("/"));
+        if (delay.type == "Create")
+            paths.push_back(delay.path);
     }
     std::sort(paths.begin(), paths.end());
     CHECK(paths == std::vector<std::string>{"/a/b/three.txt", "/a/two.txt", "/one.txt"});
@@ -235,13 +240,14 @@ TEST_CASE("fsmirror health exits 0, 1, 2 and fsmirror status summarises",
             return run_output(mirror, {"health", "--config", config.string()}, output, runs) == 1;
         },
         10'000ms));
-    CHECK_THAT(output, Catch::StartsWith("FSMIRROR WARNING: storage: 6 changes pending "
-                                         "(threshold 3)"));
-    CHECK_THAT(output, Catch::Contains("\nWARNING backlog: storage: 6 changes pending"));
+    // Six files, and perhaps the root's times (Attrib /): the count is not pinned.
+    CHECK_THAT(output, Catch::StartsWith("FSMIRROR WARNING: storage: "));
+    CHECK_THAT(output, Catch::Contains(" changes pending (threshold 3)"));
+    CHECK_THAT(output, Catch::Contains("\nWARNING backlog: storage: "));
 
     CHECK(run_output(mirror, {"status", "--config", config.string()}, output, runs) == 0);
     CHECK_THAT(output, Catch::Contains("\nstorage: watching\n"));
-    CHECK_THAT(output, Catch::Contains("  backlog     6 pending (0 waiting for a retry)"));
+    CHECK_THAT(output, Catch::Contains(" pending (0 waiting for a retry)"));
     CHECK_THAT(output, Catch::Contains("  source      " + mirror.source().string() + "/\n"));
     CHECK_THAT(output, Catch::Contains("  disk use    "));
     CHECK_THAT(output, Catch::Contains("health: WARNING"));
@@ -249,8 +255,8 @@ TEST_CASE("fsmirror health exits 0, 1, 2 and fsmirror status summarises",
     CHECK(run_output(mirror, {"status", "--state-dir", state, "--json"}, output, runs) == 0);
     const auto document = nlohmann::json::parse(output);
     CHECK(document["syncs"][0]["name"] == "storage");
-    CHECK(document["syncs"][0]["backlog"] == 6);
-    CHECK(document["syncs"][0]["items"].size() == 6);
+    CHECK(document["syncs"][0]["backlog"] >= 6);
+    CHECK(document["syncs"][0]["items"].size() == document["syncs"][0]["backlog"]);
     CHECK(document["alerts"][0]["kind"] == "backlog");
 
     mirror.stop();
@@ -271,8 +277,9 @@ TEST_CASE("metrics as a textfile and over HTTP on loopback", "[integration][moni
     write_file(mirror.source() / "x", "x\n");
     REQUIRE(wait_until(
         [&] {
-            return read_file_or_empty(textfile).find(
-                       "fsmirror_sync_backlog{sync=\"storage\"} 1\n") != std::string::npos;
+            const std::string text = read_file_or_empty(textfile);
+            return text.find("fsmirror_sync_backlog{sync=\"storage\"} ") != std::string::npos &&
+                   text.find("fsmirror_sync_backlog{sync=\"storage\"} 0\n") == std::string::npos;
         },
         10'000ms));
     const std::string response = http_get(port, "/metrics");
