@@ -54,17 +54,19 @@ void Notifier::run(std::stop_token stop) {
         auto due = std::find_if(m_queue.begin(), m_queue.end(),
                                 [&](const Delivery& d) { return d.next_try <= now; });
         if (due == m_queue.end()) {
+            // Until the earliest retry, or a new submission (due at once), or stop.
             auto next = std::chrono::steady_clock::time_point::max();
             for (const auto& delivery : m_queue)
                 next = std::min(next, delivery.next_try);
+            const auto any_due = [this] {
+                const auto at = std::chrono::steady_clock::now();
+                return std::any_of(m_queue.begin(), m_queue.end(),
+                                   [&](const Delivery& d) { return d.next_try <= at; });
+            };
             if (next == std::chrono::steady_clock::time_point::max())
-                m_wake.wait(lock, stop, [&] {
-                    return std::any_of(m_queue.begin(), m_queue.end(), [](const Delivery& d) {
-                        return d.next_try <= std::chrono::steady_clock::now();
-                    });
-                });
+                m_wake.wait(lock, stop, any_due);
             else
-                m_wake.wait_until(lock, stop, next, [] { return false; });
+                m_wake.wait_until(lock, stop, next, any_due);
             continue;
         }
         Delivery delivery = std::move(*due);

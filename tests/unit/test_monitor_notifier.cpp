@@ -50,6 +50,22 @@ TEST_CASE("a failed delivery is retried, never fatal", "[monitor][notifier]") {
     CHECK(notifier.pending() == 0);
 }
 
+TEST_CASE("a new notification is not held up by another one's retry pause", "[monitor][notifier]") {
+    base::Logger logger(base::LogLevel::error);
+    std::atomic<int> sent{0};
+    std::atomic<int> tried{0};
+    std::vector<std::unique_ptr<AlertChannel>> channels;
+    channels.push_back(std::make_unique<FlakyChannel>(1, sent, tried));
+    NotifierOptions options;
+    options.first_retry = 60'000ms;
+    Notifier notifier(std::move(channels), options, logger);
+    notifier.submit(Notification{Notification::Type::alert, "first", "", "{}"});
+    REQUIRE(test_support::wait_until([&] { return tried.load() == 1; }, 5000ms));
+    notifier.submit(Notification{Notification::Type::recovery, "second", "", "{}"});
+    REQUIRE(test_support::wait_until([&] { return sent.load() == 1; }, 5000ms));
+    CHECK(notifier.pending() == 1); // the first, waiting for its retry
+}
+
 TEST_CASE("delivery gives up after max_attempts", "[monitor][notifier]") {
     base::Logger logger(base::LogLevel::error);
     std::atomic<int> sent{0};
