@@ -54,6 +54,8 @@ EXIT STATUS
     0   success
     1   a runtime failure (the log says what failed and why)
     2   a usage or configuration error (the message names the flag, or file:line:column)
+    `fsmirror health` alone follows the Nagios plugin convention instead: 0 OK, 1 WARNING,
+    2 CRITICAL, 3 UNKNOWN (a usage or configuration error).
 
 EXAMPLES
     fsmirror run --source /mnt/storage_do_1 --target /mnt/storage_do_2 --delay 1
