@@ -22,6 +22,9 @@ int command_run(const CommandContext& context);
 int command_sync(const CommandContext& context);
 int command_status(const CommandContext& context);
 int command_health(const CommandContext& context);
+int command_agent(const CommandContext& context);
+// Internal: run by the engine in a child process (engine/snapshot_taker.hpp).
+int command_sqlite_snapshot(const CommandContext& context);
 
 // Runs the command that `args` (argv without argv[0]) names. Returns the exit status.
 int dispatch(const std::vector<std::string>& args, const std::filesystem::path& working_directory);

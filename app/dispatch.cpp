@@ -14,10 +14,16 @@ namespace fsmirror::app {
 
 namespace {
 
+enum class Audience {
+    user,     // listed in the overview
+    internal, // run by fsmirror itself; listed apart
+};
+
 struct CommandEntry {
     std::string_view name;
     int (*function)(const CommandContext&);
     std::string_view summary;
+    Audience audience = Audience::user;
 };
 
 constexpr std::array k_commands = {
@@ -25,6 +31,10 @@ constexpr std::array k_commands = {
     CommandEntry{"sync", command_sync, "initial sync only, then exit (cron, seeding)"},
     CommandEntry{"status", command_status, "what the running daemon is doing, per sync"},
     CommandEntry{"health", command_health, "check the daemon once; exit 0 OK, 1 WARNING, 2 CRITICAL"},
+    CommandEntry{"agent", command_agent, "the remote end of an SSH target (run by fsmirror)"},
+    CommandEntry{"sqlite-snapshot", command_sqlite_snapshot,
+                 "snapshot one SQLite database (run by the engine in a child process)",
+                 Audience::internal},
 };
 
 std::string overview() {
@@ -46,7 +56,12 @@ DESCRIPTION
 COMMANDS
 )";
     for (const auto& command : k_commands)
-        text += fmt::format("    {:<8}{}\n", command.name, command.summary);
+        if (command.audience == Audience::user)
+            text += fmt::format("    {:<8}{}\n", command.name, command.summary);
+    text += "\nINTERNAL COMMANDS (run by fsmirror itself)\n";
+    for (const auto& command : k_commands)
+        if (command.audience == Audience::internal)
+            text += fmt::format("    {:<17}{}\n", command.name, command.summary);
     text += R"(
     Run `fsmirror COMMAND --help` for the options of one command.
 

@@ -2,13 +2,21 @@
 
 #include "safety/path_checks.hpp"
 #include "transport/local_transport.hpp"
+#include "transport/ssh_transport.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <system_error>
 
 #include <fmt/format.h>
 
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <system_error>
 
@@ -22,6 +30,11 @@ fs::path canonical_or_lexical(const fs::path& path) {
     std::error_code ec;
     auto resolved = fs::weakly_canonical(path, ec);
     return ec ? path.lexically_normal() : resolved;
+}
+
+bool is_same_or_inside(const fs::path& path, const fs::path& ancestor) {
+    auto [end, rest] = std::mismatch(ancestor.begin(), ancestor.end(), path.begin(), path.end());
+    return end == ancestor.end();
 }
 
 void require_directory(const std::string& sync_name, const char* role, const fs::path& path) {
@@ -76,6 +89,27 @@ engine::DeletePolicy delete_policy_for(config::DeleteMode mode) {
     return {true, true};
 }
 
+std::chrono::nanoseconds to_duration(double seconds) {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+        std::chrono::duration<double>(seconds));
+}
+
+std::optional<engine::DatabaseWatchOptions> database_options(const config::SyncConfig& sync) {
+    if (!sync.sqlite.enabled)
+        return std::nullopt;
+    engine::DatabaseWatchOptions options;
+    try {
+        for (const auto& pattern : sync.sqlite.paths)
+            options.paths.add_pattern(pattern);
+    } catch (const std::exception& error) {
+        throw StartupError(fmt::format("{}: sqlite.paths: {}", sync.name, error.what()));
+    }
+    options.delay = to_duration(sync.delay_seconds);
+    options.interval = to_duration(sync.sqlite.interval_seconds.value_or(sync.delay_seconds));
+    options.snapshot_root = sync.sqlite.temp_dir.value_or(engine::default_snapshot_root());
+    return options;
+}
+
 engine::ExcludeFilter make_excludes(const config::SyncConfig& sync) {
     engine::ExcludeFilter excludes;
     try {
@@ -89,42 +123,140 @@ engine::ExcludeFilter make_excludes(const config::SyncConfig& sync) {
     return excludes;
 }
 
+std::string local_user_name() {
+    if (const passwd* entry = ::getpwuid(::geteuid()); entry != nullptr)
+        return entry->pw_name;
+    if (const char* user = std::getenv("USER"); user != nullptr && *user != '\0')
+        return user;
+    return "root";
+}
+
+fs::path default_known_hosts() {
+    const char* home = std::getenv("HOME");
+    if (home == nullptr || *home == '\0') {
+        const passwd* entry = ::getpwuid(::geteuid());
+        home = entry != nullptr ? entry->pw_dir : "/";
+    }
+    return fs::path(home) / ".ssh" / "known_hosts";
+}
+
+std::chrono::milliseconds to_milliseconds(double seconds) {
+    return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000.0));
+}
+
+// Builds the SSH transport and connects once, so that a refused host key or failed login stops
+// the start with a clear message. An unreachable host does not: the session starts and keeps
+// retrying, as it would after losing the connection.
+std::unique_ptr<transport::Transport> make_ssh_transport(const config::SyncConfig& sync,
+                                                         transport::AttributePolicy attributes,
+                                                         base::Logger& logger) {
+    const config::RemoteTarget& remote = *sync.remote;
+    if (safety::is_system_directory(remote.path))
+        throw StartupError(fmt::format("{}: refusing system directory {} on {} as a target: "
+                                       "mirroring deletes what the source lacks; choose a "
+                                       "dedicated directory",
+                                       sync.name, remote.path, remote.host));
+    if (sync.inplace)
+        throw StartupError(fmt::format("{}: inplace applies to local targets only; an SSH "
+                                       "target always receives a temporary file that is "
+                                       "renamed into place",
+                                       sync.name));
+    transport::SshTransportOptions options;
+    options.ssh.host = remote.host;
+    options.ssh.port = remote.port;
+    options.ssh.user = remote.user.empty() ? local_user_name() : remote.user;
+    options.ssh.identity_file = sync.ssh.identity_file;
+    options.ssh.known_hosts = sync.ssh.known_hosts.value_or(default_known_hosts());
+    options.ssh.host_key_policy = sync.ssh.host_key_policy == config::HostKeyPolicy::accept_new
+                                      ? transport::HostKeyPolicy::accept_new
+                                      : transport::HostKeyPolicy::strict;
+    options.ssh.compression = sync.ssh.compression;
+    options.ssh.connect_timeout = to_milliseconds(sync.ssh.connect_timeout_seconds);
+    options.ssh.keepalive =
+        std::chrono::seconds(static_cast<std::int64_t>(sync.ssh.keepalive_seconds + 0.5));
+    options.root = remote.path;
+    options.agent_path = sync.ssh.agent_path;
+    options.attributes = attributes;
+    options.durability = durability_for(sync.fsync);
+    auto target = std::make_unique<transport::SshTransport>(std::move(options), logger);
+    if (auto connected = target->connect(); !connected) {
+        if (connected.error().kind != base::ErrorKind::transient)
+            throw StartupError(sync.name + ": " + connected.error().message);
+        logger.warning("{}: starting anyway; changes stay queued until the target is reachable",
+                       sync.name);
+    }
+    return target;
+}
+
 } // namespace
 
 std::unique_ptr<engine::SyncSession> make_session(const config::SyncConfig& sync,
                                                   Watching watching, base::Logger& logger,
                                                   monitor::SyncReporter* reporter) {
     require_directory(sync.name, "source", sync.source);
-    if (auto refused = safety::check_source_target_paths(canonical_or_lexical(sync.source),
-                                                         canonical_or_lexical(sync.target)))
-        throw StartupError(sync.name + ": " + *refused);
-    ensure_target_exists(sync, logger);
-
+    std::unique_ptr<transport::Transport> target;
     transport::AttributePolicy attributes{sync.preserve.mode, sync.preserve.times,
                                           sync.preserve.owner.value_or(::geteuid() == 0)};
-    transport::LocalTransportOptions transport_options;
-    transport_options.root = sync.target;
-    transport_options.attributes = attributes;
-    transport_options.write_mode =
-        sync.inplace ? transport::WriteMode::inplace : transport::WriteMode::replace;
-    transport_options.durability = durability_for(sync.fsync);
-    auto target = transport::LocalTransport::open(transport_options);
-    if (!target)
-        throw StartupError(sync.name + ": " + target.error().message);
+    if (sync.remote) {
+        // Another machine: the overlap checks do not apply, the system-directory one does.
+        // Owner and group "auto" means: when logging in as root there.
+        const auto& user = sync.remote->user;
+        attributes.owner =
+            sync.preserve.owner.value_or(user.empty() ? ::geteuid() == 0 : user == "root");
+        target = make_ssh_transport(sync, attributes, logger);
+    } else {
+        if (auto refused = safety::check_source_target_paths(canonical_or_lexical(sync.source),
+                                                             canonical_or_lexical(sync.target)))
+            throw StartupError(sync.name + ": " + *refused);
+        ensure_target_exists(sync, logger);
+        transport::LocalTransportOptions transport_options;
+        transport_options.root = sync.target;
+        transport_options.attributes = attributes;
+        transport_options.write_mode =
+            sync.inplace ? transport::WriteMode::inplace : transport::WriteMode::replace;
+        transport_options.durability = durability_for(sync.fsync);
+        auto local = transport::LocalTransport::open(transport_options);
+        if (!local)
+            throw StartupError(sync.name + ": " + local.error().message);
+        target = std::move(*local);
+    }
 
     engine::SyncSessionOptions options;
     options.name = sync.name;
     options.source = sync.source;
-    options.batching.delay = std::chrono::duration_cast<std::chrono::nanoseconds>(
-        std::chrono::duration<double>(sync.delay_seconds));
+    options.batching.delay = to_duration(sync.delay_seconds);
     options.batching.max_delays = sync.max_delays;
     options.mirror.deletes = delete_policy_for(sync.delete_mode);
     options.mirror.attributes = attributes;
     options.workers = sync.workers;
     options.reporter = reporter;
+    options.databases = database_options(sync);
+    if (options.databases) {
+        // Never in the source (which we never write to, and whose watcher would see them)
+        // nor in the target (whose comparison would delete them).
+        const fs::path root = canonical_or_lexical(options.databases->snapshot_root);
+        for (const auto& [role, tree] : {std::pair{"source", fs::path(sync.source)},
+                                         std::pair{"target", fs::path(sync.target)}}) {
+            if (is_same_or_inside(root, canonical_or_lexical(tree)))
+                throw StartupError(fmt::format("{}: the SQLite snapshot directory {} is inside "
+                                               "the {} {}; set sqlite.temp_dir outside it",
+                                               sync.name, root.string(), role, tree.string()));
+        }
+    }
+    engine::ExcludeFilter excludes = make_excludes(sync);
+    if (options.databases) {
+        // Once an lsyncd-era workaround; now it only hides commits from the watcher.
+        for (const char* probe : {"example.db-wal", "example.db-journal"}) {
+            if (excludes.is_excluded(probe, engine::EntryKind::file))
+                logger.warning("{}: an exclude pattern matches SQLite's {} files; fsmirror never "
+                               "copies them anyway, and excluding them hides a database's "
+                               "commits until its next checkpoint (see docs/sqlite.md)",
+                               sync.name, probe + std::string_view("example.db").size());
+        }
+    }
     try {
         return std::make_unique<engine::SyncSession>(
-            std::move(options), make_excludes(sync), std::move(*target),
+            std::move(options), std::move(excludes), std::move(target),
             watching == Watching::yes ? std::optional(engine::EventSourceKind::inotify)
                                       : std::nullopt,
             logger);

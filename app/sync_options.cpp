@@ -1,4 +1,5 @@
 #include "app/sync_options.hpp"
+#include "config/remote_target.hpp"
 #include "config/yaml_loader.hpp"
 
 #include <fmt/format.h>
@@ -58,6 +59,14 @@ DeleteMode parse_delete_mode(const std::string& value) {
     throw UsageError("--delete takes true, false, startup or running, got '" + value + "'");
 }
 
+config::HostKeyPolicy parse_host_key_policy(const std::string& value) {
+    if (value == "strict")
+        return config::HostKeyPolicy::strict;
+    if (value == "accept-new")
+        return config::HostKeyPolicy::accept_new;
+    throw UsageError("--host-key-policy takes strict or accept-new, got '" + value + "'");
+}
+
 FsyncPolicy parse_fsync(const std::string& value) {
     if (value == "file")
         return FsyncPolicy::file;
@@ -77,14 +86,49 @@ SyncSelection parse_sync_options(const std::vector<std::string>& args,
 
     config::SyncConfig sync;
     std::optional<std::string> source;
-    std::optional<std::string> target;
+    std::vector<std::string> targets;
     std::vector<std::string> sync_flags; // flags that describe a sync, refused with --config
+    std::vector<std::string> ssh_flags;  // flags that only make sense for an SSH target
 
     using Handler = std::function<void(const std::string&)>;
     const std::map<std::string, Handler> with_value = {
         {"--config", [&](const std::string& v) { command.config_file = resolve(v, working_directory); }},
         {"--source", [&](const std::string& v) { source = v; }},
-        {"--target", [&](const std::string& v) { target = v; }},
+        {"--target", [&](const std::string& v) { targets.push_back(v); }},
+        {"--identity",
+         [&](const std::string& v) {
+             sync.ssh.identity_file = resolve(v, working_directory);
+             ssh_flags.push_back("--identity");
+         }},
+        {"--known-hosts",
+         [&](const std::string& v) {
+             sync.ssh.known_hosts = resolve(v, working_directory);
+             ssh_flags.push_back("--known-hosts");
+         }},
+        {"--agent-path",
+         [&](const std::string& v) {
+             sync.ssh.agent_path = v;
+             ssh_flags.push_back("--agent-path");
+         }},
+        {"--host-key-policy",
+         [&](const std::string& v) {
+             sync.ssh.host_key_policy = parse_host_key_policy(v);
+             ssh_flags.push_back("--host-key-policy");
+         }},
+        {"--connect-timeout",
+         [&](const std::string& v) {
+             sync.ssh.connect_timeout_seconds = parse_seconds("--connect-timeout", v);
+             if (sync.ssh.connect_timeout_seconds < 0.1 || sync.ssh.connect_timeout_seconds > 3600)
+                 throw UsageError("--connect-timeout takes 0.1 to 3600 seconds, got '" + v + "'");
+             ssh_flags.push_back("--connect-timeout");
+         }},
+        {"--keepalive",
+         [&](const std::string& v) {
+             sync.ssh.keepalive_seconds = parse_seconds("--keepalive", v);
+             if (sync.ssh.keepalive_seconds > 3600)
+                 throw UsageError("--keepalive takes 0 to 3600 seconds, got '" + v + "'");
+             ssh_flags.push_back("--keepalive");
+         }},
         {"--delay", [&](const std::string& v) { sync.delay_seconds = parse_seconds("--delay", v); }},
         {"--max-delays",
          [&](const std::string& v) { sync.max_delays = parse_count("--max-delays", v, 1, 10'000'000); }},
@@ -96,6 +140,12 @@ SyncSelection parse_sync_options(const std::vector<std::string>& args,
         {"--workers",
          [&](const std::string& v) { sync.workers = static_cast<unsigned>(parse_count("--workers", v, 1, 64)); }},
         {"--name", [&](const std::string& v) { sync.name = v; }},
+        {"--sqlite-interval",
+         [&](const std::string& v) {
+             sync.sqlite.interval_seconds = parse_seconds("--sqlite-interval", v);
+         }},
+        {"--sqlite-temp-dir",
+         [&](const std::string& v) { sync.sqlite.temp_dir = resolve(v, working_directory); }},
         {"--log-level",
          [&](const std::string& v) {
              auto level = base::parse_log_level(v);
@@ -122,6 +172,12 @@ SyncSelection parse_sync_options(const std::vector<std::string>& args,
         {"--no-times", [&] { sync.preserve.times = false; }},
         {"--owner", [&] { sync.preserve.owner = true; }},
         {"--no-owner", [&] { sync.preserve.owner = false; }},
+        {"--compress",
+         [&] {
+             sync.ssh.compression = true;
+             ssh_flags.push_back("--compress");
+         }},
+        {"--no-sqlite", [&] { sync.sqlite.enabled = false; }},
     };
     const std::vector<std::string> not_sync_flags = {"--config",      "--log-level",
                                                      "--log-file",    "--status-file",
@@ -177,18 +233,36 @@ SyncSelection parse_sync_options(const std::vector<std::string>& args,
     }
     if (!source)
         throw UsageError("--source is required (or --config FILE)");
-    if (!target)
+    if (targets.empty())
         throw UsageError("--target is required (or --config FILE)");
     sync.source = resolve(*source, working_directory);
-    if (target->find(':') != std::string::npos && !target->starts_with("/") &&
-        !target->starts_with("."))
-        throw UsageError("--target " + *target +
-                         ": remote targets (host:/path) are not supported yet; give a local "
-                         "directory");
-    sync.target = resolve(*target, working_directory).string();
     if (sync.name.empty())
         sync.name = "sync1";
-    command.config.syncs.push_back(std::move(sync));
+    // Several --target flags fan out: one sync per target, each with its own queue and
+    // connection, named <name>-1, <name>-2, ...
+    bool any_remote = false;
+    for (std::size_t i = 0; i < targets.size(); ++i) {
+        config::SyncConfig one = sync;
+        if (targets.size() > 1)
+            one.name = sync.name + "-" + std::to_string(i + 1);
+        if (config::looks_remote(targets[i])) {
+            auto remote = config::parse_remote_target(targets[i]);
+            if (!remote)
+                throw UsageError("--target " + remote.error());
+            one.target = config::to_string(*remote);
+            one.remote = std::move(*remote);
+            any_remote = true;
+        } else {
+            one.target = resolve(targets[i], working_directory).string();
+        }
+        for (const auto& other : command.config.syncs)
+            if (other.target == one.target)
+                throw UsageError("--target " + one.target + " is given twice");
+        command.config.syncs.push_back(std::move(one));
+    }
+    if (!any_remote && !ssh_flags.empty())
+        throw UsageError(ssh_flags.front() +
+                         " applies to SSH targets only ([user@]host[:port]:/path)");
     return command;
 }
 
@@ -223,9 +297,34 @@ std::string sync_options_help() {
     --source DIR
         The directory to mirror. Relative paths are resolved against the current
         directory when fsmirror starts.
-    --target DIR
+    --target DIR | [user@]host[:port]:/DIR
         The mirror. Created if missing and its parent exists. It may not be the source,
         lie inside it, contain it, or be a system directory such as / or /var.
+        A target with a ':' before its first '/' is on another machine, reached over
+        SSH: fsmirror runs `fsmirror agent` there (see --agent-path) and sends changed
+        files as librsync deltas, or copies whole files over SFTP when the remote has no
+        fsmirror. Repeat --target to mirror one source to several targets, each with its
+        own queue and connection (syncs NAME-1, NAME-2, ...).
+    --identity FILE
+        SSH private key to authenticate with (unencrypted; load encrypted keys into
+        ssh-agent). Default: the keys in ssh-agent, then ~/.ssh/id_ed25519, id_ecdsa,
+        id_rsa. Passwords are never used.
+    --known-hosts FILE
+        Host keys to check the SSH server against. Default ~/.ssh/known_hosts.
+    --host-key-policy strict|accept-new
+        strict (default): refuse a host whose key is not in the known_hosts file.
+        accept-new: add an unknown host's key to it (as OpenSSH's accept-new). A host
+        whose key CHANGED is always refused.
+    --agent-path PATH
+        The fsmirror binary on the remote (as rsync's --rsync-path). Default `fsmirror`
+        on the remote user's PATH.
+    --compress
+        Compress the SSH connection (zlib), for slow links.
+    --connect-timeout SECONDS
+        Give up a connection attempt after this long. Default 10.
+    --keepalive SECONDS
+        Ask the server for a sign of life this often; a connection silent for four
+        intervals is treated as hung and replaced. 0 disables. Default 15.
     --delay SECONDS
         Batching delay: changes are collected for this long after the first one, then
         mirrored together. Fractions and 0 are allowed. Default 1.
@@ -254,6 +353,17 @@ std::string sync_options_help() {
         Do not carry over permission bits / modification times.
     --owner, --no-owner
         Carry over owner and group. Default: only when running as root.
+    --no-sqlite
+        Copy SQLite databases and their -wal, -shm and -journal files as plain files, as
+        rsync would (a live database's copy may then be corrupt). By default a database is
+        recognised by its header and mirrored as a consistent snapshot taken through
+        SQLite; its companion files are never copied (see docs/sqlite.md).
+    --sqlite-interval SECONDS
+        Snapshot a database that keeps changing at most once per SECONDS. Default: the
+        batching delay.
+    --sqlite-temp-dir DIR
+        Where snapshots are written before they are sent (a directory of this user's).
+        Default $TMPDIR/fsmirror, else /var/tmp/fsmirror.
     --name NAME
         The sync's name in logs. Default sync1.
     --log-level debug|info|warning|error

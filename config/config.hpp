@@ -37,10 +37,45 @@ struct PreserveOptions {
     std::optional<bool> owner;
 };
 
+// Whether a host key missing from known_hosts is refused or added (OpenSSH's
+// StrictHostKeyChecking yes / accept-new). A changed key is always refused.
+enum class HostKeyPolicy { strict, accept_new };
+
+// How an SSH target is reached.
+struct SshSettings {
+    std::optional<std::filesystem::path> identity_file; // nullopt: ssh-agent, then ~/.ssh/id_*
+    std::optional<std::filesystem::path> known_hosts;   // nullopt: ~/.ssh/known_hosts
+    HostKeyPolicy host_key_policy = HostKeyPolicy::strict;
+    bool compression = false;
+    double connect_timeout_seconds = 10;
+    double keepalive_seconds = 15;      // 0 disables keepalives
+    std::string agent_path = "fsmirror"; // the fsmirror binary on the remote (PATH searched)
+};
+
+// A target on another machine: `[user@]host[:port]:/absolute/path`.
+struct RemoteTarget {
+    std::string user; // empty: the name of the user running fsmirror
+    std::string host; // a name or an address (IPv6 without brackets)
+    std::uint16_t port = 22;
+    std::string path; // absolute on the remote, lexically normal
+};
+
+// How SQLite databases in the source are mirrored (docs/sqlite.md).
+struct SqliteConfig {
+    bool enabled = true; // false: databases and their -wal/-shm/-journal are copied as files
+    std::vector<std::string> paths;         // rsync-style patterns; only matching files may be
+                                            // databases. Empty: any file with the SQLite header.
+    std::optional<double> interval_seconds; // at most one snapshot per database per interval;
+                                            // nullopt: the sync's delay
+    std::optional<std::filesystem::path> temp_dir; // where snapshots are written before they
+                                                   // are sent; nullopt: $TMPDIR/fsmirror or
+                                                   // /var/tmp/fsmirror
+};
+
 struct SyncConfig {
     std::string name;                  // shown in logs and status; defaults to "sync<N>"
     std::filesystem::path source;      // absolute, resolved at load time
-    std::string target;                // absolute local path (remote forms come with SSH)
+    std::string target;                // absolute local path, or a remote target's text
     double delay_seconds = 1.0;        // batching delay; fractions and 0 allowed
     std::size_t max_delays = 1000;     // queued paths after which a batch is flushed early
     DeleteMode delete_mode = DeleteMode::always;
@@ -50,6 +85,9 @@ struct SyncConfig {
     bool inplace = false;              // update files in place (rsync --inplace)
     FsyncPolicy fsync = FsyncPolicy::batch;
     unsigned workers = 4;              // parallel transfers for this sync
+    std::optional<RemoteTarget> remote; // set when the target is on another machine (SSH)
+    SshSettings ssh;                    // how `remote` is reached
+    SqliteConfig sqlite;
 };
 
 struct LogConfig {

@@ -1,10 +1,13 @@
 #include "config/yaml_loader.hpp"
 
+#include "config/remote_target.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -44,10 +47,17 @@ constexpr std::string_view k_metrics_keys = "textfile, listen";
 constexpr std::string_view k_log_keys = "level, file";
 constexpr std::string_view k_sync_keys = "name, source, target, delay, max_delays, delete, "
                                          "exclude, exclude_from, preserve, inplace, fsync, "
-                                         "workers";
+                                         "workers, ssh, sqlite";
 constexpr std::string_view k_defaults_keys = "delay, max_delays, delete, exclude, exclude_from, "
-                                             "preserve, inplace, fsync, workers";
+                                             "preserve, inplace, fsync, workers, ssh, sqlite";
+constexpr std::string_view k_ssh_keys = "identity_file, known_hosts, host_key_policy, "
+                                        "compression, connect_timeout, keepalive, agent_path";
+constexpr std::string_view k_remote_keys = "host, port, user, path, identity_file, known_hosts, "
+                                           "host_key_policy, compression, connect_timeout, "
+                                           "keepalive, agent_path";
+constexpr double k_max_ssh_timeout_seconds = 3600.0;
 constexpr std::string_view k_preserve_keys = "mode, times, links, owner";
+constexpr std::string_view k_sqlite_keys = "enabled, paths, interval, temp_dir";
 
 // One key of a mapping: its name, where it is written, and its value.
 struct Entry {
@@ -79,12 +89,6 @@ bool is_valid_name(std::string_view name) {
         return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
                c == '_' || c == '.' || c == '-';
     });
-}
-
-// rsync's rule: a ':' before the first '/' makes "host:path" a remote location.
-bool looks_remote(std::string_view target) {
-    const auto colon = target.find(':');
-    return colon != std::string_view::npos && colon < target.find('/');
 }
 
 // Turns one YAML document into a Config. Holds only what every message needs.
@@ -121,6 +125,14 @@ private:
     DeleteMode parse_delete_mode(const Entry& entry) const;
     FsyncPolicy parse_fsync(const Entry& entry) const;
     void parse_preserve(const Entry& entry, PreserveOptions& out, std::string_view where) const;
+    fs::path parse_key_path(const Entry& entry, std::string_view name) const;
+    double parse_ssh_seconds(const Entry& entry, double min) const;
+    bool apply_ssh_option(const Entry& entry, SshSettings& ssh, std::string_view name) const;
+    void parse_ssh(const Entry& entry, SshSettings& out, std::string_view where) const;
+    // One item of 'target': a local path, a remote string, or a remote mapping. Sets
+    // sync.target and sync.remote (and refines sync.ssh from a mapping).
+    void parse_target(const Entry& entry, SyncConfig& sync, std::string_view where) const;
+    void parse_sqlite(const Entry& entry, SqliteConfig& out, std::string_view where) const;
 
     LogConfig parse_log(const Entry& section) const;
     double parse_number(const Entry& entry, double min, double max) const;
@@ -133,8 +145,8 @@ private:
     void parse_status_keys(const std::vector<Entry>& keys, Config& config) const;
     bool apply_option(const Entry& entry, SyncConfig& sync, std::string_view where) const;
     SyncConfig parse_defaults(const Entry& section) const;
-    SyncConfig parse_sync(const YAML::Node& node, std::size_t index,
-                          const SyncConfig& defaults) const;
+    std::vector<SyncConfig> parse_sync(const YAML::Node& node, std::size_t index,
+                                       const SyncConfig& defaults) const;
     std::vector<SyncConfig> parse_syncs(const Entry& section, const SyncConfig& defaults) const;
 
     std::string m_origin;
@@ -333,6 +345,154 @@ void Parser::parse_preserve(const Entry& entry, PreserveOptions& out,
     }
 }
 
+// A path for SSH files: "~/" is the home directory (as in ssh_config), relative paths resolve
+// against the config file's directory.
+fs::path Parser::parse_key_path(const Entry& entry, std::string_view name) const {
+    const std::string text = parse_string(entry, name);
+    if (text.starts_with("~/")) {
+        const char* home = std::getenv("HOME");
+        if (home == nullptr || *home == '\0')
+            fail_value(entry, fmt::format("'{}' starts with ~/ but HOME is not set", name));
+        return (fs::path(home) / text.substr(2)).lexically_normal();
+    }
+    return parse_path(entry, name);
+}
+
+double Parser::parse_ssh_seconds(const Entry& entry, double min) const {
+    const double value = parse_seconds(entry);
+    if (value < min || value > k_max_ssh_timeout_seconds)
+        fail_value(entry, fmt::format("'{}' must be from {} to {} seconds, got {}", entry.key, min,
+                                      k_max_ssh_timeout_seconds, describe(entry.value)));
+    return value;
+}
+
+// Sets the SSH option `entry` names; false when it is not one.
+bool Parser::apply_ssh_option(const Entry& entry, SshSettings& ssh, std::string_view name) const {
+    const std::string& key = entry.key;
+    const std::string full = fmt::format("{}{}", name, key);
+    if (key == "identity_file") {
+        ssh.identity_file = parse_key_path(entry, full);
+    } else if (key == "known_hosts") {
+        ssh.known_hosts = parse_key_path(entry, full);
+    } else if (key == "host_key_policy") {
+        const std::string text = entry.value.IsScalar() ? entry.value.Scalar() : "";
+        if (text == "strict")
+            ssh.host_key_policy = HostKeyPolicy::strict;
+        else if (text == "accept-new")
+            ssh.host_key_policy = HostKeyPolicy::accept_new;
+        else
+            fail_value(entry, fmt::format("'{}' must be strict or accept-new, got {}", full,
+                                          describe(entry.value)));
+    } else if (key == "compression") {
+        ssh.compression = parse_bool(entry, full);
+    } else if (key == "connect_timeout") {
+        ssh.connect_timeout_seconds = parse_ssh_seconds(entry, 0.1);
+    } else if (key == "keepalive") {
+        ssh.keepalive_seconds = parse_ssh_seconds(entry, 0);
+    } else if (key == "agent_path") {
+        ssh.agent_path = parse_string(entry, full);
+        if (ssh.agent_path.find('\n') != std::string::npos)
+            fail_value(entry, fmt::format("'{}' must not contain a newline", full));
+    } else {
+        return false;
+    }
+    return true;
+}
+
+// Keys it does not set keep their value in `out`, so a sync's ssh refines the defaults'.
+void Parser::parse_ssh(const Entry& entry, SshSettings& out, std::string_view where) const {
+    if (entry.value.IsNull())
+        return;
+    if (!entry.value.IsMap())
+        fail_value(entry, fmt::format("'ssh' must be a mapping of {}, got {}", k_ssh_keys,
+                                      describe(entry.value)));
+    for (const Entry& e : entries(entry.value, "'ssh'")) {
+        if (!apply_ssh_option(e, out, "ssh."))
+            fail_unknown(e, fmt::format("in 'ssh' of {}", where), k_ssh_keys);
+    }
+}
+
+void Parser::parse_target(const Entry& entry, SyncConfig& sync, std::string_view where) const {
+    if (entry.value.IsMap()) {
+        RemoteTarget remote;
+        bool has_host = false;
+        bool has_path = false;
+        for (const Entry& e : entries(entry.value, "'target'")) {
+            if (e.key == "host") {
+                remote.host = parse_string(e, "target.host");
+                if (remote.host.size() > 2 && remote.host.front() == '[' &&
+                    remote.host.back() == ']')
+                    remote.host = remote.host.substr(1, remote.host.size() - 2);
+                if (!is_valid_host(remote.host))
+                    fail_value(e, fmt::format("'target.host' is not a valid host name or "
+                                              "address, got {}",
+                                              describe(e.value)));
+                has_host = true;
+            } else if (e.key == "port") {
+                remote.port = static_cast<std::uint16_t>(parse_integer(e, 1, 65535));
+            } else if (e.key == "user") {
+                remote.user = parse_string(e, "target.user");
+                if (!is_valid_user(remote.user))
+                    fail_value(e, fmt::format("'target.user' must consist of letters, digits, "
+                                              "'.', '_' and '-' (not first), got {}",
+                                              describe(e.value)));
+            } else if (e.key == "path") {
+                const std::string text = parse_string(e, "target.path");
+                if (!text.starts_with('/'))
+                    fail_value(e, fmt::format("'target.path' must be an absolute path on the "
+                                              "remote, got {}",
+                                              describe(e.value)));
+                auto parsed = parse_remote_target("h:" + text);
+                if (!parsed)
+                    fail_value(e, fmt::format("'target.path': {}", parsed.error()));
+                remote.path = parsed->path;
+                has_path = true;
+            } else if (!apply_ssh_option(e, sync.ssh, "target.")) {
+                fail_unknown(e, fmt::format("in 'target' of {}", where), k_remote_keys);
+            }
+        }
+        if (!has_host || !has_path)
+            fail_value(entry,
+                       fmt::format("a 'target' mapping in {} needs 'host' and 'path'", where));
+        sync.target = to_string(remote);
+        sync.remote = std::move(remote);
+        return;
+    }
+    const std::string text = parse_string(entry, "target");
+    if (looks_remote(text)) {
+        auto remote = parse_remote_target(text);
+        if (!remote)
+            fail_value(entry, fmt::format("'target' in {}: {}", where, remote.error()));
+        sync.target = to_string(*remote);
+        sync.remote = std::move(*remote);
+        return;
+    }
+    sync.target = parse_path(entry, "target").string();
+    sync.remote.reset();
+}
+
+// As `preserve`: keys it does not set keep the defaults' values.
+void Parser::parse_sqlite(const Entry& entry, SqliteConfig& out, std::string_view where) const {
+    if (entry.value.IsNull())
+        return;
+    if (!entry.value.IsMap())
+        fail_value(entry, fmt::format("'sqlite' must be a mapping of {}, got {}", k_sqlite_keys,
+                                      describe(entry.value)));
+    for (const Entry& e : entries(entry.value, "'sqlite'")) {
+        if (e.key == "enabled") {
+            out.enabled = parse_bool(e, "sqlite.enabled");
+        } else if (e.key == "paths") {
+            out.paths = parse_patterns(Entry{"sqlite.paths", e.key_mark, e.value});
+        } else if (e.key == "interval") {
+            out.interval_seconds = parse_seconds(Entry{"sqlite.interval", e.key_mark, e.value});
+        } else if (e.key == "temp_dir") {
+            out.temp_dir = parse_path(e, "sqlite.temp_dir");
+        } else {
+            fail_unknown(e, fmt::format("in 'sqlite' of {}", where), k_sqlite_keys);
+        }
+    }
+}
+
 LogConfig Parser::parse_log(const Entry& section) const {
     LogConfig log;
     if (section.value.IsNull())
@@ -381,6 +541,10 @@ bool Parser::apply_option(const Entry& entry, SyncConfig& sync, std::string_view
         sync.fsync = parse_fsync(entry);
     } else if (key == "workers") {
         sync.workers = static_cast<unsigned>(parse_integer(entry, 1, k_max_workers));
+    } else if (key == "ssh") {
+        parse_ssh(entry, sync.ssh, where);
+    } else if (key == "sqlite") {
+        parse_sqlite(entry, sync.sqlite, where);
     } else {
         return false;
     }
@@ -602,8 +766,8 @@ SyncConfig Parser::parse_defaults(const Entry& section) const {
     return defaults;
 }
 
-SyncConfig Parser::parse_sync(const YAML::Node& node, std::size_t index,
-                              const SyncConfig& defaults) const {
+std::vector<SyncConfig> Parser::parse_sync(const YAML::Node& node, std::size_t index,
+                                           const SyncConfig& defaults) const {
     const std::string ordinal = fmt::format("sync #{}", index + 1);
     if (!node.IsMap())
         fail(node.Mark(), fmt::format("{} must be a mapping with at least 'source' and "
@@ -626,7 +790,7 @@ SyncConfig Parser::parse_sync(const YAML::Node& node, std::size_t index,
     const std::string where = fmt::format("sync '{}'", sync.name);
 
     bool has_source = false;
-    bool has_target = false;
+    const Entry* target = nullptr;
     for (const Entry& e : keys) {
         if (e.key == "name") {
             continue;
@@ -634,22 +798,35 @@ SyncConfig Parser::parse_sync(const YAML::Node& node, std::size_t index,
             sync.source = parse_path(e, "source");
             has_source = true;
         } else if (e.key == "target") {
-            const std::string text = parse_string(e, "target");
-            if (looks_remote(text))
-                fail_value(e, fmt::format("'target' in {}: remote targets are not supported yet, "
-                                          "got {}",
-                                          where, describe(e.value)));
-            sync.target = parse_path(e, "target").string();
-            has_target = true;
+            target = &e; // parsed last: it may refine the sync's 'ssh' settings
         } else if (!apply_option(e, sync, where)) {
             fail_unknown(e, "in " + where, k_sync_keys);
         }
     }
     if (!has_source)
         fail(node.Mark(), fmt::format("'source' is required in {}", where));
-    if (!has_target)
+    if (target == nullptr)
         fail(node.Mark(), fmt::format("'target' is required in {}", where));
-    return sync;
+
+    // A list of targets fans out: one sync per target, each with its own queue and connection.
+    std::vector<SyncConfig> syncs;
+    if (!target->value.IsSequence()) {
+        parse_target(*target, sync, where);
+        syncs.push_back(std::move(sync));
+        return syncs;
+    }
+    if (target->value.size() == 0)
+        fail_value(*target, fmt::format("'target' in {} is an empty list", where));
+    const bool several = target->value.size() > 1;
+    for (const YAML::Node& item : target->value) {
+        SyncConfig one = sync;
+        if (several)
+            one.name = fmt::format("{}-{}", sync.name, syncs.size() + 1);
+        parse_target(Entry{target->key, target->key_mark, item}, one,
+                     fmt::format("sync '{}'", one.name));
+        syncs.push_back(std::move(one));
+    }
+    return syncs;
 }
 
 std::vector<SyncConfig> Parser::parse_syncs(const Entry& section,
@@ -659,21 +836,24 @@ std::vector<SyncConfig> Parser::parse_syncs(const Entry& section,
                                         describe(section.value)));
     std::vector<SyncConfig> syncs;
     std::vector<YAML::Mark> marks; // where each sync starts, for messages about pairs
+    std::size_t index = 0;
     for (const YAML::Node& node : section.value) {
-        SyncConfig sync = parse_sync(node, syncs.size(), defaults);
-        for (std::size_t i = 0; i < syncs.size(); ++i) {
-            if (syncs[i].name == sync.name)
-                fail(node.Mark(), fmt::format("duplicate sync name '{}' (also used by the sync "
-                                              "on line {}); names must be unique",
-                                              sync.name, marks[i].line + 1));
-            if (syncs[i].target == sync.target)
-                fail(node.Mark(),
-                     fmt::format("sync '{}' has the same target {} as sync '{}' on "
-                                 "line {}",
-                                 sync.name, sync.target, syncs[i].name, marks[i].line + 1));
+        for (SyncConfig& sync : parse_sync(node, index, defaults)) {
+            for (std::size_t i = 0; i < syncs.size(); ++i) {
+                if (syncs[i].name == sync.name)
+                    fail(node.Mark(), fmt::format("duplicate sync name '{}' (also used by the "
+                                                  "sync on line {}); names must be unique",
+                                                  sync.name, marks[i].line + 1));
+                if (syncs[i].target == sync.target)
+                    fail(node.Mark(),
+                         fmt::format("sync '{}' has the same target {} as sync '{}' on "
+                                     "line {}",
+                                     sync.name, sync.target, syncs[i].name, marks[i].line + 1));
+            }
+            syncs.push_back(std::move(sync));
+            marks.push_back(node.Mark());
         }
-        syncs.push_back(std::move(sync));
-        marks.push_back(node.Mark());
+        ++index;
     }
     return syncs;
 }

@@ -66,4 +66,8 @@ Result<UniqueFd> SourceTree::open_file(std::string_view path) const {
     return UniqueFd(fd);
 }
 
+Result<UniqueFd> SourceTree::open_directory(std::string_view path) const {
+    return transport::open_directory_beneath(m_root_fd.get(), path, display(path));
+}
+
 } // namespace fsmirror::engine

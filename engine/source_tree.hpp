@@ -33,6 +33,10 @@ public:
     // Opens regular file `path` for reading; not_found when it is gone or no longer a file.
     base::Result<base::UniqueFd> open_file(std::string_view path) const;
 
+    // Opens directory `path` as an O_PATH descriptor (for *at() calls and fchdir); not_found
+    // when it is gone, no longer a directory, or reached through a symlink.
+    base::Result<base::UniqueFd> open_directory(std::string_view path) const;
+
 private:
     std::string display(std::string_view path) const;
 

@@ -13,6 +13,11 @@ namespace {
 constexpr std::chrono::seconds k_lost_root_check_interval{2};
 constexpr std::chrono::milliseconds k_idle_wait{1000};
 
+DatabaseWatchOptions with_excludes(DatabaseWatchOptions options, const ExcludeFilter& excludes) {
+    options.excludes = &excludes;
+    return options;
+}
+
 std::chrono::nanoseconds backoff_for(unsigned attempts, std::chrono::seconds limit) {
     auto delay = std::chrono::seconds(1) * (1u << std::min(attempts, 10u));
     return std::min<std::chrono::nanoseconds>(delay, limit);
@@ -48,12 +53,17 @@ SyncSession::SyncSession(SyncSessionOptions options, ExcludeFilter excludes,
                          std::optional<EventSourceKind> events, base::Logger& logger)
     : m_options(std::move(options)), m_logger(logger), m_excludes(std::move(excludes)),
       m_target(std::move(target)),
-      m_events(events ? make_event_source(*events, EventSourceOptions{m_options.source,
-                                                                      &m_excludes, &m_logger})
+      m_events(events ? make_event_source(
+                            *events, EventSourceOptions{m_options.source, &m_excludes, &m_logger})
                       : nullptr),
-      m_source(m_options.source),
-      m_pool(m_options.workers),
-      m_mirror(m_source, *m_target, m_pool, m_excludes, m_logger, m_options.mirror),
+      m_source(m_options.source), m_pool(m_options.workers),
+      m_databases(m_options.databases
+                      ? std::make_unique<DatabaseWatch>(
+                            m_options.name, with_excludes(*m_options.databases, m_excludes),
+                            m_source, *m_target, m_logger)
+                      : nullptr),
+      m_mirror(m_source, *m_target, m_pool, m_excludes, m_logger, m_options.mirror,
+               m_databases ? &m_databases->mirror() : nullptr),
       m_pending(m_options.batching) {}
 
 base::Status SyncSession::start() {
@@ -88,7 +98,7 @@ std::size_t SyncSession::initial_sync() {
     std::size_t failures = outcome.failed.size();
     for (const auto& failed : outcome.failed)
         m_logger.error("{}: {}", m_options.name, failed.error.message);
-    requeue_failures(std::move(outcome), Clock::now());
+    finish_batch(std::move(outcome), Clock::now());
     auto elapsed = std::chrono::duration<double>(Clock::now() - started).count();
     m_logger.info("{}: initial sync finished in {:.3f} s ({} files written, {} bytes, {} deleted, "
                   "{} failed)",
@@ -108,7 +118,13 @@ void SyncSession::wake() {
 void SyncSession::step(std::chrono::milliseconds max_wait) {
     auto now = Clock::now();
     auto wait = max_wait;
-    if (auto due = m_pending.next_due()) {
+    auto due = m_pending.next_due();
+    if (m_databases) {
+        if (auto database_due = m_databases->next_due();
+            database_due && (!due || *database_due < *due))
+            due = database_due;
+    }
+    if (due) {
         auto until_due = std::chrono::ceil<std::chrono::milliseconds>(*due - now);
         wait = std::clamp(until_due, std::chrono::milliseconds(0), max_wait);
     }
@@ -130,7 +146,7 @@ void SyncSession::step(std::chrono::milliseconds max_wait) {
                     handle_root_lost(now);
                     continue;
                 }
-                m_pending.add_event(event, now);
+                queue_event(event, now);
             }
         }
     }
@@ -139,9 +155,20 @@ void SyncSession::step(std::chrono::milliseconds max_wait) {
         return;
     }
     m_backlog.store(m_pending.size(), std::memory_order_relaxed);
-    if (m_pending.is_due(now))
+    if (m_pending.is_due(now) || (m_databases && m_databases->is_due(now)))
         run_due_batch(now);
+    if (m_databases)
+        m_databases->update_gauges(Clock::now());
     report(Clock::now(), Urgency::routine);
+}
+
+void SyncSession::queue_event(const FsEvent& event, TimePoint now) {
+    if (!m_databases) {
+        m_pending.add_event(event, now);
+        return;
+    }
+    for (const auto& routed : m_databases->route(event, now))
+        m_pending.add_event(routed, now);
 }
 
 void SyncSession::run(std::stop_token stop) {
@@ -153,6 +180,25 @@ void SyncSession::run(std::stop_token stop) {
 }
 
 void SyncSession::run_due_batch(TimePoint now) {
+    Batch batch;
+    if (m_pending.is_due(now))
+        batch = m_pending.take(now);
+    if (m_databases) {
+        auto snapshots = m_databases->take_due(now);
+        if (!snapshots.empty()) {
+            for (auto& change : snapshots) {
+                auto queued = std::find_if(batch.changes.begin(), batch.changes.end(),
+                                           [&](const Change& c) { return c.path == change.path; });
+                if (queued == batch.changes.end())
+                    batch.changes.push_back(std::move(change));
+                else if (queued->kind == ChangeKind::attrib)
+                    queued->kind = ChangeKind::modify; // the snapshot must not be skipped
+            }
+            // Kept in path order: a directory before its children.
+            std::sort(batch.changes.begin(), batch.changes.end(),
+                      [](const Change& a, const Change& b) { return a.path < b.path; });
+        }
+    }
     if (auto root = m_target->check_root(); !root) {
         if (!m_target_lost) {
             m_logger.error("{}: {}; holding all changes until it is back", m_options.name,
@@ -162,14 +208,13 @@ void SyncSession::run_due_batch(TimePoint now) {
         }
         m_target_lost = true;
         // Keep the changes; look again after a pause instead of spinning.
-        Batch held = m_pending.take(now);
         BatchOutcome outcome;
-        for (auto& move : held.moves)
+        for (auto& move : batch.moves)
             outcome.failed.push_back(FailedChange{Change{move.to, ChangeKind::tree, 0},
                                                   root.error()});
-        for (auto& change : held.changes)
+        for (auto& change : batch.changes)
             outcome.failed.push_back(FailedChange{change, root.error()});
-        requeue_failures(std::move(outcome), now);
+        finish_batch(std::move(outcome), now);
         return;
     }
     if (m_target_lost) {
@@ -177,7 +222,6 @@ void SyncSession::run_due_batch(TimePoint now) {
         m_target_lost = false;
         set_state(monitor::SyncState::watching, Urgency::significant);
     }
-    Batch batch = m_pending.take(now);
     if (batch.empty())
         return;
     m_logger.debug("{}: running a batch of {} moves and {} changes", m_options.name,
@@ -198,15 +242,27 @@ void SyncSession::run_due_batch(TimePoint now) {
         m_logger.warning("{}: {} (attempt {}, will retry)", m_options.name, failed.error.message,
                          failed.change.attempts);
     const bool failed = !outcome.failed.empty();
-    requeue_failures(std::move(outcome), Clock::now());
+    finish_batch(std::move(outcome), Clock::now());
     m_backlog.store(m_pending.size(), std::memory_order_relaxed);
     set_state(monitor::SyncState::watching, failed ? Urgency::significant : Urgency::routine);
 }
 
+void SyncSession::finish_batch(BatchOutcome outcome, TimePoint now) {
+    if (m_databases)
+        m_databases->record_landed(outcome.snapshots);
+    requeue_failures(std::move(outcome), now);
+    if (m_databases)
+        m_databases->finish_batch(now);
+}
+
 void SyncSession::requeue_failures(BatchOutcome outcome, TimePoint now) {
-    for (auto& failed : outcome.failed)
-        m_pending.add_retry(failed.change,
-                            now + backoff_for(failed.change.attempts, m_options.max_retry_backoff));
+    for (auto& failed : outcome.failed) {
+        const TimePoint retry_at =
+            now + backoff_for(failed.change.attempts, m_options.max_retry_backoff);
+        if (m_databases && m_databases->take_failure(failed, now, retry_at))
+            continue;
+        m_pending.add_retry(failed.change, retry_at);
+    }
 }
 
 void SyncSession::handle_root_lost(TimePoint now) {
@@ -246,7 +302,7 @@ bool SyncSession::try_recover_root(TimePoint now) {
     everything.changes.push_back(Change{"", ChangeKind::tree, 0});
     auto outcome = m_mirror.run_batch(everything, Phase::recovery);
     record_outcome(outcome);
-    requeue_failures(std::move(outcome), now);
+    finish_batch(std::move(outcome), now);
     set_state(monitor::SyncState::watching, Urgency::significant);
     return true;
 }

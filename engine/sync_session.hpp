@@ -3,6 +3,7 @@
 // one step at a time (tests) or by run() on its own thread (the daemon).
 
 #include "base/logger.hpp"
+#include "engine/database_watch.hpp"
 #include "engine/event_source.hpp"
 #include "engine/exclude_filter.hpp"
 #include "engine/pending_changes.hpp"
@@ -27,6 +28,8 @@ struct SyncSessionOptions {
     TreeMirrorOptions mirror;
     unsigned workers = 4;
     std::chrono::seconds max_retry_backoff{60};
+    // SQLite databases mirrored through snapshots; nullopt copies them as plain files.
+    std::optional<DatabaseWatchOptions> databases;
     // Where the session reports its state (nullptr: nowhere), and how often at most when
     // nothing significant happens. The reporter must outlive the session.
     monitor::SyncReporter* reporter = nullptr;
@@ -36,7 +39,8 @@ struct SyncSessionOptions {
 class SyncSession {
 public:
     // Watches the source with an event source of kind `events`; nullopt for a one-shot sync.
-    // Throws std::runtime_error when the event source cannot be created.
+    // Throws std::runtime_error when the event source or the snapshot directory cannot be
+    // created.
     SyncSession(SyncSessionOptions options, ExcludeFilter excludes,
                 std::unique_ptr<transport::Transport> target, std::optional<EventSourceKind> events,
                 base::Logger& logger);
@@ -60,10 +64,15 @@ public:
 
     const std::string& name() const { return m_options.name; }
     const MirrorCounters& counters() const { return m_mirror.counters(); }
+    // SQLite snapshots and the recovery point; nullptr when databases are copied as files.
+    const DatabaseCounters* database_counters() const {
+        return m_databases ? &m_databases->counters() : nullptr;
+    }
     std::size_t backlog() const { return m_backlog.load(std::memory_order_relaxed); }
     std::string describe_target() const { return m_target->describe(); }
 
 private:
+    void queue_event(const FsEvent& event, TimePoint now);
     // What the session last told its reporter, and what it will tell next.
     struct ReportState {
         monitor::SyncState state = monitor::SyncState::starting;
@@ -89,6 +98,8 @@ private:
     std::vector<monitor::BacklogItem> active_items(const Batch& batch) const;
 
     void run_due_batch(TimePoint now);
+    // Records what a batch did and queues its failures for retries.
+    void finish_batch(BatchOutcome outcome, TimePoint now);
     void requeue_failures(BatchOutcome outcome, TimePoint now);
     void handle_root_lost(TimePoint now);
     bool try_recover_root(TimePoint now);
@@ -100,6 +111,7 @@ private:
     std::unique_ptr<EventSource> m_events;
     SourceTree m_source;
     WorkerPool m_pool;
+    std::unique_ptr<DatabaseWatch> m_databases; // null when SQLite support is off
     TreeMirror m_mirror;
     PendingChanges m_pending;
     std::atomic<std::size_t> m_backlog{0};

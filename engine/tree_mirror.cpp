@@ -15,12 +15,13 @@ using transport::EntryType;
 
 struct TreeMirror::BatchState {
     Phase phase;
-    std::mutex mutex; // guards `failed` (written by pool threads)
+    std::mutex mutex; // guards `failed` and `snapshots` (written by pool threads)
     std::vector<FailedChange> failed;
+    std::vector<SnapshotLanded> snapshots;
+    std::set<std::string> content_leaves; // files submitted for their content, to send each once
     std::vector<std::pair<std::string, unsigned>> removals;
     std::set<std::string> touched_directories;
     std::vector<Change> follow_ups; // moves the target could not do become copies
-    std::set<std::string> submitted; // leaves already queued in this batch
     std::vector<std::string> other_links; // hard links of transferred files (pool threads)
     bool rescan_needed = false;           // guarded by `mutex`
 
@@ -40,13 +41,24 @@ namespace {
 
 std::string shown(const std::string& path) { return "/" + path; }
 
+// Returns `ns` rounded down to a multiple of `granularity` (a target storing whole seconds
+// holds the source's time rounded down).
+std::int64_t at_granularity(std::int64_t ns, std::int64_t granularity) {
+    if (granularity <= 1)
+        return ns;
+    auto remainder = ns % granularity;
+    if (remainder < 0)
+        remainder += granularity;
+    return ns - remainder;
+}
+
 } // namespace
 
 TreeMirror::TreeMirror(SourceTree& source, transport::Transport& target, WorkerPool& pool,
                        const ExcludeFilter& excludes, base::Logger& logger,
-                       TreeMirrorOptions options)
+                       TreeMirrorOptions options, DatabaseMirror* databases)
     : m_source(source), m_target(target), m_pool(pool), m_excludes(excludes), m_logger(logger),
-      m_options(options) {}
+      m_options(options), m_databases(databases) {}
 
 bool TreeMirror::deletes_allowed(Phase phase) const {
     switch (phase) {
@@ -60,11 +72,15 @@ bool TreeMirror::deletes_allowed(Phase phase) const {
     return false;
 }
 
+bool TreeMirror::same_mtime(const EntryInfo& source, const EntryInfo& target) const {
+    return at_granularity(source.mtime_ns, m_target.mtime_granularity_ns()) == target.mtime_ns;
+}
+
 bool TreeMirror::attributes_differ(const EntryInfo& source, const EntryInfo& target) const {
     const auto& policy = m_options.attributes;
     if (policy.mode && source.type != EntryType::symlink && source.mode != target.mode)
         return true;
-    if (policy.times && source.mtime_ns != target.mtime_ns)
+    if (policy.times && !same_mtime(source, target))
         return true;
     if (policy.owner && (source.uid != target.uid || source.gid != target.gid))
         return true;
@@ -93,8 +109,11 @@ BatchOutcome TreeMirror::run_batch(const Batch& batch, Phase phase) {
         apply_move(move, state);
     for (const auto& change : batch.changes)
         apply_change(change, state);
-    for (const auto& change : state.follow_ups)
+    // By index: applying a follow-up may queue another (a companion queues its database).
+    for (std::size_t i = 0; i < state.follow_ups.size(); ++i) {
+        const Change change = state.follow_ups[i];
         apply_change(change, state);
+    }
     m_pool.wait_idle();
     // Names sharing an inode with a transferred file changed with it.
     for (int round = 0; round < 2 && !state.other_links.empty(); ++round) {
@@ -104,7 +123,7 @@ BatchOutcome TreeMirror::run_batch(const Batch& batch, Phase phase) {
             links.swap(state.other_links);
         }
         for (const auto& path : links)
-            if (!state.submitted.contains(path))
+            if (!state.content_leaves.contains(path))
                 apply_change(Change{path, ChangeKind::modify, 0}, state);
         m_pool.wait_idle();
     }
@@ -129,7 +148,7 @@ BatchOutcome TreeMirror::run_batch(const Batch& batch, Phase phase) {
         for (auto inode : forced_before)
             m_forced_inodes.erase(inode);
     }
-    return BatchOutcome{std::move(state.failed), state.rescan_needed};
+    return BatchOutcome{std::move(state.failed), state.rescan_needed, std::move(state.snapshots)};
 }
 
 void TreeMirror::apply_move(const Move& move, BatchState& state) {
@@ -137,8 +156,19 @@ void TreeMirror::apply_move(const Move& move, BatchState& state) {
     // A directory moved to another parent gets a new ".." entry, and so a new mtime, on
     // both sides at different times: set it from the source's again.
     state.touch_with_ancestors(move.to);
+    // A database arriving under a new name must not meet a stale -wal left there: clear the
+    // companions of the new name first, as before any snapshot lands (see DatabaseMirror).
+    const bool database = m_databases && m_databases->is_database(move.to);
+    if (database) {
+        if (auto cleared = m_databases->remove_target_companions(move.to); !cleared) {
+            record_failure(state, move.to, ChangeKind::tree, 0, cleared.error());
+            return;
+        }
+    }
     auto renamed = m_target.rename(move.from, move.to);
     if (renamed) {
+        if (database)
+            (void)m_databases->remove_target_companions(move.from);
         m_counters.renames.fetch_add(1, std::memory_order_relaxed);
         m_logger.debug("Moving {} -> {}", shown(move.from), shown(move.to));
         // What arrived under the new name is checked against the source by size and mtime (no
@@ -183,6 +213,8 @@ void TreeMirror::apply_change(const Change& change, BatchState& state) {
     const EntryInfo& info = **source_info;
     if (info.type != EntryType::directory) {
         state.touch_with_ancestors(base::parent_rel(change.path));
+        if (redirect_companion(change.path, state))
+            return;
         submit_leaf(change.path, info, change.kind, change.attempts, state);
         return;
     }
@@ -212,6 +244,8 @@ void TreeMirror::reconcile(const std::string& path, BatchState& state) {
     on_target.reserve(target_entries->size());
     for (auto& entry : *target_entries)
         on_target.emplace(std::move(entry.name), std::move(entry.info));
+    std::set<std::string> live_databases;
+    const std::set<std::string> companions = find_companions(path, *source_entries, live_databases);
 
     bool changed = false;
     for (const auto& entry : *source_entries) {
@@ -219,6 +253,10 @@ void TreeMirror::reconcile(const std::string& path, BatchState& state) {
         bool is_directory = entry.info.type == EntryType::directory;
         auto found = on_target.find(entry.name);
         const EntryInfo* existing = found == on_target.end() ? nullptr : &found->second;
+        // Never copied: its database's snapshot carries its content. One still on the target
+        // stays in `on_target` and is removed with the other target-only entries.
+        if (companions.contains(entry.name))
+            continue;
         if (m_excludes.is_excluded(child, is_directory ? EntryKind::directory : EntryKind::file)) {
             if (existing)
                 on_target.erase(found); // excluded entries on the target are left alone
@@ -250,8 +288,9 @@ void TreeMirror::reconcile(const std::string& path, BatchState& state) {
         }
         bool up_to_date = !forced && existing && existing->type == entry.info.type &&
                           existing->size == entry.info.size &&
-                          existing->mtime_ns == entry.info.mtime_ns &&
-                          existing->link_target == entry.info.link_target;
+                          same_mtime(entry.info, *existing) &&
+                          existing->link_target == entry.info.link_target &&
+                          !live_databases.contains(entry.name);
         if (up_to_date && attributes_differ(entry.info, *existing)) {
             if (auto set = m_target.set_attributes(child, entry.info); !set)
                 record_failure(state, child, ChangeKind::attrib, 0, set.error());
@@ -284,8 +323,8 @@ void TreeMirror::submit_leaf(const std::string& path, const EntryInfo& source_in
         m_logger.debug("skipping special file {}", shown(path));
         return;
     }
-    if (!state.submitted.insert(path).second)
-        return; // a comparison above it already queued this transfer
+    if (kind != ChangeKind::attrib && !state.content_leaves.insert(path).second)
+        return; // already on its way in this batch
     m_pool.submit([this, path, source_info, kind, attempts, &state] {
         if (source_info.type == EntryType::file && source_info.link_count > 1) {
             bool unknown_names = false;
@@ -294,7 +333,7 @@ void TreeMirror::submit_leaf(const std::string& path, const EntryInfo& source_in
             state.other_links.insert(state.other_links.end(), others.begin(), others.end());
             state.rescan_needed = state.rescan_needed || unknown_names;
         }
-        if (auto synced = sync_leaf(path, source_info, kind); !synced) {
+        if (auto synced = sync_leaf(path, source_info, kind, state); !synced) {
             if (synced.error().kind == base::ErrorKind::not_found) {
                 // It changed again while we looked; the event for that is on its way.
                 m_logger.debug("{} changed during transfer: {}", shown(path),
@@ -306,8 +345,49 @@ void TreeMirror::submit_leaf(const std::string& path, const EntryInfo& source_in
     });
 }
 
+bool TreeMirror::redirect_companion(const std::string& path, BatchState& state) {
+    if (!m_databases)
+        return false;
+    auto companion = m_databases->database_of(path);
+    if (!companion)
+        return false;
+    if (!state.content_leaves.contains(companion->database) &&
+        !m_databases->is_excluded(companion->database))
+        state.follow_ups.push_back(Change{companion->database, ChangeKind::modify, 0});
+    return true;
+}
+
+std::set<std::string> TreeMirror::find_companions(const std::string& dir,
+                                                  const std::vector<transport::DirEntry>& entries,
+                                                  std::set<std::string>& live) const {
+    std::set<std::string> companions;
+    if (!m_databases)
+        return companions;
+    std::unordered_map<std::string_view, EntryType> types;
+    for (const auto& entry : entries)
+        types.emplace(entry.name, entry.info.type);
+    std::unordered_map<std::string, bool> is_database; // by name, each read once
+    for (const auto& entry : entries) {
+        auto companion = companion_of(entry.name);
+        if (!companion)
+            continue;
+        auto base_type = types.find(companion->database);
+        if (base_type == types.end() || base_type->second != EntryType::file)
+            continue;
+        auto [verdict, fresh] = is_database.try_emplace(companion->database, false);
+        if (fresh)
+            verdict->second = m_databases->is_database(base::join_rel(dir, companion->database));
+        if (!verdict->second)
+            continue;
+        companions.insert(entry.name);
+        if (companion->kind != CompanionKind::shm)
+            live.insert(companion->database);
+    }
+    return companions;
+}
+
 base::Status TreeMirror::sync_leaf(const std::string& path, const EntryInfo& source_info,
-                                   ChangeKind kind) {
+                                   ChangeKind kind, BatchState& state) {
     auto existing = m_target.stat(path);
     if (!existing)
         return std::unexpected(existing.error());
@@ -338,6 +418,23 @@ base::Status TreeMirror::sync_leaf(const std::string& path, const EntryInfo& sou
     transport::SourceFile file{fd->get(), transport::entry_info_from_stat(st)};
     if (file.info.type != EntryType::file)
         return base::fail(base::ErrorKind::not_found, "no longer a regular file");
+    if (m_databases && m_databases->is_database(path, fd->get())) {
+        fd->reset(); // not needed: the helper opens the database itself
+        const TimePoint started = Clock::now();
+        auto snapshot = m_databases->mirror(path, file.info, *existing);
+        if (!snapshot)
+            return std::unexpected(snapshot.error());
+        const TimePoint landed = Clock::now();
+        m_counters.files_written.fetch_add(1, std::memory_order_relaxed);
+        m_counters.bytes_written.fetch_add(snapshot->bytes_written, std::memory_order_relaxed);
+        m_logger.debug("snapshot of database {} in place ({} bytes written{}, {:.3f} s)",
+                       shown(path), snapshot->bytes_written,
+                       snapshot->delta ? ", blocks compared" : "",
+                       std::chrono::duration<double>(landed - started).count());
+        std::lock_guard lock(state.mutex);
+        state.snapshots.push_back(SnapshotLanded{path, started, landed});
+        return {};
+    }
     auto put = m_target.put_file(path, file, *existing);
     if (!put)
         return std::unexpected(put.error());

@@ -6,6 +6,7 @@
 // directory attributes are set last, deepest first.
 
 #include "base/logger.hpp"
+#include "engine/database_mirror.hpp"
 #include "engine/exclude_filter.hpp"
 #include "engine/pending_changes.hpp"
 #include "engine/source_tree.hpp"
@@ -54,17 +55,28 @@ struct FailedChange {
     base::Error error;
 };
 
+// One SQLite snapshot that reached the target, for the recovery point.
+struct SnapshotLanded {
+    std::string path;
+    TimePoint started; // when the snapshot was begun: every change seen before is in it
+    TimePoint landed;  // when it was in place on the target
+};
+
 struct BatchOutcome {
     std::vector<FailedChange> failed; // to be retried
     // A file with hard links changed whose other names are not all known: only a comparison
     // of the whole tree finds them (their size and mtime changed with it).
     bool rescan_needed = false;
+    std::vector<SnapshotLanded> snapshots; // databases mirrored by this batch
 };
 
 class TreeMirror {
 public:
+    // With `databases`, SQLite databases are mirrored through snapshots and their -wal, -shm
+    // and -journal companions are never copied; without, every file is copied as bytes.
     TreeMirror(SourceTree& source, transport::Transport& target, WorkerPool& pool,
-               const ExcludeFilter& excludes, base::Logger& logger, TreeMirrorOptions options);
+               const ExcludeFilter& excludes, base::Logger& logger, TreeMirrorOptions options,
+               DatabaseMirror* databases = nullptr);
 
     // Applies `batch`. Every change that could not be applied is returned for a retry; one
     // bad entry never stops the others.
@@ -82,11 +94,22 @@ private:
     void submit_leaf(const std::string& path, const transport::EntryInfo& source_info,
                      ChangeKind kind, unsigned attempts, BatchState& state);
     base::Status sync_leaf(const std::string& path, const transport::EntryInfo& source_info,
-                           ChangeKind kind);
+                           ChangeKind kind, BatchState& state);
+    // When `path` is a companion of a source database: queues that database instead and
+    // returns true.
+    bool redirect_companion(const std::string& path, BatchState& state);
+    // Returns the names in `entries` that are companions of a database among them, and adds
+    // to `live` the databases whose -wal or -journal exists (their content may be newer than
+    // the database file's size and time say).
+    std::set<std::string> find_companions(const std::string& dir,
+                                          const std::vector<transport::DirEntry>& entries,
+                                          std::set<std::string>& live) const;
     void finish_directories(BatchState& state);
     bool deletes_allowed(Phase phase) const;
     bool attributes_differ(const transport::EntryInfo& source,
                            const transport::EntryInfo& target) const;
+    // True when the target's mtime is the source's at the target's time resolution.
+    bool same_mtime(const transport::EntryInfo& source, const transport::EntryInfo& target) const;
     void record_failure(BatchState& state, const std::string& path, ChangeKind kind,
                         unsigned attempts, base::Error error);
 
@@ -103,6 +126,7 @@ private:
     const ExcludeFilter& m_excludes;
     base::Logger& m_logger;
     TreeMirrorOptions m_options;
+    DatabaseMirror* m_databases;
     MirrorCounters m_counters;
     std::mutex m_hard_links_mutex;
     std::unordered_map<std::uint64_t, std::set<std::string>> m_hard_links; // inode -> names

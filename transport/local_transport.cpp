@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <utility>
 
 namespace fsmirror::transport {
 
@@ -33,6 +34,11 @@ Status check_clean(std::string_view path) {
 }
 
 } // namespace
+
+bool LocalTransport::durable_file(const SourceFile& source) const {
+    return m_options.durability == Durability::per_file ||
+           source.safety == FileSafety::atomic_and_durable;
+}
 
 Result<std::unique_ptr<LocalTransport>> LocalTransport::open(LocalTransportOptions options) {
     int fd = ::open(options.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -173,8 +179,8 @@ Status LocalTransport::apply_attributes_at(int dir_fd, const std::string& name,
     return {};
 }
 
-Result<PutResult> LocalTransport::put_file(std::string_view path, const SourceFile& source,
-                                           const std::optional<EntryInfo>& existing) {
+Result<UniqueFd> LocalTransport::prepare_file_parent(std::string_view path,
+                                                     const std::optional<EntryInfo>* existing) {
     if (auto clean = check_clean(path); !clean || path.empty())
         return fail(base::ErrorKind::protocol, "refusing to write a file at '" +
                                                    std::string(path) + "'");
@@ -182,15 +188,49 @@ Result<PutResult> LocalTransport::put_file(std::string_view path, const SourceFi
     if (!parent)
         return std::unexpected(parent.error());
     std::string name(base::base_name(path));
-    if (existing && existing->type == EntryType::directory) {
+    std::optional<EntryInfo> found;
+    if (existing != nullptr) {
+        found = *existing;
+    } else {
+        auto looked = stat_at(parent->get(), name, display(path));
+        if (!looked)
+            return std::unexpected(looked.error());
+        found = *looked;
+    }
+    if (found && found->type == EntryType::directory) {
         if (auto removed = remove_tree_at(parent->get(), name, display(path)); !removed)
             return std::unexpected(removed.error());
     }
+    return parent;
+}
+
+Result<PutResult> LocalTransport::put_file(std::string_view path, const SourceFile& source,
+                                           const std::optional<EntryInfo>& existing) {
+    auto parent = prepare_file_parent(path, &existing);
+    if (!parent)
+        return std::unexpected(parent.error());
     bool existing_file = existing && existing->type == EntryType::file;
-    if (m_options.write_mode == WriteMode::inplace && existing_file)
-        return update_in_place(parent->get(), name, source, path);
-    return write_via_temp(parent->get(), name, source, existing_file ? existing : std::nullopt,
-                          path);
+    if (m_options.write_mode == WriteMode::inplace && existing_file &&
+        source.safety == FileSafety::per_policy)
+        return update_in_place(parent->get(), std::string(base::base_name(path)), source, path);
+    auto incoming = create_incoming(std::move(*parent), path);
+    if (!incoming)
+        return std::unexpected(incoming.error());
+    auto written = write_via_temp(*incoming, source, existing_file ? existing : std::nullopt);
+    if (!written)
+        return written;
+    if (!m_options.attributes.mode) {
+        // As rsync --no-perms: a replaced file keeps its mode, a new one gets the source's
+        // masked by the umask.
+        mode_t mode = existing_file ? static_cast<mode_t>(existing->mode)
+                                    : static_cast<mode_t>(source.info.mode & 0777 & ~m_umask);
+        if (::fchmod(incoming->fd(), mode) != 0)
+            return fail_errno("chmod " + display(path));
+    }
+    if (auto committed = commit_incoming(*incoming, source.info, durable_file(source));
+        !committed)
+        return std::unexpected(committed.error());
+    return written;
 }
 
 Result<PutResult> LocalTransport::update_in_place(int dir_fd, const std::string& name,
@@ -207,75 +247,126 @@ Result<PutResult> LocalTransport::update_in_place(int dir_fd, const std::string&
                                            written.error().native_code});
     if (auto attrs = apply_attributes_fd(target.get(), source.info, path); !attrs)
         return std::unexpected(attrs.error());
-    if (m_options.durability == Durability::per_file && ::fsync(target.get()) != 0)
+    if (durable_file(source) && ::fsync(target.get()) != 0)
         return fail_errno("fsync " + display(path));
     return PutResult{*written, true};
 }
 
-Result<PutResult> LocalTransport::write_via_temp(int dir_fd, const std::string& name,
+Result<PutResult> LocalTransport::write_via_temp(IncomingFile& incoming,
                                                  const SourceFile& source,
-                                                 const std::optional<EntryInfo>& existing,
-                                                 std::string_view path) {
+                                                 const std::optional<EntryInfo>& existing) {
+    if (existing && existing->size >= m_options.delta_threshold) {
+        int old_fd = ::openat(incoming.m_directory.get(), incoming.m_name.c_str(),
+                              O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (old_fd >= 0) {
+            UniqueFd old(old_fd);
+            if (try_clone_file(old.get(), incoming.fd())) {
+                auto written = write_changed_blocks(source.fd, incoming.fd());
+                if (!written)
+                    return std::unexpected(written.error());
+                return PutResult{*written, true};
+            }
+        }
+    }
+    auto copied = copy_whole_file(source.fd, incoming.fd());
+    if (!copied)
+        return std::unexpected(base::Error{copied.error().kind,
+                                           copied.error().message + " to " +
+                                               display(incoming.m_path),
+                                           copied.error().native_code});
+    return PutResult{*copied, false};
+}
+
+Result<UniqueFd> LocalTransport::open_file(std::string_view path) {
+    if (auto clean = check_clean(path); !clean || path.empty())
+        return fail(base::ErrorKind::protocol, "refusing to open '" + std::string(path) + "'");
+    auto parent = open_directory_beneath(m_root_fd.get(), base::parent_rel(path), display(path));
+    if (!parent)
+        return std::unexpected(parent.error());
+    std::string name(base::base_name(path));
+    int fd = ::openat(parent->get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ELOOP)
+            return fail(base::ErrorKind::not_found, display(path) + " is a symlink");
+        return fail_errno("open " + display(path));
+    }
+    UniqueFd file(fd);
+    struct stat st {};
+    if (::fstat(file.get(), &st) != 0)
+        return fail_errno("stat " + display(path));
+    if (!S_ISREG(st.st_mode))
+        return fail(base::ErrorKind::not_found, display(path) + " is not a regular file");
+    return file;
+}
+
+Result<IncomingFile> LocalTransport::begin_incoming(std::string_view path) {
+    auto parent = prepare_file_parent(path, nullptr);
+    if (!parent)
+        return std::unexpected(parent.error());
+    return create_incoming(std::move(*parent), path);
+}
+
+Result<IncomingFile> LocalTransport::create_incoming(UniqueFd parent, std::string_view path) {
     std::string temp = make_temp_name();
     std::string key = base::join_rel(base::parent_rel(path), temp);
     register_in_flight(key);
-    int fd = ::openat(dir_fd, temp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    int fd = ::openat(parent.get(), temp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
         unregister_in_flight(key);
         return fail_errno("create temporary file in " + display(base::parent_rel(path)));
     }
-    UniqueFd target(fd);
-    auto abandon = [&](base::Error error) -> Result<PutResult> {
-        ::unlinkat(dir_fd, temp.c_str(), 0);
-        unregister_in_flight(key);
-        return std::unexpected(std::move(error));
-    };
+    return IncomingFile(*this, std::move(parent), std::string(base::base_name(path)),
+                        std::move(temp), std::move(key), std::string(path), UniqueFd(fd));
+}
 
-    PutResult result;
-    bool done = false;
-    if (existing && existing->size >= m_options.delta_threshold) {
-        int old_fd = ::openat(dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-        if (old_fd >= 0) {
-            UniqueFd old(old_fd);
-            if (try_clone_file(old.get(), target.get())) {
-                auto written = write_changed_blocks(source.fd, target.get());
-                if (!written)
-                    return abandon(written.error());
-                result = PutResult{*written, true};
-                done = true;
-            }
-        }
-    }
-    if (!done) {
-        auto copied = copy_whole_file(source.fd, target.get());
-        if (!copied)
-            return abandon(base::Error{copied.error().kind,
-                                       copied.error().message + " to " + display(path),
-                                       copied.error().native_code});
-        result = PutResult{*copied, false};
-    }
-    if (!m_options.attributes.mode) {
-        // As rsync --no-perms: a replaced file keeps its mode, a new one gets the source's
-        // masked by the umask.
-        mode_t mode = existing ? static_cast<mode_t>(existing->mode)
-                               : static_cast<mode_t>(source.info.mode & 0777 & ~m_umask);
-        if (::fchmod(target.get(), mode) != 0)
-            return abandon(base::error_from_errno(errno, "chmod " + display(path)));
-    }
-    if (auto attrs = apply_attributes_fd(target.get(), source.info, path); !attrs)
-        return abandon(attrs.error());
-    if (m_options.durability == Durability::per_file && ::fsync(target.get()) != 0)
-        return abandon(base::error_from_errno(errno, "fsync " + display(path)));
-    if (::renameat(dir_fd, temp.c_str(), dir_fd, name.c_str()) != 0)
-        return abandon(base::error_from_errno(errno, "rename into place " + display(path)));
-    unregister_in_flight(key);
-    if (m_options.durability == Durability::per_file) {
+Status LocalTransport::commit_incoming(IncomingFile& file, const EntryInfo& info,
+                                       bool force_durable) {
+    const bool durable = force_durable || m_options.durability == Durability::per_file;
+    if (!file.m_open)
+        return fail(base::ErrorKind::fatal, "file " + display(file.m_path) + " already finished");
+    auto finish = [&](Status status) {
+        if (!status)
+            file.abandon();
+        return status;
+    };
+    if (auto attrs = apply_attributes_fd(file.fd(), info, file.m_path); !attrs)
+        return finish(attrs);
+    if (durable && ::fsync(file.fd()) != 0)
+        return finish(fail_errno("fsync " + display(file.m_path)));
+    if (::renameat(file.m_directory.get(), file.m_temp.c_str(), file.m_directory.get(),
+                   file.m_name.c_str()) != 0)
+        return finish(fail_errno("rename into place " + display(file.m_path)));
+    file.m_open = false;
+    unregister_in_flight(file.m_key);
+    if (durable) {
         // The rename itself is durable only once the directory is.
-        UniqueFd dir(::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        UniqueFd dir(::openat(file.m_directory.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         if (!dir.valid() || ::fsync(dir.get()) != 0)
-            return fail_errno("fsync directory of " + display(path));
+            return fail_errno("fsync directory of " + display(file.m_path));
     }
-    return result;
+    return {};
+}
+
+IncomingFile::IncomingFile(LocalTransport& owner, UniqueFd directory, std::string name,
+                           std::string temp, std::string key, std::string path, UniqueFd fd)
+    : m_owner(&owner), m_directory(std::move(directory)), m_name(std::move(name)),
+      m_temp(std::move(temp)), m_key(std::move(key)), m_path(std::move(path)),
+      m_fd(std::move(fd)) {}
+
+IncomingFile::IncomingFile(IncomingFile&& other) noexcept
+    : m_owner(other.m_owner), m_directory(std::move(other.m_directory)),
+      m_name(std::move(other.m_name)), m_temp(std::move(other.m_temp)),
+      m_key(std::move(other.m_key)), m_path(std::move(other.m_path)),
+      m_fd(std::move(other.m_fd)), m_open(std::exchange(other.m_open, false)) {}
+
+IncomingFile::~IncomingFile() { abandon(); }
+
+void IncomingFile::abandon() {
+    if (!m_open)
+        return;
+    m_open = false;
+    ::unlinkat(m_directory.get(), m_temp.c_str(), 0);
+    m_owner->unregister_in_flight(m_key);
 }
 
 Status LocalTransport::put_symlink(std::string_view path, const EntryInfo& info) {

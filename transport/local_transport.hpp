@@ -35,6 +35,39 @@ struct LocalTransportOptions {
     std::uint64_t delta_threshold = 64 * 1024;
 };
 
+class LocalTransport;
+
+// A file being received beside its final name, for callers that produce the content
+// themselves (the SSH agent writing a stream or applying a delta). Created by
+// LocalTransport::begin_incoming(), filled through fd(), then committed; the destructor removes
+// the temporary file when it was not committed. Must not outlive its transport.
+class IncomingFile {
+public:
+    IncomingFile(IncomingFile&& other) noexcept;
+    IncomingFile& operator=(IncomingFile&&) = delete;
+    IncomingFile(const IncomingFile&) = delete;
+    IncomingFile& operator=(const IncomingFile&) = delete;
+    ~IncomingFile();
+
+    // The temporary file, open for reading and writing, empty at first.
+    int fd() const { return m_fd.get(); }
+
+private:
+    friend class LocalTransport;
+    IncomingFile(LocalTransport& owner, base::UniqueFd directory, std::string name,
+                 std::string temp, std::string key, std::string path, base::UniqueFd fd);
+    void abandon();
+
+    LocalTransport* m_owner;
+    base::UniqueFd m_directory; // the final name's parent
+    std::string m_name;         // final name in m_directory
+    std::string m_temp;         // temporary name in m_directory
+    std::string m_key;          // in-flight key
+    std::string m_path;         // relative path, for messages
+    base::UniqueFd m_fd;
+    bool m_open = true; // neither committed nor abandoned yet
+};
+
 class LocalTransport final : public Transport {
 public:
     // Opens the target root, which must exist and be a directory. Returns not_found otherwise.
@@ -53,20 +86,44 @@ public:
     base::Status set_attributes(std::string_view path, const EntryInfo& info) override;
     base::Status flush() override;
 
+    // Returns `path` opened read-only when it is a regular file (symlinks never followed, never
+    // outside the root); not_found when it is absent or something else.
+    base::Result<base::UniqueFd> open_file(std::string_view path);
+
+    // Prepares to receive the regular file `path`: makes its parents, removes a directory in
+    // the way, and creates an empty temporary file beside it.
+    base::Result<IncomingFile> begin_incoming(std::string_view path);
+
+    // Gives the received file `info`'s attributes (per the policy), syncs it when the
+    // durability policy says so, and renames it into place.
+    // `force_durable` fsyncs the file and its directory whatever the durability policy.
+    base::Status commit_incoming(IncomingFile& file, const EntryInfo& info,
+                                 bool force_durable = false);
+
+    // Returns the attributes policy this transport applies.
+    const AttributePolicy& attributes() const { return m_options.attributes; }
+
 private:
+    friend class IncomingFile;
+
     LocalTransport(LocalTransportOptions options, base::UniqueFd root_fd, dev_t device,
                    ino_t inode);
 
     std::string display(std::string_view path) const;
+    // True when `source` must be fsynced (with its directory after the rename).
+    bool durable_file(const SourceFile& source) const;
     base::Status apply_attributes_fd(int fd, const EntryInfo& info, std::string_view path);
     base::Status apply_attributes_at(int dir_fd, const std::string& name, const EntryInfo& info,
                                      std::string_view path);
     base::Result<PutResult> update_in_place(int dir_fd, const std::string& name,
                                             const SourceFile& source, std::string_view path);
-    base::Result<PutResult> write_via_temp(int dir_fd, const std::string& name,
-                                           const SourceFile& source,
-                                           const std::optional<EntryInfo>& existing,
-                                           std::string_view path);
+    base::Result<PutResult> write_via_temp(IncomingFile& incoming, const SourceFile& source,
+                                           const std::optional<EntryInfo>& existing);
+    // Makes `path`'s parents (and removes a directory at `path` when `existing` says there is
+    // one, or, without `existing`, when one is found there). Returns the parent directory.
+    base::Result<base::UniqueFd> prepare_file_parent(std::string_view path,
+                                                     const std::optional<EntryInfo>* existing);
+    base::Result<IncomingFile> create_incoming(base::UniqueFd parent, std::string_view path);
 
     // Temp files being written now, as "<parent>/<name>", so a listing removes only stale ones.
     void register_in_flight(const std::string& key);

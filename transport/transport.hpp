@@ -13,10 +13,19 @@
 
 namespace fsmirror::transport {
 
+// How a transport must deliver one file.
+enum class FileSafety {
+    per_policy,         // as the transport's write mode and durability policy say (the default)
+    atomic_and_durable, // whatever the policy: through a temp file renamed into place (never
+                        // in place), fsynced before the rename, its directory after. For
+                        // SQLite snapshots, which readers must only ever see whole.
+};
+
 // A source file opened by the engine for reading, with the attributes to give its copy.
 struct SourceFile {
     int fd = -1;
     EntryInfo info;
+    FileSafety safety = FileSafety::per_policy;
 };
 
 struct PutResult {
@@ -67,6 +76,12 @@ public:
 
     // Makes everything written so far durable (per the durability policy).
     virtual base::Status flush() = 0;
+
+    // Returns the resolution of the modification times this target stores, in nanoseconds (1
+    // for a local file system; 1e9 over SFTP, which carries whole seconds). The engine compares
+    // times at this resolution, so a target that cannot store nanoseconds is not rewritten on
+    // every comparison.
+    virtual std::int64_t mtime_granularity_ns() const { return 1; }
 };
 
 } // namespace fsmirror::transport

@@ -42,8 +42,8 @@ void write_failure(const char* what, const char* subject) {
     put("\n", 1);
 }
 
-[[noreturn]] void run_child(const std::vector<char*>& argv, int log_fd, const char* directory,
-                            pid_t parent) {
+[[noreturn]] void run_child(const std::vector<char*>& argv, int log_fd, int in_fd, int out_fd,
+                            const char* directory, pid_t parent) {
     // Die with the test process, so an aborted test leaves no daemon running.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent)
@@ -59,10 +59,10 @@ void write_failure(const char* what, const char* subject) {
     for (int signal_number : {SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGCHLD})
         ::sigaction(signal_number, &default_action, nullptr);
 
-    const int null_fd = ::open("/dev/null", O_RDONLY);
+    const int null_fd = in_fd >= 0 ? in_fd : ::open("/dev/null", O_RDONLY);
     if (null_fd >= 0)
         ::dup2(null_fd, STDIN_FILENO);
-    ::dup2(log_fd, STDOUT_FILENO);
+    ::dup2(out_fd >= 0 ? out_fd : log_fd, STDOUT_FILENO);
     ::dup2(log_fd, STDERR_FILENO);
 
     if (directory != nullptr && ::chdir(directory) != 0) {
@@ -103,16 +103,44 @@ ChildProcess::ChildProcess(ChildOptions options) : m_log_file(std::move(options.
         throw std::system_error(errno, std::generic_category(),
                                 "open log file " + m_log_file.string());
 
+    int in_fd = -1;
+    int out_fd = -1;
+    const auto close_all = [&] {
+        for (int fd : {log_fd, in_fd, out_fd})
+            if (fd >= 0)
+                ::close(fd);
+    };
+    if (options.stdin_file) {
+        in_fd = ::open(options.stdin_file->c_str(), O_RDONLY | O_CLOEXEC);
+        if (in_fd < 0) {
+            const int err = errno;
+            close_all();
+            throw std::system_error(err, std::generic_category(),
+                                    "open " + options.stdin_file->string());
+        }
+    }
+    if (options.stdout_file) {
+        out_fd =
+            ::open(options.stdout_file->c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (out_fd < 0) {
+            const int err = errno;
+            close_all();
+            throw std::system_error(err, std::generic_category(),
+                                    "open " + options.stdout_file->string());
+        }
+    }
+
     const pid_t parent = ::getpid();
     const pid_t pid = ::fork();
     if (pid < 0) {
         const int err = errno;
-        ::close(log_fd);
+        close_all();
         throw std::system_error(err, std::generic_category(), "fork");
     }
     if (pid == 0)
-        run_child(argv, log_fd, directory.empty() ? nullptr : directory.c_str(), parent);
-    ::close(log_fd);
+        run_child(argv, log_fd, in_fd, out_fd, directory.empty() ? nullptr : directory.c_str(),
+                  parent);
+    close_all();
     m_pid = pid;
 }
 

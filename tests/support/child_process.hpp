@@ -17,13 +17,16 @@ namespace fsmirror::test_support {
 struct ChildOptions {
     std::vector<std::string> argv;  // argv[0] is the program's path; PATH is not searched
     std::filesystem::path log_file; // receives stdout and stderr (created or truncated)
-    std::optional<std::filesystem::path> working_directory; // nullopt: the test's own
+    std::optional<std::filesystem::path> working_directory;          // nullopt: the test's own
+    std::optional<std::filesystem::path> stdin_file = std::nullopt;  // nullopt: /dev/null
+    std::optional<std::filesystem::path> stdout_file = std::nullopt; // nullopt: the log file
 };
 
 class ChildProcess {
 public:
-    // Starts the program (fork + execv, stdin from /dev/null). Throws std::system_error when
-    // the log file cannot be opened or fork fails, std::invalid_argument for an empty argv.
+    // Starts the program (fork + execv, stdin from /dev/null or `stdin_file`). Throws
+    // std::system_error when a file cannot be opened or fork fails, std::invalid_argument for
+    // an empty argv.
     // A failing chdir or execv shows up as exit status 127 with the reason in the log.
     // The child gets SIGKILL if the test process dies first (PR_SET_PDEATHSIG).
     explicit ChildProcess(ChildOptions options);

@@ -70,3 +70,20 @@ TEST_CASE("help is recognised anywhere", "[app][cli]") {
     CHECK(parse({"--source", "a", "--help"}).help_requested);
     CHECK(parse({"-h"}).help_requested);
 }
+
+TEST_CASE("the SQLite flags", "[app][cli][sqlite]") {
+    auto defaults = parse({"--source", "/a", "--target", "/b"}).config.syncs[0].sqlite;
+    CHECK(defaults.enabled);
+    CHECK_FALSE(defaults.interval_seconds);
+    auto set = parse({"--source", "/a", "--target", "/b", "--no-sqlite", "--sqlite-interval", "3",
+                      "--sqlite-temp-dir", "snaps"})
+                   .config.syncs[0]
+                   .sqlite;
+    CHECK_FALSE(set.enabled);
+    CHECK(set.interval_seconds == 3);
+    CHECK(set.temp_dir == std::filesystem::path("/home/op/snaps"));
+    CHECK_THROWS_WITH(parse({"--source", "a", "--target", "b", "--sqlite-interval", "often"}),
+                      Catch::Contains("--sqlite-interval"));
+    CHECK_THROWS_WITH(parse({"--config", "/x.yml", "--no-sqlite"}),
+                      Catch::Contains("--no-sqlite") && Catch::Contains("--config"));
+}

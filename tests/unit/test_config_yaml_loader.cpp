@@ -260,7 +260,7 @@ TEST_CASE("unknown keys are refused where they appear", "[config][yaml]") {
     CHECK(error_of(k_minimal + "    dealy: 1\n") ==
           "test.yml:4:5: unknown key 'dealy' in sync 'sync1' (known keys: name, source, target, "
           "delay, max_delays, delete, exclude, exclude_from, preserve, inplace, fsync, "
-          "workers)");
+          "workers, ssh, sqlite)");
     CHECK(error_of("syncs:\n"
                    "  - name: storage\n"
                    "    source: /a\n"
@@ -282,7 +282,7 @@ TEST_CASE("unknown keys are refused where they appear", "[config][yaml]") {
           "test.yml:3:3: unknown key 'path' in 'log' (known keys: level, file)");
     CHECK(error_of("defaults:\n  wrokers: 2\n" + k_minimal) ==
           "test.yml:2:3: unknown key 'wrokers' in 'defaults' (known keys: delay, max_delays, "
-          "delete, exclude, exclude_from, preserve, inplace, fsync, workers)");
+          "delete, exclude, exclude_from, preserve, inplace, fsync, workers, ssh, sqlite)");
     CHECK(error_of(k_minimal + "    preserve:\n      mode: true\n      acls: true\n") ==
           "test.yml:6:7: unknown key 'acls' in 'preserve' of sync 'sync1' (known keys: mode, "
           "times, links, owner)");
@@ -408,7 +408,7 @@ TEST_CASE("values of the wrong type are refused with their position", "[config][
           "test.yml:1:19: 'delay' must be a number of seconds >= 0, got 'x'");
 }
 
-TEST_CASE("sources and targets are required and targets must be local", "[config][yaml]") {
+TEST_CASE("sources and targets are required and remote targets well formed", "[config][yaml]") {
     CHECK(error_of("syncs:\n  - source: /a\n") ==
           "test.yml:2:5: 'target' is required in sync 'sync1'");
     CHECK(error_of("syncs:\n  - name: x\n    target: /b\n") ==
@@ -417,11 +417,10 @@ TEST_CASE("sources and targets are required and targets must be local", "[config
           "test.yml:3:5: 'target' must be a non-empty string, got nothing");
     CHECK(error_of("syncs:\n  - source: [/a]\n    target: /b\n") ==
           "test.yml:2:13: 'source' must be a path, got a list");
-    CHECK(error_of("syncs:\n  - source: /a\n    target: backup:/srv/b\n") ==
-          "test.yml:3:13: 'target' in sync 'sync1': remote targets are not supported yet, got "
-          "'backup:/srv/b'");
+    CHECK(load("syncs:\n  - source: /a\n    target: backup:/srv/b\n").syncs[0].remote);
     CHECK(error_of("syncs:\n  - source: /a\n    target: user@host:b\n")
-              .starts_with("test.yml:3:13: 'target' in sync 'sync1': remote targets"));
+              .starts_with("test.yml:3:13: 'target' in sync 'sync1': 'user@host:b' is not a "
+                           "remote target"));
     // A ':' after the first '/' is part of a local path.
     CHECK(load("syncs:\n  - source: /a\n    target: /b/c:d\n").syncs[0].target == "/b/c:d");
 }
@@ -567,4 +566,54 @@ TEST_CASE("the shipped example files load", "[config][yaml]") {
 
     const Config several = load_yaml_config_file(examples / "several-syncs.yml");
     CHECK(several.syncs.size() >= 2);
+}
+
+TEST_CASE("the sqlite section loads, merges with defaults and refuses mistakes",
+          "[config][yaml][sqlite]") {
+    SECTION("defaults: on, any file, the delay as interval, the default temp directory") {
+        const SyncConfig sync = load(k_minimal).syncs[0];
+        CHECK(sync.sqlite.enabled);
+        CHECK(sync.sqlite.paths.empty());
+        CHECK_FALSE(sync.sqlite.interval_seconds);
+        CHECK_FALSE(sync.sqlite.temp_dir);
+    }
+    SECTION("every key") {
+        const SyncConfig sync = load(k_minimal + "    sqlite:\n"
+                                                 "      enabled: false\n"
+                                                 "      paths: [\"*.db\", \"/var/lib/app/\"]\n"
+                                                 "      interval: 2.5\n"
+                                                 "      temp_dir: tmp/snapshots\n")
+                                    .syncs[0];
+        CHECK_FALSE(sync.sqlite.enabled);
+        CHECK(sync.sqlite.paths == std::vector<std::string>{"*.db", "/var/lib/app/"});
+        CHECK(sync.sqlite.interval_seconds == 2.5);
+        CHECK(sync.sqlite.temp_dir == std::filesystem::path("/etc/fsmirror/tmp/snapshots"));
+    }
+    SECTION("a sync's keys refine the defaults' key by key") {
+        const Config config = load("defaults:\n"
+                                   "  sqlite: {interval: 10, paths: \"*.sqlite\"}\n"
+                                   "syncs:\n"
+                                   "  - source: /a\n"
+                                   "    target: /b\n"
+                                   "    sqlite: {enabled: false}\n"
+                                   "  - source: /c\n"
+                                   "    target: /d\n");
+        CHECK_FALSE(config.syncs[0].sqlite.enabled);
+        CHECK(config.syncs[0].sqlite.interval_seconds == 10);
+        CHECK(config.syncs[1].sqlite.enabled);
+        CHECK(config.syncs[1].sqlite.paths == std::vector<std::string>{"*.sqlite"});
+    }
+    SECTION("mistakes name the key and its place") {
+        CHECK_THAT(error_of(k_minimal + "    sqlite: yes\n"),
+                   Catch::Contains("test.yml:4:") && Catch::Contains("'sqlite' must be a mapping"));
+        CHECK_THAT(error_of(k_minimal + "    sqlite: {enabled: on}\n"),
+                   Catch::Contains("'sqlite.enabled' must be true or false"));
+        CHECK_THAT(error_of(k_minimal + "    sqlite: {interval: -1}\n"),
+                   Catch::Contains("'sqlite.interval' must be a number of seconds"));
+        CHECK_THAT(error_of(k_minimal + "    sqlite: {paths: [\"\"]}\n"),
+                   Catch::Contains("'sqlite.paths'"));
+        CHECK_THAT(error_of(k_minimal + "    sqlite: {intervall: 1}\n"),
+                   Catch::Contains("unknown key 'intervall' in 'sqlite' of sync 'sync1'") &&
+                       Catch::Contains("enabled, paths, interval, temp_dir"));
+    }
 }

@@ -1,0 +1,444 @@
+#include "transport/agent_server.hpp"
+
+#include "transport/agent_protocol.hpp"
+#include "transport/content_hash.hpp"
+#include "transport/local_transport.hpp"
+#include "transport/rsync_delta.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <set>
+#include <unordered_map>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace fsmirror::transport {
+
+namespace {
+
+using namespace agent;
+
+// Puts in progress at once; more is a misbehaving client.
+constexpr std::size_t k_max_open_puts = 256;
+// Ids of failed puts whose remaining frames are ignored; the oldest are forgotten first.
+constexpr std::size_t k_max_failed_puts = 4096;
+constexpr std::size_t k_read_buffer = 256 * 1024;
+// Encoded entries per Entries frame, well under the frame limit.
+constexpr std::size_t k_entries_per_frame_bytes = 256 * 1024;
+
+enum class Exit { keep_going, clean, io_error, protocol_error };
+
+base::Status write_all(int fd, std::string_view bytes, const char* what) {
+    while (!bytes.empty()) {
+        ssize_t n = ::write(fd, bytes.data(), bytes.size());
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return base::fail_errno(what);
+        }
+        bytes.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return {};
+}
+
+// One file being received.
+struct PutState {
+    std::optional<IncomingFile> file;
+    EntryInfo info;
+    PutMode mode = PutMode::whole;
+    base::UniqueFd basis;
+    std::optional<RsyncJob> patch;
+    ContentHasher hasher;
+    std::uint64_t written = 0;
+};
+
+class AgentServer {
+public:
+    AgentServer(int input_fd, int output_fd, std::filesystem::path root, std::string_view version,
+                base::Logger& logger)
+        : m_in(input_fd), m_out(output_fd), m_root(std::move(root)), m_version(version),
+          m_logger(logger) {}
+
+    int run();
+
+private:
+    Exit handle_frame(std::string_view payload);
+    Exit handle(std::uint32_t id, RequestBody& body);
+    Exit handle_hello(std::uint32_t id, const Hello& hello);
+    Exit handle_list(std::uint32_t id, const std::string& path);
+    Exit handle_signature(std::uint32_t id, const std::string& path);
+    Exit handle_hash(std::uint32_t id, const std::string& path);
+    Exit handle_put_begin(std::uint32_t id, const PutBegin& begin);
+    Exit handle_put_data(std::uint32_t id, const std::string& bytes);
+    Exit handle_put_end(std::uint32_t id, const PutEnd& end);
+    base::Status write_to_put(PutState& put, std::string_view bytes);
+    Exit fail_put(std::uint32_t id, base::Error error);
+
+    Exit send(std::uint32_t id, ReplyBody body);
+    Exit send_status(std::uint32_t id, const base::Status& status) {
+        if (!status)
+            return send(id, Failure{status.error()});
+        return send(id, Done{});
+    }
+
+    int m_in;
+    int m_out;
+    std::filesystem::path m_root;
+    std::string_view m_version;
+    base::Logger& m_logger;
+    std::unique_ptr<LocalTransport> m_transport; // set by the hello
+    std::unordered_map<std::uint32_t, PutState> m_puts;
+    std::set<std::uint32_t> m_failed_puts;
+    std::deque<std::uint32_t> m_failed_order;
+};
+
+int AgentServer::run() {
+    FrameReader reader;
+    std::vector<char> buffer(k_read_buffer);
+    for (;;) {
+        for (;;) {
+            auto frame = reader.next();
+            if (!frame) {
+                m_logger.error("agent: {}", frame.error().message);
+                send(0, Failure{frame.error()});
+                return 2;
+            }
+            if (!*frame)
+                break;
+            switch (handle_frame(**frame)) {
+            case Exit::keep_going:
+                break;
+            case Exit::clean:
+                return 0;
+            case Exit::io_error:
+                return 1;
+            case Exit::protocol_error:
+                return 2;
+            }
+        }
+        ssize_t got = ::read(m_in, buffer.data(), buffer.size());
+        if (got < 0) {
+            if (errno == EINTR)
+                continue;
+            m_logger.error("agent: reading requests: {}", std::strerror(errno));
+            return 1;
+        }
+        if (got == 0) {
+            if (reader.buffered() != 0) {
+                m_logger.error("agent: input ended inside a frame ({} bytes left over)",
+                               reader.buffered());
+                return 2;
+            }
+            return 0; // the client is done; unfinished puts are removed by their destructors
+        }
+        reader.feed(std::string_view(buffer.data(), static_cast<std::size_t>(got)));
+    }
+}
+
+Exit AgentServer::handle_frame(std::string_view payload) {
+    auto request = decode_request(payload);
+    if (!request) {
+        // The frame boundary is intact, so the session can go on; answer the id if there is one.
+        std::uint32_t id = 0;
+        if (payload.size() >= 5)
+            for (std::size_t i = 1; i < 5; ++i)
+                id = (id << 8) | static_cast<std::uint8_t>(payload[i]);
+        m_logger.warning("agent: {}", request.error().message);
+        if (!m_transport) {
+            send(id, Failure{request.error()});
+            return Exit::protocol_error;
+        }
+        if (m_puts.contains(id))
+            return fail_put(id, request.error());
+        if (m_failed_puts.contains(id))
+            return Exit::keep_going;
+        return send(id, Failure{request.error()});
+    }
+    if (!m_transport && !std::holds_alternative<Hello>(request->body)) {
+        send(request->id, Failure{base::Error{base::ErrorKind::protocol,
+                                              "the session must start with a hello", 0}});
+        return Exit::protocol_error;
+    }
+    return handle(request->id, request->body);
+}
+
+Exit AgentServer::handle(std::uint32_t id, RequestBody& body) {
+    if (auto* hello = std::get_if<Hello>(&body))
+        return handle_hello(id, *hello);
+    if (std::holds_alternative<CheckRoot>(body))
+        return send_status(id, m_transport->check_root());
+    if (auto* stat = std::get_if<Stat>(&body)) {
+        auto info = m_transport->stat(stat->path);
+        if (!info)
+            return send(id, Failure{info.error()});
+        return send(id, EntryReply{*info});
+    }
+    if (auto* list = std::get_if<List>(&body))
+        return handle_list(id, list->path);
+    if (auto* mkdir = std::get_if<MakeDirectory>(&body))
+        return send_status(id, m_transport->make_directory(mkdir->path, mkdir->info));
+    if (auto* symlink = std::get_if<PutSymlink>(&body))
+        return send_status(id, m_transport->put_symlink(symlink->path, symlink->info));
+    if (auto* rename = std::get_if<Rename>(&body))
+        return send_status(id, m_transport->rename(rename->from, rename->to));
+    if (auto* remove = std::get_if<Remove>(&body))
+        return send_status(id, m_transport->remove(remove->path));
+    if (auto* attrs = std::get_if<SetAttributes>(&body))
+        return send_status(id, m_transport->set_attributes(attrs->path, attrs->info));
+    if (std::holds_alternative<Flush>(body))
+        return send_status(id, m_transport->flush());
+    if (auto* signature = std::get_if<Signature>(&body))
+        return handle_signature(id, signature->path);
+    if (auto* hash = std::get_if<Hash>(&body))
+        return handle_hash(id, hash->path);
+    if (auto* begin = std::get_if<PutBegin>(&body))
+        return handle_put_begin(id, *begin);
+    if (auto* data = std::get_if<PutData>(&body))
+        return handle_put_data(id, data->bytes);
+    if (auto* end = std::get_if<PutEnd>(&body))
+        return handle_put_end(id, *end);
+    if (std::holds_alternative<Ping>(body))
+        return send(id, Pong{});
+    if (std::holds_alternative<PutAbort>(body)) {
+        m_puts.erase(id); // removes the temporary file
+        m_failed_puts.erase(id);
+        return Exit::keep_going;
+    }
+    return send(id, Failure{base::Error{base::ErrorKind::protocol, "unhandled request", 0}});
+}
+
+Exit AgentServer::handle_hello(std::uint32_t id, const Hello& hello) {
+    if (m_transport)
+        return send(id, Failure{base::Error{base::ErrorKind::protocol, "second hello", 0}});
+    if (hello.min_version > k_protocol_version || hello.max_version < k_protocol_version) {
+        send(id, Failure{base::Error{base::ErrorKind::protocol,
+                                     fmt::format("the client speaks protocol versions {} to {}; "
+                                                 "this agent ({}) speaks {}",
+                                                 hello.min_version, hello.max_version, m_version,
+                                                 k_protocol_version),
+                                     0}});
+        return Exit::protocol_error;
+    }
+    LocalTransportOptions options;
+    options.root = m_root;
+    options.attributes = hello.attributes;
+    options.write_mode = WriteMode::replace;
+    switch (hello.durability) {
+    case agent::Durability::per_file:
+        options.durability = transport::Durability::per_file;
+        break;
+    case agent::Durability::per_batch:
+        options.durability = transport::Durability::per_batch;
+        break;
+    case agent::Durability::none:
+        options.durability = transport::Durability::none;
+        break;
+    }
+    auto opened = LocalTransport::open(options);
+    if (!opened) {
+        m_logger.error("agent: {}", opened.error().message);
+        send(id, Failure{opened.error()});
+        return Exit::io_error;
+    }
+    m_transport = std::move(*opened);
+    return send(id, HelloReply{k_protocol_version, std::string(m_version)});
+}
+
+Exit AgentServer::handle_list(std::uint32_t id, const std::string& path) {
+    auto entries = m_transport->list_directory(path);
+    if (!entries)
+        return send(id, Failure{entries.error()});
+    Entries frame;
+    std::size_t bytes = 0;
+    for (auto& entry : *entries) {
+        bytes += entry.name.size() + entry.info.link_target.size() + 48;
+        frame.entries.push_back(std::move(entry));
+        if (bytes >= k_entries_per_frame_bytes) {
+            frame.more = true;
+            if (auto sent = send(id, std::move(frame)); sent != Exit::keep_going)
+                return sent;
+            frame = Entries{};
+            bytes = 0;
+        }
+    }
+    frame.more = false;
+    return send(id, std::move(frame));
+}
+
+Exit AgentServer::handle_signature(std::uint32_t id, const std::string& path) {
+    auto file = m_transport->open_file(path);
+    if (!file)
+        return send(id, Failure{file.error()});
+    struct stat st {};
+    if (::fstat(file->get(), &st) != 0)
+        return send(id, Failure{base::error_from_errno(errno, "stat " + path)});
+    auto job = RsyncJob::signature(static_cast<std::uint64_t>(st.st_size));
+    std::string pending;
+    Exit exit = Exit::keep_going;
+    auto sink = [&](std::string_view bytes) -> base::Status {
+        pending.append(bytes);
+        if (pending.size() >= k_chunk_size) {
+            exit = send(id, SignatureChunk{std::move(pending), true});
+            pending.clear();
+            if (exit != Exit::keep_going)
+                return base::fail(base::ErrorKind::transient, "output closed");
+        }
+        return {};
+    };
+    std::vector<char> buffer(k_read_buffer);
+    off_t offset = 0;
+    for (;;) {
+        ssize_t got = ::pread(file->get(), buffer.data(), buffer.size(), offset);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0)
+            return send(id, Failure{base::error_from_errno(errno, "read " + path)});
+        offset += got;
+        auto fed = job.feed(std::string_view(buffer.data(), static_cast<std::size_t>(got)),
+                            got == 0, sink);
+        if (exit != Exit::keep_going)
+            return exit;
+        if (!fed)
+            return send(id, Failure{fed.error()});
+        if (*fed)
+            break;
+        if (got == 0)
+            return send(id, Failure{base::Error{base::ErrorKind::fatal,
+                                                "signature job did not finish", 0}});
+    }
+    return send(id, SignatureChunk{std::move(pending), false});
+}
+
+Exit AgentServer::handle_hash(std::uint32_t id, const std::string& path) {
+    auto file = m_transport->open_file(path);
+    if (!file)
+        return send(id, Failure{file.error()});
+    auto digest = hash_file(file->get());
+    if (!digest)
+        return send(id, Failure{digest.error()});
+    return send(id, HashValue{*digest});
+}
+
+Exit AgentServer::fail_put(std::uint32_t id, base::Error error) {
+    m_puts.erase(id); // removes the temporary file
+    if (m_failed_puts.insert(id).second) {
+        m_failed_order.push_back(id);
+        if (m_failed_order.size() > k_max_failed_puts) {
+            m_failed_puts.erase(m_failed_order.front());
+            m_failed_order.pop_front();
+        }
+    }
+    return send(id, Failure{std::move(error)});
+}
+
+Exit AgentServer::handle_put_begin(std::uint32_t id, const PutBegin& begin) {
+    if (m_puts.contains(id) || m_failed_puts.contains(id))
+        return fail_put(id, base::Error{base::ErrorKind::protocol,
+                                        fmt::format("request id {} is already in use", id), 0});
+    if (m_puts.size() >= k_max_open_puts)
+        return fail_put(
+            id,
+            base::Error{base::ErrorKind::limit_reached,
+                        fmt::format("more than {} files in transfer at once", k_max_open_puts), 0});
+    if (begin.info.type != EntryType::file)
+        return fail_put(id, base::Error{base::ErrorKind::protocol,
+                                        "put of something that is not a regular file", 0});
+    PutState put;
+    put.info = begin.info;
+    put.mode = begin.mode;
+    if (begin.mode == PutMode::delta) {
+        auto basis = m_transport->open_file(begin.path);
+        if (!basis) {
+            auto error = basis.error();
+            if (error.kind == base::ErrorKind::not_found)
+                error.native_code = k_code_basis_missing;
+            return fail_put(id, std::move(error));
+        }
+        put.basis = std::move(*basis);
+        put.patch.emplace(RsyncJob::patch(put.basis.get()));
+    }
+    auto file = m_transport->begin_incoming(begin.path);
+    if (!file)
+        return fail_put(id, file.error());
+    put.file.emplace(std::move(*file));
+    m_puts.emplace(id, std::move(put));
+    return Exit::keep_going;
+}
+
+base::Status AgentServer::write_to_put(PutState& put, std::string_view bytes) {
+    put.hasher.update(bytes);
+    put.written += bytes.size();
+    return write_all(put.file->fd(), bytes, "write received file");
+}
+
+Exit AgentServer::handle_put_data(std::uint32_t id, const std::string& bytes) {
+    auto found = m_puts.find(id);
+    if (found == m_puts.end())
+        return Exit::keep_going; // a failed put (already answered), or a stray frame
+    PutState& put = found->second;
+    if (put.mode == PutMode::whole) {
+        if (auto written = write_to_put(put, bytes); !written)
+            return fail_put(id, written.error());
+        return Exit::keep_going;
+    }
+    auto fed =
+        put.patch->feed(bytes, false, [&](std::string_view out) { return write_to_put(put, out); });
+    if (!fed)
+        return fail_put(id, fed.error());
+    return Exit::keep_going;
+}
+
+Exit AgentServer::handle_put_end(std::uint32_t id, const PutEnd& end) {
+    auto found = m_puts.find(id);
+    if (found == m_puts.end()) {
+        if (m_failed_puts.erase(id) > 0)
+            return Exit::keep_going; // already answered
+        return send(id,
+                    Failure{base::Error{base::ErrorKind::protocol,
+                                        fmt::format("no transfer in progress for id {}", id), 0}});
+    }
+    PutState& put = found->second;
+    if (put.mode == PutMode::delta) {
+        auto fed =
+            put.patch->feed({}, true, [&](std::string_view out) { return write_to_put(put, out); });
+        if (!fed)
+            return fail_put(id, fed.error());
+        if (!*fed)
+            return fail_put(id, base::Error{base::ErrorKind::protocol, "delta truncated", 0});
+    }
+    if (put.hasher.digest() != end.content_hash)
+        return fail_put(id, base::Error{base::ErrorKind::protocol,
+                                        "received content does not match the sender's hash",
+                                        k_code_hash_mismatch});
+    if (auto committed = m_transport->commit_incoming(*put.file, put.info); !committed)
+        return fail_put(id, committed.error());
+    PutDone done{put.written, put.mode == PutMode::delta};
+    m_puts.erase(found);
+    m_failed_puts.erase(id);
+    return send(id, done);
+}
+
+Exit AgentServer::send(std::uint32_t id, ReplyBody body) {
+    auto frame = encode(Reply{id, std::move(body)});
+    if (auto written = write_all(m_out, frame, "write reply"); !written) {
+        m_logger.error("agent: {}", written.error().message);
+        return Exit::io_error;
+    }
+    return Exit::keep_going;
+}
+
+} // namespace
+
+int serve_agent(int input_fd, int output_fd, const std::filesystem::path& root,
+                std::string_view agent_version, base::Logger& logger) {
+    return AgentServer(input_fd, output_fd, root, agent_version, logger).run();
+}
+
+} // namespace fsmirror::transport

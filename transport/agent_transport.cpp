@@ -1,0 +1,282 @@
+#include "transport/agent_transport.hpp"
+
+#include "transport/content_hash.hpp"
+#include "transport/rsync_delta.hpp"
+
+#include <cerrno>
+
+#include <fmt/format.h>
+
+#include <unistd.h>
+
+namespace fsmirror::transport {
+
+namespace {
+
+base::Error unexpected_reply(const char* request) {
+    return base::Error{base::ErrorKind::protocol,
+                       fmt::format("the agent answered a {} request with something else", request),
+                       0};
+}
+
+// Reads `size` bytes at `offset` of `fd`, retrying on EINTR. Returns the bytes read (fewer at
+// the end of the file).
+base::Result<std::size_t> read_at(int fd, char* buffer, std::size_t size, off_t offset) {
+    for (;;) {
+        ssize_t got = ::pread(fd, buffer, size, offset);
+        if (got >= 0)
+            return static_cast<std::size_t>(got);
+        if (errno != EINTR)
+            return base::fail_errno("read source file");
+    }
+}
+
+// The agent's early answer to a put still being sent: its failure, or a protocol error.
+base::Error early_answer(agent::ReplyBody reply) {
+    if (auto* failure = std::get_if<agent::Failure>(&reply))
+        return failure->error;
+    return unexpected_reply("put");
+}
+
+// Abandons the agent's side of a put that ends early on this side (a source read error), so
+// its temporary file does not wait for the end of the session.
+class PutGuard {
+public:
+    explicit PutGuard(AgentClient::Call& call) : m_call(call) {}
+    ~PutGuard() {
+        if (m_open) [[maybe_unused]]
+            auto sent = m_call.send(agent::PutAbort{});
+    }
+    PutGuard(const PutGuard&) = delete;
+    PutGuard& operator=(const PutGuard&) = delete;
+
+    // The put ended: PutEnd was sent, or the agent already answered.
+    void close() { m_open = false; }
+
+private:
+    AgentClient::Call& m_call;
+    bool m_open = true;
+};
+
+} // namespace
+
+AgentTransport::AgentTransport(std::unique_ptr<AgentClient> client, std::string description)
+    : m_client(std::move(client)), m_description(std::move(description)) {}
+
+std::string AgentTransport::mode() const {
+    return fmt::format("fsmirror agent {} (protocol {}), librsync deltas",
+                       m_client->hello().agent_version, m_client->hello().version);
+}
+
+base::Status AgentTransport::simple(agent::RequestBody body) {
+    const char* name = agent::request_name(body);
+    auto reply = m_client->request(std::move(body));
+    if (!reply)
+        return std::unexpected(reply.error());
+    if (!std::holds_alternative<agent::Done>(*reply))
+        return std::unexpected(unexpected_reply(name));
+    return {};
+}
+
+base::Status AgentTransport::check_root() {
+    return simple(agent::CheckRoot{});
+}
+
+base::Result<std::optional<EntryInfo>> AgentTransport::stat(std::string_view path) {
+    auto reply = m_client->request(agent::Stat{std::string(path)});
+    if (!reply)
+        return std::unexpected(reply.error());
+    auto* entry = std::get_if<agent::EntryReply>(&*reply);
+    if (entry == nullptr)
+        return std::unexpected(unexpected_reply("stat"));
+    return std::move(entry->info);
+}
+
+base::Result<std::vector<DirEntry>> AgentTransport::list_directory(std::string_view path) {
+    auto call = m_client->call();
+    if (auto sent = call.send(agent::List{std::string(path)}); !sent)
+        return std::unexpected(sent.error());
+    std::vector<DirEntry> entries;
+    for (;;) {
+        auto reply = call.next();
+        if (!reply)
+            return std::unexpected(reply.error());
+        if (auto* failure = std::get_if<agent::Failure>(&*reply))
+            return std::unexpected(failure->error);
+        auto* part = std::get_if<agent::Entries>(&*reply);
+        if (part == nullptr)
+            return std::unexpected(unexpected_reply("list"));
+        for (auto& entry : part->entries)
+            entries.push_back(std::move(entry));
+        if (!part->more)
+            return entries;
+    }
+}
+
+base::Status AgentTransport::make_directory(std::string_view path, const EntryInfo& info) {
+    return simple(agent::MakeDirectory{std::string(path), info});
+}
+
+base::Status AgentTransport::put_symlink(std::string_view path, const EntryInfo& info) {
+    return simple(agent::PutSymlink{std::string(path), info});
+}
+
+base::Status AgentTransport::rename(std::string_view from, std::string_view to) {
+    return simple(agent::Rename{std::string(from), std::string(to)});
+}
+
+base::Status AgentTransport::remove(std::string_view path) {
+    return simple(agent::Remove{std::string(path)});
+}
+
+base::Status AgentTransport::set_attributes(std::string_view path, const EntryInfo& info) {
+    return simple(agent::SetAttributes{std::string(path), info});
+}
+
+base::Status AgentTransport::flush() {
+    return simple(agent::Flush{});
+}
+
+base::Result<PutResult> AgentTransport::put_file(std::string_view path, const SourceFile& source,
+                                                 const std::optional<EntryInfo>& existing) {
+    if (existing && existing->type == EntryType::file && existing->size >= k_delta_threshold) {
+        auto sent = put_delta(path, source);
+        if (sent)
+            return sent;
+        // The remote copy vanished or changed under the delta: send the whole file.
+        int code = sent.error().native_code;
+        if (code != agent::k_code_basis_missing && code != agent::k_code_hash_mismatch)
+            return sent;
+    }
+    return put_whole(path, source);
+}
+
+base::Result<PutResult> AgentTransport::put_whole(std::string_view path, const SourceFile& source) {
+    auto call = m_client->call();
+    if (auto sent =
+            call.send(agent::PutBegin{std::string(path), source.info, agent::PutMode::whole});
+        !sent)
+        return std::unexpected(sent.error());
+    PutGuard guard(call);
+    ContentHasher hasher;
+    std::string buffer(agent::k_chunk_size, '\0');
+    std::uint64_t total = 0;
+    for (;;) {
+        auto got = read_at(source.fd, buffer.data(), buffer.size(), static_cast<off_t>(total));
+        if (!got)
+            return std::unexpected(got.error()); // the call's destructor drops the agent's put
+        if (*got == 0)
+            break;
+        std::string_view bytes(buffer.data(), *got);
+        hasher.update(bytes);
+        total += *got;
+        if (auto sent = call.send(agent::PutData{std::string(bytes)}); !sent)
+            return std::unexpected(sent.error());
+        if (auto early = call.poll()) {
+            guard.close();
+            return std::unexpected(early_answer(std::move(*early)));
+        }
+    }
+    guard.close();
+    if (auto sent = call.send(agent::PutEnd{hasher.digest()}); !sent)
+        return std::unexpected(sent.error());
+    auto reply = call.next();
+    if (!reply)
+        return std::unexpected(reply.error());
+    if (auto* failure = std::get_if<agent::Failure>(&*reply))
+        return std::unexpected(failure->error);
+    if (!std::holds_alternative<agent::PutDone>(*reply))
+        return std::unexpected(unexpected_reply("put"));
+    return PutResult{total, false};
+}
+
+base::Result<PutResult> AgentTransport::put_delta(std::string_view path, const SourceFile& source) {
+    // The signature of the remote copy.
+    DeltaSource signature;
+    {
+        auto call = m_client->call();
+        if (auto sent = call.send(agent::Signature{std::string(path)}); !sent)
+            return std::unexpected(sent.error());
+        for (;;) {
+            auto reply = call.next();
+            if (!reply)
+                return std::unexpected(reply.error());
+            if (auto* failure = std::get_if<agent::Failure>(&*reply)) {
+                auto error = failure->error;
+                if (error.kind == base::ErrorKind::not_found)
+                    error.native_code = agent::k_code_basis_missing;
+                return std::unexpected(error);
+            }
+            auto* chunk = std::get_if<agent::SignatureChunk>(&*reply);
+            if (chunk == nullptr)
+                return std::unexpected(unexpected_reply("signature"));
+            if (auto loaded = signature.load(chunk->bytes, !chunk->more); !loaded)
+                return std::unexpected(loaded.error());
+            if (!chunk->more)
+                break;
+        }
+    }
+    auto job = signature.delta_job();
+    if (!job)
+        return std::unexpected(job.error());
+
+    // The delta of the source against it, streamed as it is computed.
+    auto call = m_client->call();
+    if (auto sent =
+            call.send(agent::PutBegin{std::string(path), source.info, agent::PutMode::delta});
+        !sent)
+        return std::unexpected(sent.error());
+    PutGuard guard(call);
+    std::string pending;
+    std::uint64_t delta_bytes = 0;
+    auto flush_pending = [&]() -> base::Status {
+        delta_bytes += pending.size();
+        auto sent = call.send(agent::PutData{std::move(pending)});
+        pending.clear();
+        return sent;
+    };
+    auto sink = [&](std::string_view bytes) -> base::Status {
+        pending.append(bytes);
+        if (pending.size() >= agent::k_chunk_size)
+            return flush_pending();
+        return {};
+    };
+    ContentHasher hasher;
+    std::string buffer(agent::k_chunk_size, '\0');
+    std::uint64_t offset = 0;
+    for (bool done = false; !done;) {
+        auto got = read_at(source.fd, buffer.data(), buffer.size(), static_cast<off_t>(offset));
+        if (!got)
+            return std::unexpected(got.error());
+        std::string_view bytes(buffer.data(), *got);
+        hasher.update(bytes);
+        offset += *got;
+        auto fed = job->feed(bytes, *got == 0, sink);
+        if (!fed)
+            return std::unexpected(fed.error());
+        done = *fed;
+        if (*got == 0 && !done)
+            return base::fail(base::ErrorKind::fatal, "librsync delta did not finish");
+        if (auto early = call.poll()) {
+            guard.close();
+            return std::unexpected(early_answer(std::move(*early)));
+        }
+    }
+    if (!pending.empty()) {
+        if (auto sent = flush_pending(); !sent)
+            return std::unexpected(sent.error());
+    }
+    guard.close();
+    if (auto sent = call.send(agent::PutEnd{hasher.digest()}); !sent)
+        return std::unexpected(sent.error());
+    auto reply = call.next();
+    if (!reply)
+        return std::unexpected(reply.error());
+    if (auto* failure = std::get_if<agent::Failure>(&*reply))
+        return std::unexpected(failure->error);
+    if (!std::holds_alternative<agent::PutDone>(*reply))
+        return std::unexpected(unexpected_reply("put"));
+    return PutResult{delta_bytes, true};
+}
+
+} // namespace fsmirror::transport

@@ -1,0 +1,50 @@
+#pragma once
+// The Transport operations carried to `fsmirror agent` over one AgentClient: each call is one
+// request (or, for a file, a short stream of them), so calls from several threads are in flight
+// together. A changed file is sent as a librsync delta against the signature of the remote
+// copy; a new or small file is sent whole. Both ends hash the content, so a delta applied to a
+// copy that changed in between is caught and the file is sent whole instead. Internal to
+// transport/.
+
+#include "transport/agent_client.hpp"
+#include "transport/remote_backend.hpp"
+
+#include <memory>
+#include <string>
+
+namespace fsmirror::transport {
+
+class AgentTransport final : public RemoteBackend {
+public:
+    // `description` names the target in messages ("ssh:backup@host:22:/srv/mirror").
+    AgentTransport(std::unique_ptr<AgentClient> client, std::string description);
+
+    bool connected() const override { return m_client->alive(); }
+    std::string mode() const override;
+
+    std::string describe() const override { return m_description; }
+    base::Status check_root() override;
+    base::Result<std::optional<EntryInfo>> stat(std::string_view path) override;
+    base::Result<std::vector<DirEntry>> list_directory(std::string_view path) override;
+    base::Status make_directory(std::string_view path, const EntryInfo& info) override;
+    base::Result<PutResult> put_file(std::string_view path, const SourceFile& source,
+                                     const std::optional<EntryInfo>& existing) override;
+    base::Status put_symlink(std::string_view path, const EntryInfo& info) override;
+    base::Status rename(std::string_view from, std::string_view to) override;
+    base::Status remove(std::string_view path) override;
+    base::Status set_attributes(std::string_view path, const EntryInfo& info) override;
+    base::Status flush() override;
+
+    // Files at least this large that exist on the remote are sent as deltas.
+    static constexpr std::uint64_t k_delta_threshold = 64 * 1024;
+
+private:
+    base::Status simple(agent::RequestBody body);
+    base::Result<PutResult> put_whole(std::string_view path, const SourceFile& source);
+    base::Result<PutResult> put_delta(std::string_view path, const SourceFile& source);
+
+    std::unique_ptr<AgentClient> m_client;
+    std::string m_description;
+};
+
+} // namespace fsmirror::transport
