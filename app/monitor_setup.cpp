@@ -29,12 +29,6 @@ milliseconds to_ms(double seconds_value) {
     return duration_cast<milliseconds>(duration<double>(seconds_value));
 }
 
-// rsync's rule, as the config loader applies it: "host:path" is remote.
-bool is_remote(const std::string& target) {
-    const auto colon = target.find(':');
-    return colon != std::string::npos && colon < target.find('/');
-}
-
 std::string resolve_password(const config::EmailAlertConfig& email) {
     if (email.password)
         return *email.password;
@@ -64,7 +58,7 @@ std::vector<monitor::SyncDescription> describe_syncs(const config::Config& confi
         monitor::SyncDescription description;
         description.name = sync.name;
         description.source = sync.source.string();
-        if (!is_remote(sync.target))
+        if (!sync.remote) // a remote target's disk is not ours to probe
             description.target_path = sync.target;
         description.excludes = sync.excludes;
         descriptions.push_back(std::move(description));
@@ -81,6 +75,7 @@ monitor::HealthThresholds health_thresholds(const config::Config& config) {
     thresholds.disk_critical_percent = m.disk_critical_percent;
     thresholds.inode_warning_percent = m.inode_usage_percent;
     thresholds.watches_warning_percent = m.inotify_watch_percent;
+    thresholds.recovery_point = duration_cast<seconds>(duration<double>(m.recovery_point_seconds));
     // Three missed rewrites, plus slack for a busy machine.
     thresholds.stale_after =
         duration_cast<seconds>(duration<double>(3 * config.status_interval_seconds + 10));

@@ -104,6 +104,7 @@ struct MonitorConfig {
     double disk_critical_percent = 98;    // critical
     double inode_usage_percent = 90;
     double inotify_watch_percent = 90;    // of fs.inotify.max_user_watches
+    double recovery_point_seconds = 300;  // oldest SQLite change not yet on the target
     std::vector<std::filesystem::path> mountpoints; // must be mount points (LUKS volumes, ...)
 };
 

@@ -37,7 +37,7 @@ constexpr std::string_view k_top_level_keys = "log, defaults, syncs, status_file
 constexpr std::string_view k_monitor_keys = "interval, backlog_threshold, backlog_max_age, "
                                             "disk_usage_percent, disk_critical_percent, "
                                             "inode_usage_percent, inotify_watch_percent, "
-                                            "mountpoints";
+                                            "recovery_point, mountpoints";
 constexpr std::string_view k_alerts_keys = "email, exec, rate_limit_window, retry_interval";
 constexpr std::string_view k_email_keys = "to, from, smtp_url, username, password, "
                                           "password_file, password_env, starttls, ca_file, "
@@ -610,6 +610,8 @@ MonitorConfig Parser::parse_monitor(const Entry& section) const {
             monitor.inode_usage_percent = parse_number(e, 0, 100);
         } else if (e.key == "inotify_watch_percent") {
             monitor.inotify_watch_percent = parse_number(e, 0, 100);
+        } else if (e.key == "recovery_point") {
+            monitor.recovery_point_seconds = parse_number(e, 1, 30 * k_max_delay_seconds);
         } else if (e.key == "mountpoints") {
             for (const std::string& text : parse_strings(e))
                 monitor.mountpoints.push_back(

@@ -20,6 +20,7 @@ constexpr std::array k_kind_names = {
     std::pair{AlertKind::target, "target"},
     std::pair{AlertKind::mount, "mount"},
     std::pair{AlertKind::inotify_watches, "inotify_watches"},
+    std::pair{AlertKind::recovery_point, "recovery_point"},
 };
 
 constexpr std::array k_severity_names = {
@@ -135,6 +136,18 @@ private:
                 add(AlertKind::backlog, Severity::warning, sync.name,
                     fmt::format("{}: {} changes pending, {} (threshold {})", sync.name,
                                 status.backlog, oldest_text, human_duration(m_limits.backlog_age)));
+        }
+
+        if (status.databases) {
+            const auto unmirrored = std::chrono::duration_cast<std::chrono::seconds>(
+                std::chrono::milliseconds(status.databases->unmirrored_age_ms));
+            if (unmirrored > m_limits.recovery_point)
+                add(AlertKind::recovery_point, Severity::warning, sync.name,
+                    fmt::format("{}: {} SQLite database(s) have changes not on the target for {} "
+                                "(threshold {})",
+                                sync.name, status.databases->databases_unmirrored,
+                                human_duration(unmirrored),
+                                human_duration(m_limits.recovery_point)));
         }
 
         const bool last_batch_failed =

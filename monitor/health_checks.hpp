@@ -30,6 +30,7 @@ enum class AlertKind : std::uint8_t {
     target,          // a target vanished, was unmounted or is unreachable
     mount,           // a path that must be a mount point is not
     inotify_watches, // close to the kernel's watch limit
+    recovery_point,  // a SQLite database's changes have not reached the target for too long
 };
 
 const char* to_string(AlertKind kind); // "disk_space"
@@ -96,7 +97,8 @@ struct HealthThresholds {
     double disk_critical_percent = 98;
     double inode_warning_percent = 90;
     double watches_warning_percent = 90;
-    std::chrono::seconds stale_after{60}; // status older than this: daemon hung or gone
+    std::chrono::seconds recovery_point{300}; // oldest SQLite change not yet on the target
+    std::chrono::seconds stale_after{60};     // status older than this: daemon hung or gone
 };
 
 // Runs every check. Returns the alerts, most severe first then in check order; empty when all

@@ -1,5 +1,7 @@
 #include "monitor/metrics.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace fsmirror::monitor {
@@ -49,9 +51,9 @@ constexpr SyncState k_all_states[] = {
     SyncState::source_lost, SyncState::target_lost,  SyncState::stopped};
 
 constexpr AlertKind k_all_kinds[] = {
-    AlertKind::daemon, AlertKind::backlog,     AlertKind::disk_space,
-    AlertKind::inodes, AlertKind::sync_errors, AlertKind::source,
-    AlertKind::target, AlertKind::mount,       AlertKind::inotify_watches};
+    AlertKind::daemon,          AlertKind::backlog,       AlertKind::disk_space, AlertKind::inodes,
+    AlertKind::sync_errors,     AlertKind::source,        AlertKind::target,     AlertKind::mount,
+    AlertKind::inotify_watches, AlertKind::recovery_point};
 
 } // namespace
 
@@ -123,6 +125,36 @@ std::string format_metrics(const StatusReport& report) {
              "When a batch last finished without a failure (0: never).", [](const SyncStatus& s) {
                  return s.last_success_time ? epoch_seconds(*s.last_success_time) : 0.0;
              });
+
+    const bool any_databases = std::any_of(report.syncs.begin(), report.syncs.end(),
+                                           [](const SyncStatus& s) { return s.databases; });
+    if (any_databases) {
+        const auto per_database_sync = [&](const std::string& name, const char* type,
+                                           const char* help, auto get) {
+            out.family(name, type, help);
+            for (const auto& sync : report.syncs)
+                if (sync.databases)
+                    out.sample(sync_label(sync), get(*sync.databases));
+        };
+        per_database_sync(
+            "fsmirror_sqlite_snapshots_total", "counter",
+            "SQLite snapshots that landed on the target.",
+            [](const DatabaseFigures& d) { return static_cast<double>(d.snapshots); });
+        per_database_sync(
+            "fsmirror_sqlite_snapshot_failures_total", "counter",
+            "SQLite snapshot attempts that failed (retried).",
+            [](const DatabaseFigures& d) { return static_cast<double>(d.snapshot_failures); });
+        per_database_sync("fsmirror_sqlite_unmirrored_age_seconds", "gauge",
+                          "Age of the oldest SQLite change not yet on the target (0: none).",
+                          [](const DatabaseFigures& d) {
+                              return static_cast<double>(d.unmirrored_age_ms) / 1000.0;
+                          });
+        per_database_sync("fsmirror_sqlite_last_recovery_point_seconds", "gauge",
+                          "Recovery point achieved by the last snapshot that carried changes.",
+                          [](const DatabaseFigures& d) {
+                              return static_cast<double>(d.last_recovery_point_ms) / 1000.0;
+                          });
+    }
 
     if (!report.target_disks.empty()) {
         out.family("fsmirror_target_used_ratio", "gauge",

@@ -71,6 +71,14 @@ void append_fsmirror_section(std::string& out, const StatusReport& report) {
                            sync.counters.entries_removed, sync.counters.renames,
                            sync.counters.failures);
         out += fmt::format("    last success {}\n", time_or(sync.last_success_time, "never"));
+        if (sync.databases)
+            out +=
+                fmt::format("    sqlite: {} snapshots ({} failed), {} database(s) with changes "
+                            "not yet mirrored (oldest {:.1f} s), last recovery point {:.1f} s\n",
+                            sync.databases->snapshots, sync.databases->snapshot_failures,
+                            sync.databases->databases_unmirrored,
+                            static_cast<double>(sync.databases->unmirrored_age_ms) / 1000.0,
+                            static_cast<double>(sync.databases->last_recovery_point_ms) / 1000.0);
         if (!sync.last_error.empty())
             out += fmt::format("    last error {}: {}\n", time_or(sync.last_error_time, "?"),
                                sync.last_error);

@@ -88,6 +88,14 @@ json sync_to_json(const SyncStatus& sync, const SyncDescription* description,
           {"entries_removed", sync.counters.entries_removed},
           {"renames", sync.counters.renames},
           {"failures", sync.counters.failures}}},
+        {"databases", sync.databases
+                          ? json{{"snapshots", sync.databases->snapshots},
+                                 {"snapshot_failures", sync.databases->snapshot_failures},
+                                 {"databases_unmirrored", sync.databases->databases_unmirrored},
+                                 {"unmirrored_age_ms", sync.databases->unmirrored_age_ms},
+                                 {"last_recovery_point_ms", sync.databases->last_recovery_point_ms},
+                                 {"max_recovery_point_ms", sync.databases->max_recovery_point_ms}}
+                          : json(nullptr)},
         {"last_error", sync.last_error},
         {"last_error_time", optional_time(sync.last_error_time)},
         {"last_success_time", optional_time(sync.last_success_time)},
@@ -137,6 +145,15 @@ void sync_from_json(const json& in, StatusReport& report) {
     sync.counters.entries_removed = counters.at("entries_removed").get<std::uint64_t>();
     sync.counters.renames = counters.at("renames").get<std::uint64_t>();
     sync.counters.failures = counters.at("failures").get<std::uint64_t>();
+    if (in.contains("databases") && !in.at("databases").is_null()) {
+        const auto& db = in.at("databases");
+        sync.databases = DatabaseFigures{db.at("snapshots").get<std::uint64_t>(),
+                                         db.at("snapshot_failures").get<std::uint64_t>(),
+                                         db.at("databases_unmirrored").get<std::uint64_t>(),
+                                         db.at("unmirrored_age_ms").get<std::uint64_t>(),
+                                         db.at("last_recovery_point_ms").get<std::uint64_t>(),
+                                         db.at("max_recovery_point_ms").get<std::uint64_t>()};
+    }
     sync.last_error = in.at("last_error").get<std::string>();
     sync.last_error_time = read_optional_time(in.at("last_error_time"));
     sync.last_success_time = read_optional_time(in.at("last_success_time"));

@@ -60,6 +60,16 @@ struct SyncCounters {
     std::uint64_t failures = 0;
 };
 
+// WAL-aware SQLite snapshots of a sync (when it has them enabled).
+struct DatabaseFigures {
+    std::uint64_t snapshots = 0;         // landed on the target
+    std::uint64_t snapshot_failures = 0; // attempts that failed (retried)
+    std::uint64_t databases_unmirrored = 0;
+    std::uint64_t unmirrored_age_ms = 0; // oldest database change not yet on the target
+    std::uint64_t last_recovery_point_ms = 0;
+    std::uint64_t max_recovery_point_ms = 0;
+};
+
 // A sync as the monitor sees it. Times are wall-clock so that they can be written to files.
 struct SyncStatus {
     std::string name;
@@ -76,6 +86,7 @@ struct SyncStatus {
     // every publish. Null when the source is lost.
     std::shared_ptr<const std::vector<std::string>> watched_directories;
     SyncCounters counters;
+    std::optional<DatabaseFigures> databases; // nullopt: SQLite snapshots are off
     std::string last_error;
     std::optional<WallTime> last_error_time;
     std::optional<WallTime> last_success_time; // the last batch that ended without a failure

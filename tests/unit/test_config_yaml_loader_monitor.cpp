@@ -57,6 +57,7 @@ monitor:
   disk_critical_percent: 95.5
   inode_usage_percent: 70
   inotify_watch_percent: 50
+  recovery_point: 90
   mountpoints: [/mnt/storage_do_1, /mnt/storage_do_2]
 alerts:
   email:
@@ -85,6 +86,7 @@ metrics:
     CHECK(config.monitor.disk_critical_percent == 95.5);
     CHECK(config.monitor.inode_usage_percent == 70);
     CHECK(config.monitor.inotify_watch_percent == 50);
+    CHECK(config.monitor.recovery_point_seconds == 90);
     CHECK(config.monitor.mountpoints ==
           std::vector<std::filesystem::path>{"/mnt/storage_do_1", "/mnt/storage_do_2"});
     REQUIRE(config.alerts.email);

@@ -237,6 +237,19 @@ TEST_CASE("checked from outside: missing, dead or stale status is critical", "[m
     CHECK(alerts[0].severity == Severity::warning);
 }
 
+TEST_CASE("SQLite changes not on the target for too long", "[monitor][health]") {
+    auto sync = healthy_sync();
+    sync.status->databases = DatabaseFigures{};
+    sync.status->databases->databases_unmirrored = 2;
+    sync.status->databases->unmirrored_age_ms = 300'000;
+    CHECK(evaluate_health(input_with(sync), HealthThresholds{}).empty());
+    sync.status->databases->unmirrored_age_ms = 301'000;
+    auto alerts = evaluate_health(input_with(sync), HealthThresholds{});
+    REQUIRE(kinds(alerts) == std::vector{AlertKind::recovery_point});
+    CHECK(alerts[0].message == "storage: 2 SQLite database(s) have changes not on the target for "
+                               "5 min 1 s (threshold 5 min)");
+}
+
 TEST_CASE("alerts are ordered most severe first", "[monitor][health]") {
     auto sync = healthy_sync();
     sync.status->backlog = 1000;
@@ -247,9 +260,10 @@ TEST_CASE("alerts are ordered most severe first", "[monitor][health]") {
 }
 
 TEST_CASE("names round-trip and human units read well", "[monitor][health]") {
-    for (auto kind : {AlertKind::daemon, AlertKind::backlog, AlertKind::disk_space,
-                      AlertKind::inodes, AlertKind::sync_errors, AlertKind::source,
-                      AlertKind::target, AlertKind::mount, AlertKind::inotify_watches})
+    for (auto kind :
+         {AlertKind::daemon, AlertKind::backlog, AlertKind::disk_space, AlertKind::inodes,
+          AlertKind::sync_errors, AlertKind::source, AlertKind::target, AlertKind::mount,
+          AlertKind::inotify_watches, AlertKind::recovery_point})
         CHECK(parse_alert_kind(to_string(kind)) == kind);
     CHECK_FALSE(parse_alert_kind("disk"));
     CHECK(parse_severity("WARNING") == Severity::warning);

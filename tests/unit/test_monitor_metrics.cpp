@@ -52,6 +52,16 @@ TEST_CASE("metrics in Prometheus text format", "[monitor][metrics]") {
     CHECK(text.back() == '\n');
 }
 
+TEST_CASE("SQLite figures appear only for syncs that snapshot databases", "[monitor][metrics]") {
+    auto report = report_with_one_sync();
+    CHECK_THAT(format_metrics(report), !Catch::Contains("fsmirror_sqlite_"));
+    report.syncs[0].databases = DatabaseFigures{4, 1, 1, 2500, 1500, 3000};
+    const std::string text = format_metrics(report);
+    CHECK_THAT(text, Catch::Contains("fsmirror_sqlite_snapshots_total{sync=\"stor\\\"age\"} 4\n"));
+    CHECK_THAT(text, Catch::Contains(
+                         "fsmirror_sqlite_unmirrored_age_seconds{sync=\"stor\\\"age\"} 2.5\n"));
+}
+
 TEST_CASE("label values are escaped", "[monitor][metrics]") {
     CHECK(escape_label_value("plain") == "plain");
     CHECK(escape_label_value("a\\b\"c\nd") == "a\\\\b\\\"c\\nd");

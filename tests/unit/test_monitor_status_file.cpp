@@ -152,6 +152,7 @@ TEST_CASE("status JSON round-trips", "[monitor][status]") {
     report.alerts = {Alert{AlertKind::backlog, Severity::warning, "Sync1", "too much"}};
     report.target_disks["Sync1"] = DiskUsage{100, 40, 50, 10, 5};
     report.status_interval = 1500ms;
+    report.syncs[0].databases = DatabaseFigures{4, 1, 1, 2500, 1500, 3000};
     auto parsed = status_from_json(status_to_json(report));
     REQUIRE(parsed);
     CHECK(parsed->pid == 1234);
@@ -169,6 +170,9 @@ TEST_CASE("status JSON round-trips", "[monitor][status]") {
     CHECK(sync.watch_count == 3);
     CHECK(std::chrono::abs(*sync.oldest_pending - *report.syncs[0].oldest_pending) < 1ms);
     CHECK_FALSE(sync.last_error_time);
+    REQUIRE(sync.databases);
+    CHECK(sync.databases->unmirrored_age_ms == 2500);
+    CHECK(sync.databases->max_recovery_point_ms == 3000);
     REQUIRE(parsed->descriptions.size() == 1);
     CHECK(parsed->descriptions[0].target_path == "/mnt/mirror");
     REQUIRE(parsed->alerts.size() == 1);
