@@ -337,6 +337,6 @@ sync {{ default.rsync, source = "{}", target = "{}", delay = 30 }}
 
     // Rewritten while idle: its modification time moves on.
     const auto first = fs::last_write_time(status_path);
-    REQUIRE(wait_until([&] { return fs::last_write_time(status_path) != first; },
-                       k_settle_timeout));
+    REQUIRE(
+        wait_until([&] { return fs::last_write_time(status_path) != first; }, k_settle_timeout));
 }
