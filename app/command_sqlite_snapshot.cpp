@@ -8,6 +8,7 @@
 // Exit statuses and their meaning for the engine: engine/snapshot_taker.hpp.
 
 #include "app/commands.hpp"
+#include "app/sqlite_connection.hpp"
 #include "engine/snapshot_taker.hpp"
 #include "engine/sqlite_files.hpp"
 
@@ -57,81 +58,12 @@ EXIT STATUS
 
 constexpr int k_default_busy_timeout_ms = 2000;
 
-// Why a step failed, and the exit status that tells the engine.
-struct Failure {
-    int status;
-    std::string message;
-    int sqlite_code = 0; // SQLite's extended result code, when SQLite said it
-};
-
 // How the source is opened.
 enum class SourceAccess {
     shared,    // an ordinary read-only connection, taking part in SQLite's locking
     immutable, // immutable=1: no locks, no -shm; only for a quiescent database on a read-only
                // file system, where nothing can change it (see can_read_immutable)
 };
-
-// Maps an SQLite result code onto the helper's exit statuses: the one place for that mapping.
-int status_for_sqlite(int code) {
-    switch (code & 0xff) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-        return engine::k_snapshot_busy;
-    case SQLITE_FULL:
-        return engine::k_snapshot_no_space;
-    case SQLITE_PERM:
-    case SQLITE_AUTH:
-        return engine::k_snapshot_permission;
-    default:
-        return engine::k_snapshot_failed;
-    }
-}
-
-// What an operator can do about the failures that have a usual cause.
-const char* hint_for_sqlite(int code) {
-    switch (code) {
-    case SQLITE_CANTOPEN:
-        return "; a WAL database needs its -shm: fsmirror must be allowed to create it in the "
-               "database's directory, as every SQLite reader must";
-    case SQLITE_READONLY_ROLLBACK:
-        return "; a crashed transaction left a hot -journal: open the database once with its "
-               "application to roll it back (fsmirror never writes to the source)";
-    case SQLITE_READONLY_CANTINIT:
-        return "; the -shm cannot be initialised read-only: let fsmirror write the database's "
-               "directory, or keep the database open in its application";
-    default:
-        return "";
-    }
-}
-
-Failure sqlite_failure(sqlite3* db, int code, const std::string& what) {
-    // The backup API reports on the destination's connection, not the source's.
-    std::string detail = db != nullptr ? sqlite3_errmsg(db) : "";
-    if (detail.empty() || detail == "not an error")
-        detail = sqlite3_errstr(code);
-    return Failure{
-        status_for_sqlite(code),
-        fmt::format("{}: {} (SQLite code {}){}", what, detail, code, hint_for_sqlite(code)), code};
-}
-
-// Returns `path` in a form SQLite never reads as a URI (Debian's SQLite reads "file:..." names
-// as URIs even without SQLITE_OPEN_URI).
-std::string plain_name(const std::string& path) {
-    return path.starts_with('/') ? path : "./" + path;
-}
-
-// Returns `path` as an SQLite URI filename with `query`; the characters that URIs give a
-// meaning are escaped.
-std::string uri_for(const std::string& path, const char* query) {
-    std::string uri = "file:";
-    for (char c : path) {
-        if (c == '%' || c == '?' || c == '#')
-            uri += fmt::format("%{:02X}", static_cast<unsigned char>(c));
-        else
-            uri += c;
-    }
-    return uri + "?" + query;
-}
 
 // True when the database (in the working directory) is on a read-only file system with no
 // -wal or -journal content: then nothing can change it, and when a reader cannot create the
@@ -148,83 +80,6 @@ bool can_read_immutable(const std::string& database) {
             return false;
     }
     return true;
-}
-
-// An SQLite connection closed on every path.
-class Connection {
-public:
-    Connection() = default;
-    ~Connection() {
-        if (m_db != nullptr)
-            sqlite3_close_v2(m_db);
-    }
-    Connection(const Connection&) = delete;
-    Connection& operator=(const Connection&) = delete;
-
-    // Opens `name` with `flags`. Returns the failure, if any.
-    std::optional<Failure> open(const std::string& name, int flags, const std::string& what) {
-        const int code =
-            sqlite3_open_v2(name.c_str(), &m_db, flags | SQLITE_OPEN_EXRESCODE, nullptr);
-        if (code != SQLITE_OK)
-            return sqlite_failure(m_db, code, what);
-        return std::nullopt;
-    }
-
-    std::optional<Failure> exec(const char* sql, const std::string& what) {
-        const int code = sqlite3_exec(m_db, sql, nullptr, nullptr, nullptr);
-        if (code != SQLITE_OK)
-            return sqlite_failure(m_db, code, what);
-        return std::nullopt;
-    }
-
-    // Closes now; returns the failure, if any (a close that fails leaves nothing to retry).
-    std::optional<Failure> close(const std::string& what) {
-        const int code = sqlite3_close(m_db);
-        if (code != SQLITE_OK)
-            return sqlite_failure(m_db, code, what);
-        m_db = nullptr;
-        return std::nullopt;
-    }
-
-    sqlite3* get() const { return m_db; }
-
-private:
-    sqlite3* m_db = nullptr;
-};
-
-// Checks the header before SQLite is involved: a file that is not (or no longer) a database is
-// the engine's "changed meanwhile", not a corrupt database. This raw read happens before this
-// process opens any connection, so closing its descriptor cannot drop a lock (section 2.2).
-std::optional<Failure> check_header(const std::string& database) {
-    const int fd = ::open(database.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) {
-        const int err = errno;
-        if (err == ENOENT || err == ELOOP || err == ENOTDIR)
-            return Failure{engine::k_snapshot_not_database,
-                           fmt::format("{}: {}", database, std::strerror(err))};
-        return Failure{err == EACCES || err == EPERM ? engine::k_snapshot_permission
-                                                     : engine::k_snapshot_failed,
-                       fmt::format("open {}: {}", database, std::strerror(err))};
-    }
-    std::array<unsigned char, engine::k_sqlite_header_bytes> header{};
-    const ssize_t got = ::pread(fd, header.data(), header.size(), 0);
-    ::close(fd);
-    if (got != static_cast<ssize_t>(header.size()) ||
-        engine::classify_header(header) == engine::DatabaseFormat::not_database)
-        return Failure{engine::k_snapshot_not_database,
-                       database + " is not (or no longer) an SQLite database"};
-    return std::nullopt;
-}
-
-// Polls for a lock every millisecond, up to the timeout. SQLite's own busy handler sleeps up
-// to 100 ms between tries; a rollback-journal database committing many times a second is
-// unlocked only in the short gaps between its transactions, which such long sleeps miss. While
-// it waits this process holds no lock, so the writers are not slowed.
-int poll_every_millisecond(void* timeout_ms, int tries) {
-    if (tries >= *static_cast<int*>(timeout_ms))
-        return 0;
-    ::usleep(1000);
-    return 1;
 }
 
 // Copies the database with the online backup API in a single step.
@@ -319,14 +174,6 @@ std::optional<Failure> check_copy(const std::string& output) {
                        "the snapshot failed PRAGMA quick_check (the source may be damaged): " +
                            problems};
     return copy.close("close " + output);
-}
-
-std::optional<int> parse_milliseconds(const std::string& text) {
-    int value = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc() || end != text.data() + text.size() || value < 0)
-        return std::nullopt;
-    return value;
 }
 
 } // namespace

@@ -28,6 +28,7 @@ int command_health(const CommandContext& context);
 int command_alert(const CommandContext& context);
 int command_agent(const CommandContext& context);
 // Internal: run by the engine in a child process (engine/snapshot_taker.hpp).
+int command_sqlite_digest(const CommandContext& context);
 int command_sqlite_snapshot(const CommandContext& context);
 int command_convert(const CommandContext& context);
 

@@ -44,6 +44,7 @@ std::optional<ChangeKind> repair_for(const Difference& difference) {
     case DifferenceKind::owner:
         return ChangeKind::attrib;
     case DifferenceKind::unreadable:
+    case DifferenceKind::integrity: // drift repair leaves databases to the snapshots
         break;
     }
     return std::nullopt;
@@ -385,6 +386,8 @@ void SyncSession::check_drift(TimePoint now) {
     compare.attributes = m_options.mirror.attributes;
     compare.contents = m_options.verify_contents;
     compare.workers = m_options.workers;
+    // Databases are the snapshot machinery's: their bytes always differ from the live file.
+    compare.databases = m_databases ? Databases::skipped : Databases::as_files;
     auto comparison = compare_trees(m_source, *m_target, m_excludes, compare);
     if (!comparison) {
         m_logger.warning("{}: drift check skipped: {}", m_options.name, comparison.error().message);

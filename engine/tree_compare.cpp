@@ -1,17 +1,24 @@
 #include "engine/tree_compare.hpp"
 
 #include "base/rel_path.hpp"
+#include "base/unique_fd.hpp"
+#include "engine/sqlite_files.hpp"
 #include "engine/worker_pool.hpp"
 #include "transport/content_hash.hpp"
 #include "transport/target_marker.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 
 #include <fmt/format.h>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace fsmirror::engine {
 
@@ -39,6 +46,10 @@ std::string format_mtime(std::int64_t ns) {
         ns < 0 ? static_cast<std::uint64_t>(-ns) : static_cast<std::uint64_t>(ns);
     return fmt::format("{}{}.{:09}", sign, magnitude / 1'000'000'000, magnitude % 1'000'000'000);
 }
+
+// SQLite database files are whole pages of at least 512 bytes: a cheap filter before reading
+// a file's header.
+constexpr std::uint64_t k_min_page = 512;
 
 EntryKind kind_of(const EntryInfo& info) {
     return info.type == EntryType::directory ? EntryKind::directory : EntryKind::file;
@@ -68,6 +79,7 @@ public:
         if (!walked)
             return std::unexpected(walked.error());
         hash_pending();
+        compare_databases();
         if (m_hash_unsupported) // the target cannot hash: no content was compared at all
             return std::unexpected(*m_hash_unsupported);
         std::stable_sort(m_result.differences.begin(), m_result.differences.end(),
@@ -112,12 +124,26 @@ private:
         if (path.empty())
             on_target.erase(std::string(transport::k_marker_name));
 
+        std::set<std::string> source_names;
+        if (m_options.databases != Databases::as_files)
+            for (const auto& entry : *source_entries)
+                source_names.insert(entry.name);
+
         std::vector<std::string> subdirectories;
         for (const auto& entry : *source_entries) {
             if (path.empty() && transport::is_marker_path(entry.name))
                 continue;
             const std::string child = base::join_rel(path, entry.name);
             auto found = on_target.find(entry.name);
+            if (m_options.databases != Databases::as_files && entry.info.type == EntryType::file) {
+                // The source's -wal, -shm and -journal are never mirrored as files.
+                if (auto companion = companion_of(entry.name);
+                    companion && source_names.contains(companion->database)) {
+                    if (found != on_target.end())
+                        on_target.erase(found);
+                    continue;
+                }
+            }
             if (m_excludes.is_excluded(child, kind_of(entry.info))) {
                 if (found != on_target.end())
                     on_target.erase(found);
@@ -132,6 +158,9 @@ private:
             if (there.type != entry.info.type) {
                 add(DifferenceKind::type, child, transport::to_string(entry.info.type),
                     transport::to_string(there.type));
+            } else if (m_options.databases != Databases::as_files &&
+                       is_database(child, entry.info)) {
+                compare_database_attributes(child, entry.info, there);
             } else {
                 compare_attributes(child, entry.info, there);
                 if (entry.info.type == EntryType::directory)
@@ -171,6 +200,83 @@ private:
         if (m_options.contents == Contents::checksum && source.type == EntryType::file &&
             source.size == target.size)
             m_hash_jobs.push_back(HashJob{path, source.size});
+    }
+
+    // True when the source file `path` starts with SQLite's header. Read here, in a process
+    // that holds no SQLite connection, so closing the descriptor drops no lock.
+    bool is_database(const std::string& path, const EntryInfo& info) {
+        if (info.size < k_min_page || info.size % k_min_page != 0)
+            return false;
+        auto fd = m_source.open_file(path);
+        if (!fd)
+            return false;
+        std::array<unsigned char, k_sqlite_header_bytes> header{};
+        const ssize_t got = ::pread(fd->get(), header.data(), header.size(), 0);
+        return got == static_cast<ssize_t>(header.size()) &&
+               classify_header(header) != DatabaseFormat::not_database;
+    }
+
+    // A database's snapshot differs from its live file in size and time by design; its
+    // content is compared logically (or not at all: Databases::skipped).
+    void compare_database_attributes(const std::string& path, const EntryInfo& source,
+                                     const EntryInfo& target) {
+        const auto& policy = m_options.attributes;
+        if (policy.mode && source.mode != target.mode)
+            add(DifferenceKind::mode, path, fmt::format("{:04o}", source.mode),
+                fmt::format("{:04o}", target.mode));
+        if (policy.owner && (source.uid != target.uid || source.gid != target.gid))
+            add(DifferenceKind::owner, path, fmt::format("{}:{}", source.uid, source.gid),
+                fmt::format("{}:{}", target.uid, target.gid));
+        if (m_options.databases != Databases::logical)
+            return;
+        if (!m_options.local_target || m_options.inspector == nullptr) {
+            ++m_result.databases_not_compared;
+            return;
+        }
+        m_database_jobs.push_back(path);
+    }
+
+    void compare_databases() {
+        for (const auto& path : m_database_jobs)
+            compare_database(path);
+    }
+
+    void compare_database(const std::string& path) {
+        const std::string parent = base::parent_rel(path);
+        const std::string name(base::base_name(path));
+        auto source_dir = m_source.open_directory(parent);
+        if (!source_dir) {
+            add(DifferenceKind::unreadable, path, source_dir.error().message, "");
+            return;
+        }
+        auto source =
+            m_options.inspector->inspect(source_dir->get(), name, DatabaseAccess::live, false);
+        if (!source) {
+            if (source.error().kind != base::ErrorKind::not_found) // gone meanwhile: skipped
+                add(DifferenceKind::unreadable, path, source.error().message, "");
+            return;
+        }
+        const auto target_path = *m_options.local_target / parent;
+        base::UniqueFd target_dir(
+            ::open(target_path.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (target_dir.get() < 0) {
+            add(DifferenceKind::unreadable, path, "",
+                base::error_from_errno(errno, "open " + target_path.string()).message);
+            return;
+        }
+        auto target = m_options.inspector->inspect(
+            target_dir.get(), name, DatabaseAccess::immutable, m_options.integrity_check);
+        if (!target) {
+            add(target.error().kind == base::ErrorKind::not_found ? DifferenceKind::content
+                                                                  : DifferenceKind::unreadable,
+                path, source->digest, target.error().message);
+            return;
+        }
+        ++m_result.databases_compared;
+        if (source->digest != target->digest)
+            add(DifferenceKind::content, path, source->digest, target->digest);
+        if (target->integrity && *target->integrity != "ok")
+            add(DifferenceKind::integrity, path, "", *target->integrity);
     }
 
     // `ns` as the target stores it: rounded down to its time resolution (whole seconds over
@@ -240,6 +346,7 @@ private:
     std::mutex m_mutex; // guards m_result once hashing runs on the pool
     TreeComparison m_result;
     std::vector<HashJob> m_hash_jobs;
+    std::vector<std::string> m_database_jobs;
     std::optional<base::Error> m_hash_unsupported; // guarded by m_mutex
 };
 
@@ -273,6 +380,8 @@ const char* to_string(DifferenceKind kind) {
         return "symlink";
     case DifferenceKind::unreadable:
         return "unreadable";
+    case DifferenceKind::integrity:
+        return "integrity";
     }
     return "unknown";
 }
@@ -291,6 +400,9 @@ std::string format_difference(const Difference& difference) {
     case DifferenceKind::symlink_target:
         return fmt::format("{} {}: '{}' on the source, '{}' on the target", kind, path,
                            difference.source, difference.target);
+    case DifferenceKind::integrity:
+        return fmt::format("{} {}: PRAGMA integrity_check on the target says: {}", kind, path,
+                           difference.target);
     default:
         break;
     }

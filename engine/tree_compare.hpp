@@ -6,11 +6,14 @@
 // Used by `fsmirror verify` and by the session's periodic drift repair.
 
 #include "base/error.hpp"
+#include "engine/database_inspector.hpp"
 #include "engine/exclude_filter.hpp"
 #include "engine/source_tree.hpp"
 #include "transport/transport.hpp"
 
 #include <cstdint>
+#include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +30,7 @@ enum class DifferenceKind {
     owner,          // uid/gid, when owners are carried over
     symlink_target, // symlinks pointing at different paths
     unreadable,     // an entry could not be read on one side: the comparison is incomplete
+    integrity,      // a mirrored SQLite database fails PRAGMA integrity_check
 };
 
 struct Difference {
@@ -41,10 +45,24 @@ enum class Contents {
     checksum, // also hash files whose metadata agree (XXH3-128), in parallel
 };
 
+// How SQLite databases (found by their header) and their -wal/-shm/-journal are compared
+// when the sync mirrors them as snapshots.
+enum class Databases {
+    as_files, // like any other file (snapshots are off)
+    skipped,  // left out: the snapshot machinery owns them (the daemon's drift repair)
+    logical,  // by content through `inspector`: schema and rows, not bytes (verify)
+};
+
 struct TreeCompareOptions {
     transport::AttributePolicy attributes; // which attributes count as differences
     Contents contents = Contents::metadata;
     unsigned workers = 4; // parallel hashing
+    Databases databases = Databases::as_files;
+    DatabaseInspector* inspector = nullptr; // for Databases::logical; not owned
+    bool integrity_check = false;           // also PRAGMA integrity_check each mirrored database
+    // The target's directory when it is local: a remote mirror's databases cannot be opened
+    // here, so with Databases::logical they are counted in databases_not_compared instead.
+    std::optional<std::filesystem::path> local_target;
 };
 
 struct TreeComparison {
@@ -52,6 +70,8 @@ struct TreeComparison {
     std::uint64_t entries = 0;           // entries looked at on the source side
     std::uint64_t files_hashed = 0;
     std::uint64_t bytes_hashed = 0; // per side
+    std::uint64_t databases_compared = 0;
+    std::uint64_t databases_not_compared = 0; // Databases::logical on a remote target
 };
 
 // Compares `source` (opened) with `target`. Excluded paths and the target's `.fsmirror`
