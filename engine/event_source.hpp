@@ -33,6 +33,10 @@ struct FsEvent {
     std::string path;      // relative to the source root; the destination for `moved`
     std::string from_path; // `moved` only
     bool is_directory = false;
+    // A write seen without its close yet (IN_MODIFY, a file's IN_CREATE): the rest of the
+    // write and its close usually follow within microseconds, so the queue waits briefly for
+    // them instead of copying the file twice (see PendingChanges).
+    bool write_in_progress = false;
 };
 
 struct EventSourceOptions {

@@ -353,14 +353,15 @@ void InotifyEventSource::translate(const inotify_event& event, std::vector<FsEve
     if (event.mask & IN_CREATE) {
         if (is_directory)
             (void)watch_tree(path, event.wd, name);
-        out.push_back(FsEvent{EventKind::created, path, "", is_directory});
+        out.push_back(FsEvent{EventKind::created, path, "", is_directory, !is_directory});
     } else if (event.mask & IN_DELETE) {
         if (is_directory)
             if (auto wd = child_wd(event.wd, name))
                 unwatch_tree(*wd);
         out.push_back(FsEvent{EventKind::removed, path, "", is_directory});
     } else if (event.mask & (IN_MODIFY | IN_CLOSE_WRITE)) {
-        out.push_back(FsEvent{EventKind::modified, path, "", is_directory});
+        out.push_back(FsEvent{EventKind::modified, path, "", is_directory,
+                              (event.mask & IN_CLOSE_WRITE) == 0});
     } else if (event.mask & IN_ATTRIB) {
         out.push_back(FsEvent{EventKind::attrib, path, "", is_directory});
     }

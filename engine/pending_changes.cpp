@@ -52,12 +52,12 @@ void PendingChanges::add_event(const FsEvent& event, TimePoint now) {
     switch (event.kind) {
     case EventKind::created:
         // A new directory may have filled before its watch was set: compare all of it.
-        merge(event.path,
-              Entry{event.is_directory ? ChangeKind::tree : ChangeKind::create, true, now, now, 0});
+        merge(event.path, Entry{event.is_directory ? ChangeKind::tree : ChangeKind::create, true,
+                                now, now, 0, event.write_in_progress});
         note_directory_changed(base::parent_rel(event.path), now);
         return;
     case EventKind::modified:
-        add_change(event.path, ChangeKind::modify, now);
+        merge(event.path, Entry{ChangeKind::modify, false, now, now, 0, event.write_in_progress});
         return;
     case EventKind::attrib:
         add_change(event.path, ChangeKind::attrib, now);
@@ -160,6 +160,7 @@ void PendingChanges::merge(const std::string& path, Entry entry) {
     existing.ready_at = std::min(existing.ready_at, entry.ready_at);
     if (entry.attempts == 0)
         existing.attempts = 0;
+    existing.write_in_progress = entry.write_in_progress; // a close ends the write
     if (*kind == ChangeKind::tree && existing.first_was_create)
         erase_below(path);
 }
@@ -235,11 +236,19 @@ std::optional<TimePoint> PendingChanges::next_due() const {
         if (!earliest || due < *earliest)
             earliest = due;
     }
+    std::optional<TimePoint> writes_end;
     for (const auto& [path, entry] : m_entries) {
         TimePoint due = due_at(entry);
         if (!earliest || due < *earliest)
             earliest = due;
+        if (entry.write_in_progress) {
+            TimePoint grace_end = entry.first_seen + k_write_close_grace;
+            if (!writes_end || grace_end > *writes_end)
+                writes_end = grace_end;
+        }
     }
+    if (earliest && writes_end)
+        return std::max(*earliest, std::min(*writes_end, *earliest + k_write_close_grace));
     return earliest;
 }
 

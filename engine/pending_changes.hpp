@@ -3,6 +3,12 @@
 // oldest change has waited `delay` (measured from its first event, as lsyncd does, so a file
 // that never stops changing is still mirrored) or when too many paths are queued.
 // A plain single-threaded structure that never reads the clock: callers pass `now`.
+//
+// A file whose latest event is a write without its close (FsEvent::write_in_progress) holds the
+// batch for up to k_write_close_grace past its due time, so that a short delay (0 included)
+// copies a freshly written file once, after its close, and not once per event. The hold is
+// bounded: it never moves the batch more than k_write_close_grace past the oldest change's due
+// time, however many files are being written.
 
 #include "engine/event_source.hpp"
 
@@ -52,6 +58,9 @@ struct Batch {
     std::vector<Change> changes;
     bool empty() const { return moves.empty() && changes.empty(); }
 };
+
+// How long past its due time a batch waits for the close of a file still being written.
+inline constexpr std::chrono::milliseconds k_write_close_grace{50};
 
 struct PendingChangesOptions {
     std::chrono::nanoseconds delay{std::chrono::seconds(1)};
@@ -106,6 +115,7 @@ private:
         TimePoint first_seen;
         TimePoint ready_at; // may run from then on (later than first_seen only for retries)
         unsigned attempts = 0;
+        bool write_in_progress = false; // the latest event was a write without its close
     };
     struct PendingMove {
         Move move;

@@ -11,6 +11,11 @@ FsEvent event(EventKind kind, std::string path, bool is_directory = false) {
     return FsEvent{kind, std::move(path), "", is_directory};
 }
 
+// An event for a write whose close has not been seen yet.
+FsEvent still_writing(EventKind kind, std::string path) {
+    return FsEvent{kind, std::move(path), "", false, true};
+}
+
 FsEvent moved(std::string from, std::string to, bool is_directory = false) {
     return FsEvent{EventKind::moved, std::move(to), std::move(from), is_directory};
 }
@@ -270,4 +275,45 @@ TEST_CASE("items lists what is queued for the status file", "[engine][batcher]")
     CHECK(items[1].path == "a");
     CHECK(std::string(to_string(items[1].kind)) == "Create");
     CHECK(std::string(to_string(items[2].kind)) == "Delete");
+}
+
+TEST_CASE("with no delay, a file still being written waits for its close", "[engine][batcher]") {
+    auto queue = make_queue(0s);
+    queue.add_event(still_writing(EventKind::created, "a.txt"), t0);
+    queue.add_event(still_writing(EventKind::modified, "a.txt"), t0);
+    CHECK_FALSE(queue.is_due(t0));
+    CHECK(queue.next_due() == t0 + k_write_close_grace);
+    // The close: due at once, and the file is copied once.
+    queue.add_event(event(EventKind::modified, "a.txt"), t0 + 1ms);
+    REQUIRE(queue.is_due(t0 + 1ms));
+    CHECK(changes_of(queue.take(t0 + 1ms)) == Lines{"Attrib .", "Create a.txt"});
+}
+
+TEST_CASE("a file held open is mirrored after the grace", "[engine][batcher]") {
+    auto queue = make_queue(0s);
+    queue.add_event(still_writing(EventKind::modified, "app.log"), t0);
+    for (int i = 1; i < 40; ++i)
+        queue.add_event(still_writing(EventKind::modified, "app.log"), t0 + 1ms * i);
+    CHECK_FALSE(queue.is_due(t0 + k_write_close_grace - 1ms));
+    REQUIRE(queue.is_due(t0 + k_write_close_grace));
+    CHECK(changes_of(queue.take(t0 + k_write_close_grace)) == Lines{"Modify app.log"});
+}
+
+TEST_CASE("files written one after another hold the batch only once", "[engine][batcher]") {
+    auto queue = make_queue(0s);
+    for (int i = 0; i < 100; ++i)
+        queue.add_event(still_writing(EventKind::created, "f" + std::to_string(i)), t0 + 10ms * i);
+    // The newest write began at 990 ms, but the batch waits at most one grace past the
+    // oldest change's due time.
+    CHECK(queue.next_due() == t0 + k_write_close_grace);
+}
+
+TEST_CASE("a delay longer than the grace is not extended by a write", "[engine][batcher]") {
+    auto queue = make_queue(1s);
+    queue.add_event(still_writing(EventKind::created, "a.txt"), t0);
+    CHECK(queue.next_due() == t0 + 1s);
+    queue.add_event(still_writing(EventKind::modified, "b.txt"), t0 + 990ms);
+    CHECK(queue.next_due() == t0 + 990ms + k_write_close_grace);
+    queue.add_event(event(EventKind::modified, "b.txt"), t0 + 995ms);
+    CHECK(queue.next_due() == t0 + 1s);
 }
