@@ -121,16 +121,21 @@ std::unique_ptr<EventSource> make_event_source(EventSourceKind kind, EventSource
         return make_inotify(std::move(options), "events: fanotify is unavailable");
     }
     case EventSourceKind::automatic: {
-        auto available = FanotifyEventSource::check_available(options.root);
-        if (!available)
-            return make_inotify(std::move(options), "events: auto; " + available.error().message);
+        // Counted first, so that a small tree never calls fanotify at all (a sandboxed
+        // service may not allow its system calls).
         auto directories =
             count_directories_up_to(options.root, options.excludes, k_large_tree_directories);
         if (directories <= k_large_tree_directories)
             return make_inotify(
                 std::move(options),
-                fmt::format("events: auto; {} directories or fewer, a large tree has more than {}",
+                fmt::format("events: auto; a tree of {} directories or fewer, a large one has "
+                            "more than {}",
                             directories, k_large_tree_directories));
+        auto available = FanotifyEventSource::check_available(options.root);
+        if (!available)
+            return make_inotify(std::move(options),
+                                fmt::format("events: auto; more than {} directories, but {}",
+                                            k_large_tree_directories, available.error().message));
         return make_fanotify(
             std::move(options),
             fmt::format("events: auto; more than {} directories", k_large_tree_directories));

@@ -50,7 +50,8 @@ base::Error fanotify_error(int err, Step step, const std::string& root) {
     switch (err) {
     case EPERM:
         kind = base::ErrorKind::permission_denied;
-        why = "it needs CAP_SYS_ADMIN (run fsmirror as root)";
+        why = "it needs CAP_SYS_ADMIN and the fanotify system calls (run fsmirror as root; "
+              "under the shipped systemd unit, add the drop-in in docs/configuration.md)";
         break;
     case ENOSYS:
         why = "this kernel is built without fanotify";

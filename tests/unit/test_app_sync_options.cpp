@@ -88,7 +88,7 @@ TEST_CASE("the SQLite flags", "[app][cli][sqlite]") {
                       Catch::Contains("--no-sqlite") && Catch::Contains("--config"));
 }
 
-TEST_CASE("--events picks the event source", "[app][cli]") {
+TEST_CASE("the --events flag picks the event source", "[app][cli]") {
     CHECK(parse({"--source", "a", "--target", "b"}).config.syncs[0].events ==
           config::EventsBackend::automatic);
     CHECK(
