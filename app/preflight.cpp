@@ -1,10 +1,29 @@
 #include "app/preflight.hpp"
 
 #include "app/session_factory.hpp"
+#include "engine/fanotify_event_source.hpp"
 
 #include <memory>
 
 namespace fsmirror::app {
+
+namespace {
+
+// fanotify holds no watch per directory, and `auto` turns to it for the trees that need many:
+// running short of inotify watches is no reason to refuse where fanotify can watch the source.
+void excuse_watch_shortage(safety::PreflightReport& report, const config::SyncConfig& sync) {
+    if (sync.events == config::EventsBackend::inotify)
+        return;
+    for (auto& finding : report.findings) {
+        if (finding.check != "inotify-watches" || finding.severity != safety::Severity::error ||
+            !engine::FanotifyEventSource::check_available(sync.source))
+            continue;
+        finding.severity = safety::Severity::warning;
+        finding.message += "; fanotify, which needs none, can watch it instead";
+    }
+}
+
+} // namespace
 
 std::vector<SyncPreflight> run_preflight(const config::Config& config, safety::WatchCheck watches,
                                          safety::NonEmptyTarget non_empty) {
@@ -34,6 +53,7 @@ std::vector<SyncPreflight> run_preflight(const config::Config& config, safety::W
             // A bad pattern is reported when the session is built; the check counts everything.
         }
         auto report = safety::run_preflight(request);
+        excuse_watch_shortage(report, sync);
         watches_planned += report.watches_needed;
         results.push_back(SyncPreflight{sync.name, std::move(report)});
     }

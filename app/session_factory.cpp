@@ -182,6 +182,18 @@ std::optional<engine::DatabaseWatchOptions> database_options(const config::SyncC
     return options;
 }
 
+engine::EventSourceKind event_source_kind(config::EventsBackend events) {
+    switch (events) {
+    case config::EventsBackend::inotify:
+        return engine::EventSourceKind::inotify;
+    case config::EventsBackend::fanotify:
+        return engine::EventSourceKind::fanotify;
+    case config::EventsBackend::automatic:
+        break;
+    }
+    return engine::EventSourceKind::automatic;
+}
+
 } // namespace
 engine::ExcludeFilter make_excludes(const config::SyncConfig& sync) {
     engine::ExcludeFilter excludes;
@@ -387,7 +399,7 @@ std::unique_ptr<engine::SyncSession> make_session(const config::SyncConfig& sync
     try {
         return std::make_unique<engine::SyncSession>(
             std::move(options), std::move(excludes), std::move(target),
-            settings.watching == Watching::yes ? std::optional(engine::EventSourceKind::inotify)
+            settings.watching == Watching::yes ? std::optional(event_source_kind(sync.events))
                                                : std::nullopt,
             logger);
     } catch (const StartupError&) {

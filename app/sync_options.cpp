@@ -74,6 +74,16 @@ config::RequireMount parse_require_mount(const std::string& value) {
     throw UsageError("--require-mount takes none, source, target or both, got '" + value + "'");
 }
 
+config::EventsBackend parse_events(const std::string& value) {
+    if (value == "auto")
+        return config::EventsBackend::automatic;
+    if (value == "inotify")
+        return config::EventsBackend::inotify;
+    if (value == "fanotify")
+        return config::EventsBackend::fanotify;
+    throw UsageError("--events takes inotify, fanotify or auto, got '" + value + "'");
+}
+
 config::HostKeyPolicy parse_host_key_policy(const std::string& value) {
     if (value == "strict")
         return config::HostKeyPolicy::strict;
@@ -190,6 +200,7 @@ SyncSelection parse_sync_options(const std::vector<std::string>& args,
              sync.max_delete_files = parse_count("--max-delete-files", v, 1, std::numeric_limits<unsigned long>::max());
          }},
         {"--require-mount", [&](const std::string& v) { sync.require_mount = parse_require_mount(v); }},
+        {"--events", [&](const std::string& v) { sync.events = parse_events(v); }},
         {"--verify-interval",
          [&](const std::string& v) { sync.verify_interval_seconds = parse_seconds("--verify-interval", v); }},
         {"--status-file",
@@ -407,6 +418,10 @@ std::string sync_options_help() {
         repair what differs, logging each repair. 0 (the default) turns it off.
     --verify-checksum
         Drift repair also compares file contents (XXH3), not only sizes and times.
+    --events inotify|fanotify|auto
+        Where changes come from: inotify (a watch per directory) or fanotify (one mark on the
+        source's file system; root, Linux 5.17+). auto (the default) picks fanotify for a tree
+        of more than 50,000 directories when it can. Unavailable fanotify falls back to inotify.
     --state-dir DIR
         Where `run` keeps status.json (read by `fsmirror status` and `fsmirror health`)
         and its control files (DIR/<sync name>/paused, .../resume). Default

@@ -31,6 +31,9 @@ enum class FsyncPolicy {
 // Which of a sync's paths must be mount points (an unmounted volume leaves an empty directory).
 enum class RequireMount { none, source, target, both };
 
+// Which kernel facility reports changes (engine::EventSourceKind).
+enum class EventsBackend { automatic, inotify, fanotify };
+
 // Which attributes are carried over (rsync's archive set, each switchable).
 struct PreserveOptions {
     bool mode = true;
@@ -95,6 +98,7 @@ struct SyncConfig {
     RequireMount require_mount = RequireMount::none;
     double verify_interval_seconds = 0;     // drift repair every so often; 0 = off
     bool verify_checksum = false;           // drift repair also compares contents
+    EventsBackend events = EventsBackend::automatic; // fanotify for huge trees where it can
     std::optional<RemoteTarget> remote; // set when the target is on another machine (SSH)
     SshSettings ssh;                    // how `remote` is reached
     SqliteConfig sqlite;

@@ -50,11 +50,11 @@ constexpr std::string_view k_log_keys = "level, file";
 constexpr std::string_view k_sync_keys =
     "name, source, target, delay, max_delays, delete, exclude, exclude_from, preserve, inplace, "
     "fsync, workers, ssh, sqlite, max_delete_percent, max_delete_files, require_mount, "
-    "verify_interval, verify_checksum";
+    "verify_interval, verify_checksum, events";
 constexpr std::string_view k_defaults_keys =
     "delay, max_delays, delete, exclude, exclude_from, preserve, inplace, fsync, workers, ssh, "
     "sqlite, max_delete_percent, max_delete_files, require_mount, verify_interval, "
-    "verify_checksum";
+    "verify_checksum, events";
 constexpr std::string_view k_ssh_keys = "identity_file, known_hosts, host_key_policy, "
                                         "compression, connect_timeout, keepalive, agent_path";
 constexpr std::string_view k_remote_keys = "host, port, user, path, identity_file, known_hosts, "
@@ -130,6 +130,7 @@ private:
     DeleteMode parse_delete_mode(const Entry& entry) const;
     FsyncPolicy parse_fsync(const Entry& entry) const;
     RequireMount parse_require_mount(const Entry& entry) const;
+    EventsBackend parse_events(const Entry& entry) const;
     void parse_preserve(const Entry& entry, PreserveOptions& out, std::string_view where) const;
     fs::path parse_key_path(const Entry& entry, std::string_view name) const;
     double parse_ssh_seconds(const Entry& entry, double min) const;
@@ -330,6 +331,20 @@ RequireMount Parser::parse_require_mount(const Entry& entry) const {
     }
     fail_value(entry, fmt::format("'{}' must be one of none, source, target, both; got {}",
                                   entry.key, describe(entry.value)));
+}
+
+EventsBackend Parser::parse_events(const Entry& entry) const {
+    if (entry.value.IsScalar()) {
+        const std::string& text = entry.value.Scalar();
+        if (text == "auto")
+            return EventsBackend::automatic;
+        if (text == "inotify")
+            return EventsBackend::inotify;
+        if (text == "fanotify")
+            return EventsBackend::fanotify;
+    }
+    fail_value(entry, fmt::format("'{}' must be one of auto, inotify, fanotify; got {}", entry.key,
+                                  describe(entry.value)));
 }
 
 // Keys it does not set keep their value in `out`, so a sync's preserve refines the defaults'.
@@ -574,6 +589,8 @@ bool Parser::apply_option(const Entry& entry, SyncConfig& sync, std::string_view
         sync.verify_interval_seconds = parse_seconds(entry);
     } else if (key == "verify_checksum") {
         sync.verify_checksum = parse_bool(entry, key);
+    } else if (key == "events") {
+        sync.events = parse_events(entry);
     } else if (key == "ssh") {
         parse_ssh(entry, sync.ssh, where);
     } else if (key == "sqlite") {

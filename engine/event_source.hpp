@@ -1,6 +1,7 @@
 #pragma once
-// Where the engine learns of changes. One implementation per kernel facility (inotify now,
-// fanotify later), chosen by make_event_source().
+// Where the engine learns of changes. One implementation per kernel facility (inotify: a
+// watch per directory; fanotify: one mark on the file system, for huge trees), chosen by
+// make_event_source().
 
 #include "base/error.hpp"
 #include "base/logger.hpp"
@@ -69,10 +70,22 @@ public:
     virtual std::string_view name() const = 0;
 };
 
-enum class EventSourceKind { inotify };
+enum class EventSourceKind {
+    inotify,
+    fanotify,  // falls back to inotify, saying why, where fanotify cannot watch the root
+    automatic, // fanotify for a large tree where it can watch the root, inotify otherwise
+};
 
-// Returns the event source of `kind`. Throws std::runtime_error when it cannot be created
-// (e.g. inotify_init1 fails for lack of instances).
+// Returns the kind's name as the configuration spells it ("inotify", "fanotify", "auto").
+const char* to_string(EventSourceKind kind);
+
+// A tree with more directories than this is large: `automatic` picks fanotify for it, whose
+// start does not grow with the number of directories.
+inline constexpr std::size_t k_large_tree_directories = 50'000;
+
+// Returns the event source of `kind`, logging (through options.logger) which one and why.
+// Throws std::runtime_error when it cannot be created (e.g. inotify_init1 fails for lack of
+// instances).
 std::unique_ptr<EventSource> make_event_source(EventSourceKind kind, EventSourceOptions options);
 
 } // namespace fsmirror::engine

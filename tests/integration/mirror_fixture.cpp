@@ -12,6 +12,8 @@
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
+#include <fcntl.h>
+#include <sys/fanotify.h>
 #include <sys/inotify.h>
 #include <unistd.h>
 
@@ -50,6 +52,28 @@ void skip_unless_prerequisites() {
     if (fd < 0)
         skip(fmt::format("inotify is unavailable here: {}", std::strerror(errno)));
     ::close(fd);
+    if (events_under_test() == "fanotify") {
+        const fs::path temp = fs::temp_directory_path();
+        const int group = ::fanotify_init(
+            FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_REPORT_DFID_NAME | FAN_REPORT_FID, O_RDONLY);
+        if (group < 0)
+            skip(fmt::format("fanotify with directory handles is unavailable here (needs root "
+                             "and Linux 5.9): {}",
+                             std::strerror(errno)));
+        const int marked = ::fanotify_mark(group, FAN_MARK_ADD | FAN_MARK_FILESYSTEM,
+                                           FAN_CREATE | FAN_RENAME, AT_FDCWD, temp.c_str());
+        const int err = errno;
+        ::close(group);
+        if (marked != 0)
+            skip(fmt::format("fanotify cannot mark the file system of {} (needs Linux 5.17 and "
+                             "a file system with file handles): {}",
+                             temp.string(), std::strerror(err)));
+    }
+}
+
+std::string events_under_test() {
+    const char* events = std::getenv("FSMIRROR_TEST_EVENTS");
+    return events && std::string_view(events) == "fanotify" ? "fanotify" : "inotify";
 }
 
 std::string join_lines(const std::vector<std::string>& lines, std::size_t max_lines) {
@@ -75,11 +99,13 @@ MirrorFixture::MirrorFixture()
 MirrorFixture::~MirrorFixture() = default;
 
 void MirrorFixture::start(const std::vector<std::string>& extra_args) {
-    std::vector<std::string> args{"run",        "--source",        m_source.string(),
-                                  "--target",   m_target.string(), "--delay",
-                                  k_test_delay, "--log-level",     "debug"};
+    std::vector<std::string> args{
+        "run",        "--source",    m_source.string(), "--target", m_target.string(),  "--delay",
+        k_test_delay, "--log-level", "debug",           "--events", events_under_test()};
     args.insert(args.end(), extra_args.begin(), extra_args.end());
     start_with_args(args, std::nullopt, 1);
+    INFO("daemon log:\n" << log_tail());
+    REQUIRE(m_daemon->count_in_log("events from " + events_under_test()) >= 1);
 }
 
 void MirrorFixture::start_with_args(const std::vector<std::string>& args,

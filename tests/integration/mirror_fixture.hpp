@@ -30,9 +30,14 @@ inline constexpr const char* k_initial_sync_line = "initial sync finished";
 std::filesystem::path fsmirror_binary();
 
 // Exits the test process with status 4 (CTest's SKIP_RETURN_CODE for this suite) after saying
-// why, when the binary is missing or inotify is unusable here (no instances left, seccomp).
+// why, when the binary is missing or inotify is unusable here (no instances left, seccomp),
+// or, when the tests run against fanotify, fanotify cannot watch the temp directory.
 // Does nothing when everything the suite needs is present.
 void skip_unless_prerequisites();
+
+// Returns the event source the daemons under test use: "fanotify" when the environment says
+// FSMIRROR_TEST_EVENTS=fanotify (CTest's second run of the engine tests), "inotify" otherwise.
+std::string events_under_test();
 
 class MirrorFixture {
 public:
@@ -53,8 +58,9 @@ public:
     const std::filesystem::path& target() const { return m_target; }
     const std::filesystem::path& outside() const { return m_outside; }
 
-    // Starts `fsmirror run --source S --target T --delay 0.2 --log-level debug <extra>` and
-    // REQUIREs that it logs "initial sync finished" within 30 s.
+    // Starts `fsmirror run --source S --target T --delay 0.2 --log-level debug --events E
+    // <extra>` (E: events_under_test()) and REQUIREs that it logs "initial sync finished"
+    // within 30 s, and that it uses E.
     void start(const std::vector<std::string>& extra_args = {});
 
     // Starts `fsmirror <args...>` verbatim from `working_directory` (the test's own when

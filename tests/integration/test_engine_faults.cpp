@@ -139,16 +139,21 @@ TEST_CASE("SIGHUP reloads the configuration and a broken one is refused with the
     fs::create_directory(second_source);
     write_file(second_source / "two.txt", "second sync\n");
     fs::path config = fixture.root() / "fsmirror.yml";
-    std::string one_sync = fmt::format(R"(syncs:
+    std::string one_sync = fmt::format(R"(defaults:
+  events: {}
+syncs:
   - name: first
     source: {}
     target: {}
     delay: 0.2
 )",
+                                       fsmirror::integration::events_under_test(),
                                        fixture.source().string(), fixture.target().string());
     write_config(config, one_sync);
     fixture.start_with_args({"run", "--config", config.string(), "--log-level", "debug"},
                             std::nullopt, 1);
+    CHECK(fixture.daemon().count_in_log("events from " +
+                                        fsmirror::integration::events_under_test()) == 1);
 
     write_config(config, one_sync + "  - name: second\n    source: " + second_source.string() +
                              "\n    target: " + second_target.string() + "\n    delay: 0.2\n");

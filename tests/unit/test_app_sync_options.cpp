@@ -87,3 +87,15 @@ TEST_CASE("the SQLite flags", "[app][cli][sqlite]") {
     CHECK_THROWS_WITH(parse({"--config", "/x.yml", "--no-sqlite"}),
                       Catch::Contains("--no-sqlite") && Catch::Contains("--config"));
 }
+
+TEST_CASE("the --events flag picks the event source", "[app][cli]") {
+    CHECK(parse({"--source", "a", "--target", "b"}).config.syncs[0].events ==
+          config::EventsBackend::automatic);
+    CHECK(
+        parse({"--source", "a", "--target", "b", "--events", "fanotify"}).config.syncs[0].events ==
+        config::EventsBackend::fanotify);
+    CHECK(parse({"--source", "a", "--target", "b", "--events=inotify"}).config.syncs[0].events ==
+          config::EventsBackend::inotify);
+    CHECK_THROWS_WITH(parse({"--source", "a", "--target", "b", "--events", "poll"}),
+                      Catch::Contains("--events takes inotify, fanotify or auto"));
+}

@@ -261,7 +261,7 @@ TEST_CASE("unknown keys are refused where they appear", "[config][yaml]") {
           "test.yml:4:5: unknown key 'dealy' in sync 'sync1' (known keys: name, source, target, "
           "delay, max_delays, delete, exclude, exclude_from, preserve, inplace, fsync, "
           "workers, ssh, sqlite, max_delete_percent, max_delete_files, require_mount, "
-          "verify_interval, verify_checksum)");
+          "verify_interval, verify_checksum, events)");
     CHECK(error_of("syncs:\n"
                    "  - name: storage\n"
                    "    source: /a\n"
@@ -285,7 +285,7 @@ TEST_CASE("unknown keys are refused where they appear", "[config][yaml]") {
           "test.yml:2:3: unknown key 'wrokers' in 'defaults' (known keys: delay, max_delays, "
           "delete, exclude, exclude_from, preserve, inplace, fsync, workers, ssh, sqlite, "
           "max_delete_percent, max_delete_files, require_mount, verify_interval, "
-          "verify_checksum)");
+          "verify_checksum, events)");
     CHECK(error_of(k_minimal + "    preserve:\n      mode: true\n      acls: true\n") ==
           "test.yml:6:7: unknown key 'acls' in 'preserve' of sync 'sync1' (known keys: mode, "
           "times, links, owner)");
@@ -619,4 +619,14 @@ TEST_CASE("the sqlite section loads, merges with defaults and refuses mistakes",
                    Catch::Contains("unknown key 'intervall' in 'sqlite' of sync 'sync1'") &&
                        Catch::Contains("enabled, paths, interval, temp_dir"));
     }
+}
+
+TEST_CASE("events picks the event source, auto by default", "[config][yaml]") {
+    CHECK(load(k_minimal).syncs[0].events == fsmirror::config::EventsBackend::automatic);
+    CHECK(load(k_minimal + "    events: fanotify\n").syncs[0].events ==
+          fsmirror::config::EventsBackend::fanotify);
+    CHECK(load("defaults:\n  events: inotify\n" + k_minimal).syncs[0].events ==
+          fsmirror::config::EventsBackend::inotify);
+    CHECK(error_of(k_minimal + "    events: dnotify\n") ==
+          "test.yml:4:13: 'events' must be one of auto, inotify, fanotify; got 'dnotify'");
 }
