@@ -8,6 +8,9 @@ packages=(
   openssh-server openssh-client python3 python3-aiosmtpd sqlite3 rsync
   # packaging tests (tests/packaging): the role is linted and run for real; about a minute
   ansible-core ansible-lint logrotate strace lua5.4
+  # fuzzing (scripts/fuzz.sh): clang 19 is Debian 12's first to accept libstdc++ 12's
+  # <expected>; llvm gives sanitizer reports their symbols
+  clang-19 libclang-rt-19-dev llvm
 )
 missing=()
 for package in "${packages[@]}"; do

@@ -620,3 +620,12 @@ TEST_CASE("the sqlite section loads, merges with defaults and refuses mistakes",
                        Catch::Contains("enabled, paths, interval, temp_dir"));
     }
 }
+
+// Found by fuzz/fuzz_yaml_config: yaml-cpp 0.7's LoadAll never returned on this stream (it
+// yields empty documents forever without consuming input). The loader now looks at two
+// documents at most.
+TEST_CASE("a stream yaml-cpp's LoadAll loops on is refused at once", "[config][yaml]") {
+    const std::string text = ",,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,"
+                             "sync\n:  s- &a {narce:}\n  - *a\n";
+    CHECK_THROWS_AS(load_yaml_config_text(text, "fuzz.yml", "/"), ConfigError);
+}
