@@ -57,10 +57,6 @@ std::vector<std::string> header_for(const config::LsyncdLoad& loaded, const std:
     if (s.insist)
         add("insist: `fsmirror run` exits when a sync cannot start; let systemd restart it "
             "(Restart=on-failure).");
-    if (s.status_file)
-        add(fmt::format("statusFile {} (every {} s): the status file comes with the monitor "
-                        "(issue 6).",
-                        s.status_file->string(), s.status_interval_seconds));
     if (!loaded.config.log.file)
         add(fmt::format("no logfile: lsyncd logged to syslog ({}, ident {}); `fsmirror run` "
                         "logs to stderr, which systemd sends to the journal.",

@@ -90,10 +90,6 @@ void log_notes(const config::LsyncdLoad& loaded, base::Logger& logger) {
         else
             logger.debug("{}: {}", note.where, note.message);
     }
-    if (loaded.config.lsyncd && loaded.config.lsyncd->status_file)
-        logger.warning("statusFile {}: this build does not write lsyncd's status file yet "
-                       "(issue 6)",
-                       loaded.config.lsyncd->status_file->string());
 }
 
 // Waits up to `seconds` for SIGTERM, SIGINT or SIGHUP (blocked by the daemon). Returns the

@@ -122,8 +122,10 @@ int mirror(const CommandContext& context, Mode mode) {
     if (mode == Mode::once)
         return run_once(config, options, logger);
     if (selection.config_file)
-        options.reload = [path = *selection.config_file] {
-            return config::load_yaml_config_file(path);
+        options.reload = [selection] {
+            auto fresh = config::load_yaml_config_file(*selection.config_file);
+            apply_status_overrides(selection, fresh);
+            return fresh;
         };
     return run_daemon(config, options, logger);
 }

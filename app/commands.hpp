@@ -23,6 +23,9 @@ int command_sync(const CommandContext& context);
 int command_check(const CommandContext& context);
 int command_verify(const CommandContext& context);
 int command_resume(const CommandContext& context);
+int command_status(const CommandContext& context);
+int command_health(const CommandContext& context);
+int command_alert(const CommandContext& context);
 int command_agent(const CommandContext& context);
 // Internal: run by the engine in a child process (engine/snapshot_taker.hpp).
 int command_sqlite_snapshot(const CommandContext& context);

@@ -1,8 +1,11 @@
 #include "app/daemon.hpp"
 
 #include "app/control_files.hpp"
+#include "app/monitor_setup.hpp"
 #include "app/preflight.hpp"
 #include "app/session_factory.hpp"
+#include "monitor/status_board.hpp"
+#include "monitor/systemd_notify.hpp"
 
 #include <csignal>
 #include <ctime>
@@ -66,32 +69,57 @@ private:
     base::Logger& m_logger;
 };
 
-// Runs the pre-flight checks, then starts every sync (watches first) and gives each its own
-// thread for the initial sync and the event loop. Throws StartupError when a check fails or a
-// sync cannot start.
-std::vector<RunningSync> start_all(const config::Config& config, const RunOptions& options,
-                                   ControlFiles& files, engine::SessionObserver* observer,
-                                   base::Logger& logger) {
+// The syncs and the monitor watching them. The board they share lives in
+// run_syncs_until_signal, so it outlives both.
+struct Running {
+    std::vector<RunningSync> syncs;
+    std::unique_ptr<monitor::MonitorService> monitor;
+};
+
+// What start_all needs besides the configuration; it all outlives the running syncs.
+struct DaemonContext {
+    const RunOptions& options;
+    ControlFiles& files;
+    engine::SessionObserver* observer;
+    monitor::StatusBoard& board;
+    monitor::SystemdNotifier& systemd;
+    base::Logger& logger;
+};
+
+// Runs the pre-flight checks, then starts every sync (watches first) and the monitor, and
+// gives each sync its own thread for the initial sync and the event loop. Throws StartupError
+// when a check fails or a sync or the monitor cannot start.
+Running start_all(const config::Config& config, const DaemonContext& daemon) {
+    const RunOptions& options = daemon.options;
+    base::Logger& logger = daemon.logger;
     if (!log_preflight(run_preflight(config, safety::WatchCheck::yes, options.non_empty), logger))
         throw StartupError("pre-flight checks failed (see above); nothing was written");
     SessionSettings settings;
     settings.watching = Watching::yes;
     settings.dry_run = options.dry_run;
     settings.startup_deletions = options.startup_deletions;
-    settings.observer = observer;
+    settings.observer = daemon.observer;
+    settings.reporter = &daemon.board;
+    daemon.board.clear();
     std::vector<std::unique_ptr<engine::SyncSession>> sessions;
     for (const auto& sync : config.syncs) {
         if (options.dry_run == DryRun::no)
-            files.clear_stale(sync.name);
+            daemon.files.clear_stale(sync.name);
         auto session = make_session(sync, settings, logger);
         if (auto started = session->start(); !started)
             throw StartupError(sync.name + ": " + started.error().message);
         sessions.push_back(std::move(session));
     }
-    std::vector<RunningSync> running;
+    Running running;
+    // A dry run is an operator at a terminal: no status files, metrics or alert mails.
+    if (options.dry_run == DryRun::no) {
+        running.monitor = make_monitor(config, daemon.board, daemon.systemd, logger);
+        if (auto started = running.monitor->start(); !started)
+            throw StartupError(started.error().message);
+    }
     for (std::size_t i = 0; i < sessions.size(); ++i) {
         auto* raw = sessions[i].get();
-        running.push_back(RunningSync{
+        running.syncs.push_back(RunningSync{
             std::move(sessions[i]),
             std::jthread([raw, &logger, lines = startup_lines(config.syncs[i], options.wording)](
                              std::stop_token stop) {
@@ -108,13 +136,17 @@ std::vector<RunningSync> start_all(const config::Config& config, const RunOption
     return running;
 }
 
-void stop_all(std::vector<RunningSync>& running) {
-    for (auto& sync : running)
+void stop_all(Running& running) {
+    for (auto& sync : running.syncs)
         sync.thread.request_stop();
-    for (auto& sync : running)
+    for (auto& sync : running.syncs)
         if (sync.thread.joinable())
             sync.thread.join();
-    running.clear();
+    // After the syncs, so the last status shows how they ended.
+    if (running.monitor)
+        running.monitor->stop();
+    running.monitor.reset();
+    running.syncs.clear();
 }
 
 // Passes `fsmirror resume` requests on to their sessions.
@@ -152,15 +184,20 @@ DaemonOutcome run_syncs_until_signal(const config::Config& config, const RunOpti
     sigset_t signals = handled_signals();
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     const bool lsyncd = options.wording == DaemonWording::lsyncd;
+    // A mail or exec command that exits early must not kill the daemon with SIGPIPE.
+    std::signal(SIGPIPE, SIG_IGN);
 
     ControlFiles files(options.state_dir);
     PausedFileWriter paused_writer(files, logger);
     engine::SessionObserver* observer = options.dry_run == DryRun::yes ? nullptr : &paused_writer;
-    std::vector<RunningSync> running;
+    monitor::StatusBoard board;
+    monitor::SystemdNotifier systemd;
+    const DaemonContext daemon{options, files, observer, board, systemd, logger};
+    Running running;
     try {
         logger.info("--- Startup --- fsmirror with {} sync(s){}", config.syncs.size(),
                     options.dry_run == DryRun::yes ? " (dry run: nothing is written)" : "");
-        running = start_all(config, options, files, observer, logger);
+        running = start_all(config, daemon);
     } catch (const StartupError& error) {
         logger.error("{}", error.what());
         stop_all(running);
@@ -171,7 +208,7 @@ DaemonOutcome run_syncs_until_signal(const config::Config& config, const RunOpti
         timespec timeout{1, 0};
         int signal = sigtimedwait(&signals, nullptr, &timeout);
         if (options.dry_run == DryRun::no)
-            poll_resume_requests(running, files, logger);
+            poll_resume_requests(running.syncs, files, logger);
         if (signal < 0)
             continue;
         if (signal == SIGHUP) {
@@ -190,15 +227,17 @@ DaemonOutcome run_syncs_until_signal(const config::Config& config, const RunOpti
                 logger.info("--- HUP signal, resetting ---");
             else
                 logger.info("--- HUP signal, reloading the configuration ---");
+            systemd.reloading();
             stop_all(running);
             try {
-                running = start_all(fresh, options, files, observer, logger);
+                running = start_all(fresh, daemon);
             } catch (const StartupError& error) {
                 logger.error("SIGHUP: the new configuration cannot start ({}); restarting the "
                              "previous one",
                              error.what());
+                stop_all(running);
                 try {
-                    running = start_all(config, options, files, observer, logger);
+                    running = start_all(config, daemon);
                 } catch (const StartupError& again) {
                     logger.error("{}", again.what());
                     return DaemonOutcome{DaemonOutcome::Ending::startup_failed, 0, again.what()};
@@ -211,6 +250,7 @@ DaemonOutcome run_syncs_until_signal(const config::Config& config, const RunOpti
             logger.info("--- {} signal, fading ---", name);
         else
             logger.info("--- {} signal, finishing transfers in flight ---", name);
+        systemd.stopping();
         stop_all(running);
         logger.info("exiting");
         return DaemonOutcome{DaemonOutcome::Ending::signal, signal, {}};

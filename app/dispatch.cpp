@@ -35,6 +35,9 @@ constexpr std::array k_commands = {
     CommandEntry{"check", command_check, "run the pre-flight safety checks, change nothing"},
     CommandEntry{"verify", command_verify, "compare a mirror with its source (--checksum)"},
     CommandEntry{"resume", command_resume, "release deletions held by the mass-delete guard"},
+    CommandEntry{"status", command_status, "what the running daemon is doing, per sync"},
+    CommandEntry{"health", command_health, "check the daemon once; exit 0 OK, 1 WARNING, 2 CRITICAL"},
+    CommandEntry{"alert", command_alert, "send one alert through the configured channels"},
     CommandEntry{"agent", command_agent, "the remote end of an SSH target (run by fsmirror)"},
     CommandEntry{"sqlite-snapshot", command_sqlite_snapshot,
                  "snapshot one SQLite database (run by the engine in a child process)",
@@ -83,6 +86,8 @@ EXIT STATUS
     0   success
     1   a runtime failure (the log says what failed and why)
     2   a usage or configuration error (the message names the flag, or file:line:column)
+    `fsmirror health` alone follows the Nagios plugin convention instead: 0 OK, 1 WARNING,
+    2 CRITICAL, 3 UNKNOWN (a usage or configuration error).
 
 EXAMPLES
     fsmirror run --source /mnt/storage_do_1 --target /mnt/storage_do_2 --delay 1
@@ -93,6 +98,8 @@ EXAMPLES
     fsmirror check --config /etc/fsmirror/fsmirror.yml
     fsmirror verify --source /srv/data --target /mnt/backup/data --checksum
     fsmirror resume --name storage
+    fsmirror status --config /etc/fsmirror/fsmirror.yml
+    fsmirror health --config /etc/fsmirror/fsmirror.yml
 
 SEE ALSO
     fsmirror.yml(5), docs/configuration.md, docs/safety.md, docs/disaster-recovery.md,

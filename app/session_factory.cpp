@@ -359,6 +359,7 @@ std::unique_ptr<engine::SyncSession> make_session(const config::SyncConfig& sync
     options.verify_contents =
         sync.verify_checksum ? engine::Contents::checksum : engine::Contents::metadata;
     options.observer = settings.observer;
+    options.reporter = settings.reporter;
     options.databases = database_options(sync);
     if (options.databases) {
         // Never in the source (which we never write to, and whose watcher would see them)

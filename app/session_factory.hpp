@@ -32,6 +32,7 @@ struct SessionSettings {
     std::function<void(const std::string&)> dry_run_report;
     engine::StartupDeletions startup_deletions = engine::StartupDeletions::guarded;
     engine::SessionObserver* observer = nullptr; // not owned
+    monitor::SyncReporter* reporter = nullptr;    // not owned; outlives the session
 };
 
 // Checks the paths, creates a missing target whose parent exists, marks it as fsmirror's

@@ -192,6 +192,15 @@ SyncSelection parse_sync_options(const std::vector<std::string>& args,
         {"--require-mount", [&](const std::string& v) { sync.require_mount = parse_require_mount(v); }},
         {"--verify-interval",
          [&](const std::string& v) { sync.verify_interval_seconds = parse_seconds("--verify-interval", v); }},
+        {"--status-file",
+         [&](const std::string& v) { command.status_file = resolve(v, working_directory); }},
+        {"--status-interval",
+         [&](const std::string& v) {
+             const double seconds = parse_seconds("--status-interval", v);
+             if (seconds < 0.1)
+                 throw UsageError("--status-interval takes at least 0.1 seconds, got '" + v + "'");
+             command.status_interval_seconds = seconds;
+         }},
     };
     const std::map<std::string, std::function<void()>> switches = {
         {"--inplace", [&] { sync.inplace = true; }},
@@ -207,8 +216,9 @@ SyncSelection parse_sync_options(const std::vector<std::string>& args,
          }},
         {"--no-sqlite", [&] { sync.sqlite.enabled = false; }},
     };
-    const std::vector<std::string> not_sync_flags = {"--config", "--log-level", "--log-file",
-                                                     "--state-dir"};
+    const std::vector<std::string> not_sync_flags = {"--config",      "--log-level",
+                                                     "--log-file",    "--status-file",
+                                                     "--status-interval", "--state-dir"};
 
     for (std::size_t i = 0; i < args.size(); ++i) {
         std::string flag = args[i];
@@ -300,10 +310,20 @@ SyncSelection parse_sync_options(const std::vector<std::string>& args,
     return command;
 }
 
+void apply_status_overrides(const SyncSelection& selection, config::Config& config) {
+    if (selection.status_file)
+        config.status_file = selection.status_file;
+    if (selection.status_interval_seconds)
+        config.status_interval_seconds = *selection.status_interval_seconds;
+    if (selection.state_dir)
+        config.state_dir = *selection.state_dir;
+}
+
 config::Config load_selected_config(const SyncSelection& selection, base::Logger& logger) {
     config::Config config = selection.config_file
                                 ? config::load_yaml_config_file(*selection.config_file)
                                 : selection.config;
+    apply_status_overrides(selection, config);
     logger.set_level(selection.log_level.value_or(config.log.level));
     auto file = selection.log_file ? selection.log_file : config.log.file;
     if (file) {
@@ -388,7 +408,8 @@ std::string sync_options_help() {
     --verify-checksum
         Drift repair also compares file contents (XXH3), not only sizes and times.
     --state-dir DIR
-        Where `run` keeps its control files (DIR/<sync name>/paused, .../resume). Default
+        Where `run` keeps status.json (read by `fsmirror status` and `fsmirror health`)
+        and its control files (DIR/<sync name>/paused, .../resume). Default
         $STATE_DIRECTORY (systemd's StateDirectory=), else /var/lib/fsmirror.
     --no-perms, --no-times
         Do not carry over permission bits / modification times. Without permissions, new
@@ -412,6 +433,13 @@ std::string sync_options_help() {
         Default info.
     --log-file FILE
         Also append log lines to FILE (opened per line, so logrotate needs no signal).
+    --status-file FILE
+        Write a status report to FILE in lsyncd's statusFile layout (its `There are N
+        delays` and `Inotify watching N directories` lines, for existing scripts), then
+        fsmirror's own figures. Replaced atomically and rewritten every status interval
+        even when idle, so its age says the daemon is alive.
+    --status-interval SECONDS
+        How often the status files and metrics are rewritten. Default 10 (lsyncd's).
     -h, --help
         This text.
     -V, --version

@@ -26,6 +26,9 @@ struct SyncSelection {
     std::optional<base::LogLevel> log_level;
     std::optional<std::filesystem::path> log_file;
     std::optional<std::filesystem::path> state_dir; // --state-dir, over the config's
+    // Status overrides, allowed with --config too (as the log flags are).
+    std::optional<std::filesystem::path> status_file;
+    std::optional<double> status_interval_seconds;
     // The command's own switches (see `command_switches` below) that were given, e.g.
     // "--dry-run"; they may be combined with --config.
     std::set<std::string> switches;
@@ -47,6 +50,10 @@ SyncSelection parse_sync_options(const std::vector<std::string>& args,
 // Loads the configuration the selection describes (reading the file, if any) and applies the
 // log overrides to `logger`. Throws config::ConfigError.
 config::Config load_selected_config(const SyncSelection& selection, base::Logger& logger);
+
+// Applies --status-file and --status-interval to `config` (also after a SIGHUP re-read of the
+// file).
+void apply_status_overrides(const SyncSelection& selection, config::Config& config);
 
 // The OPTIONS section shared by every command that takes these flags.
 std::string sync_options_help();

@@ -90,6 +90,8 @@ std::string timestamp_now() {
     return fmt::format("{}.{:03}", buffer, millis);
 }
 
+constexpr std::size_t k_recent_lines = 200;
+
 } // namespace
 
 std::optional<LogLevel> parse_log_level(std::string_view name) {
@@ -155,10 +157,22 @@ bool Logger::set_file(const std::filesystem::path& path, std::string* error) {
     return true;
 }
 
+std::vector<std::string> Logger::recent_lines(std::size_t count) const {
+    std::lock_guard lock(m_mutex);
+    const std::size_t skip = m_recent.size() > count ? m_recent.size() - count : 0;
+    return std::vector<std::string>(m_recent.begin() + static_cast<std::ptrdiff_t>(skip),
+                                    m_recent.end());
+}
+
 void Logger::write(LogLevel level, std::string_view message) {
     std::lock_guard lock(m_mutex);
+    // Kept in fsmirror's own shape whatever the style, for alert mails.
+    std::string native = fmt::format("{} {}: {}", timestamp_now(), level_name(level), message);
+    m_recent.push_back(native);
+    if (m_recent.size() > k_recent_lines)
+        m_recent.pop_front();
     if (m_style == LogStyle::native) {
-        std::string line = fmt::format("{} {}: {}\n", timestamp_now(), level_name(level), message);
+        const std::string line = native + "\n";
         if (m_console == Console::on)
             std::fputs(line.c_str(), stderr);
         if (!m_file.empty()) {

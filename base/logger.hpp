@@ -5,11 +5,13 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <deque>
 #include <filesystem>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace fsmirror::base {
 
@@ -74,6 +76,10 @@ public:
 
     bool enabled(LogLevel level) const;
 
+    // Returns up to `count` of the most recent lines written (oldest first, without the line
+    // end), for alert mails. The last 200 lines are kept.
+    std::vector<std::string> recent_lines(std::size_t count) const;
+
 private:
     mutable std::mutex m_mutex;
     LogLevel m_level;
@@ -82,6 +88,7 @@ private:
     bool m_syslog = false;
     std::string m_syslog_ident; // openlog() keeps the pointer, so it must outlive the logger
     std::filesystem::path m_file;
+    std::deque<std::string> m_recent;
 };
 
 } // namespace fsmirror::base

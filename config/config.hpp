@@ -119,12 +119,51 @@ struct LsyncdSettings {
     std::optional<std::filesystem::path> pid_file; // written at startup, removed at exit
     bool insist = false;  // keep retrying syncs that cannot start instead of exiting
     bool onepass = false; // run the initial sync, then exit (lsyncd 2.3's -onepass)
-    std::optional<std::filesystem::path> status_file; // lsyncd's statusFile (monitor, issue 6)
-    double status_interval_seconds = 10;              // lsyncd's statusInterval
     std::string log_facility = "user"; // syslog facility, used when detached without a logfile
     std::string log_ident = "lsyncd";  // syslog identifier, as lsyncd's logident
     std::optional<unsigned long> max_processes; // accepted; fsmirror transfers on `workers`
     InotifyMode inotify_mode = InotifyMode::close_write;
+};
+
+// Health checks (`monitor:`): how often, and the thresholds that raise alerts.
+struct MonitorConfig {
+    double interval_seconds = 300;        // between health checks (also run on events)
+    std::size_t backlog_threshold = 100;  // pending changes
+    double backlog_max_age_seconds = 600; // oldest pending change
+    double disk_usage_percent = 90;       // warning
+    double disk_critical_percent = 98;    // critical
+    double inode_usage_percent = 90;
+    double inotify_watch_percent = 90;    // of fs.inotify.max_user_watches
+    double recovery_point_seconds = 300;  // oldest SQLite change not yet on the target
+    std::vector<std::filesystem::path> mountpoints; // must be mount points (LUKS volumes, ...)
+};
+
+// Mail alerts (`alerts.email:`): through SMTP (smtp_url) or a sendmail-compatible command.
+struct EmailAlertConfig {
+    std::vector<std::string> to;
+    std::string from;                   // empty: fsmirror@<hostname>
+    std::optional<std::string> smtp_url; // smtp://host:port or smtps://host:port
+    std::optional<std::string> username;
+    // The password comes from a file (not readable by others), an environment variable, or
+    // inline (then the config file itself must not be readable by others); never from argv.
+    std::optional<std::filesystem::path> password_file;
+    std::optional<std::string> password_env;
+    std::optional<std::string> password;
+    bool starttls = false; // smtp:// only: require STARTTLS
+    std::optional<std::filesystem::path> ca_file;
+    std::vector<std::string> sendmail_command; // argv, e.g. {"/usr/bin/msmtp", "-t"}
+};
+
+struct AlertsConfig {
+    std::optional<EmailAlertConfig> email;
+    std::vector<std::string> exec_command;   // argv; the alert as JSON on stdin
+    double rate_limit_window_seconds = 3600; // one mail per alert kind per window
+    double retry_seconds = 30;               // first pause after a failed delivery (doubles)
+};
+
+struct MetricsConfig {
+    std::optional<std::filesystem::path> textfile; // node_exporter textfile collector
+    std::optional<std::string> listen;             // "9775" (loopback) or "HOST:PORT"
 };
 
 struct Config {
@@ -135,6 +174,12 @@ struct Config {
     std::optional<std::filesystem::path> state_dir;
     std::optional<std::filesystem::path> source_file; // where it was loaded from, for SIGHUP
     std::optional<LsyncdSettings> lsyncd; // set by the lsyncd loader only
+    // lsyncd's statusFile layout; the daemon's own status.json lives in the state directory.
+    std::optional<std::filesystem::path> status_file;
+    double status_interval_seconds = 10; // lsyncd's statusInterval default
+    MonitorConfig monitor;
+    AlertsConfig alerts;
+    MetricsConfig metrics;
 };
 
 } // namespace fsmirror::config

@@ -315,9 +315,9 @@ void Translator::apply_settings(const std::vector<LsyncdSettingCall>& calls) {
         } else if (key == "onepass") {
             settings.onepass = v.truthy();
         } else if (key == "statusFile") {
-            settings.status_file = resolve(string_of(v, key, where));
+            m_out.config.status_file = resolve(string_of(v, key, where));
         } else if (key == "statusInterval") {
-            settings.status_interval_seconds = seconds_of(v, key, where);
+            m_out.config.status_interval_seconds = seconds_of(v, key, where);
         } else if (key == "logfacility") {
             const std::string facility = string_of(v, key, where);
             if (!contains(k_facilities, facility))

@@ -21,6 +21,8 @@
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
+#include <sys/stat.h>
+
 namespace fsmirror::config {
 
 namespace {
@@ -32,7 +34,19 @@ namespace fs = std::filesystem;
 constexpr double k_max_delay_seconds = 86400.0;
 constexpr unsigned k_max_workers = 64;
 
-constexpr std::string_view k_top_level_keys = "log, defaults, syncs, state_dir";
+constexpr std::string_view k_top_level_keys = "log, defaults, syncs, status_file, "
+                                              "status_interval, state_dir, monitor, alerts, "
+                                              "metrics";
+constexpr std::string_view k_monitor_keys = "interval, backlog_threshold, backlog_max_age, "
+                                            "disk_usage_percent, disk_critical_percent, "
+                                            "inode_usage_percent, inotify_watch_percent, "
+                                            "recovery_point, mountpoints";
+constexpr std::string_view k_alerts_keys = "email, exec, rate_limit_window, retry_interval";
+constexpr std::string_view k_email_keys = "to, from, smtp_url, username, password, "
+                                          "password_file, password_env, starttls, ca_file, "
+                                          "sendmail_command";
+constexpr std::string_view k_exec_keys = "command";
+constexpr std::string_view k_metrics_keys = "textfile, listen";
 constexpr std::string_view k_log_keys = "level, file";
 constexpr std::string_view k_sync_keys =
     "name, source, target, delay, max_delays, delete, exclude, exclude_from, preserve, inplace, "
@@ -128,6 +142,14 @@ private:
     void parse_sqlite(const Entry& entry, SqliteConfig& out, std::string_view where) const;
 
     LogConfig parse_log(const Entry& section) const;
+    double parse_number(const Entry& entry, double min, double max) const;
+    void require_map(const Entry& section, std::string_view name) const;
+    std::vector<std::string> parse_strings(const Entry& entry) const;
+    MonitorConfig parse_monitor(const Entry& section) const;
+    EmailAlertConfig parse_email(const Entry& section) const;
+    AlertsConfig parse_alerts(const Entry& section) const;
+    MetricsConfig parse_metrics(const Entry& section) const;
+    void parse_status_keys(const std::vector<Entry>& keys, Config& config) const;
     bool apply_option(const Entry& entry, SyncConfig& sync, std::string_view where) const;
     SyncConfig parse_defaults(const Entry& section) const;
     std::vector<SyncConfig> parse_sync(const YAML::Node& node, std::size_t index,
@@ -563,6 +585,204 @@ bool Parser::apply_option(const Entry& entry, SyncConfig& sync, std::string_view
     return true;
 }
 
+// A plain decimal number (fractions allowed) within [min, max].
+double Parser::parse_number(const Entry& entry, double min, double max) const {
+    const auto error = [&] {
+        fail_value(entry, fmt::format("'{}' must be a number from {:g} to {:g}, got {}", entry.key,
+                                      min, max, describe(entry.value)));
+    };
+    if (!entry.value.IsScalar())
+        error();
+    const std::string& text = entry.value.Scalar();
+    double value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(value) ||
+        value < min || value > max)
+        error();
+    return value;
+}
+
+// One non-empty string, or a non-empty list of them.
+std::vector<std::string> Parser::parse_strings(const Entry& entry) const {
+    if (entry.value.IsScalar())
+        return {parse_string(entry, entry.key)};
+    if (!entry.value.IsSequence() || entry.value.size() == 0)
+        fail_value(entry, fmt::format("'{}' must be a string or a non-empty list of strings, got "
+                                      "{}",
+                                      entry.key, describe(entry.value)));
+    std::vector<std::string> values;
+    for (const YAML::Node& item : entry.value)
+        values.push_back(parse_string(Entry{entry.key, entry.key_mark, item}, entry.key));
+    return values;
+}
+
+// Fails unless `section` is a mapping (an empty one is allowed: the defaults).
+void Parser::require_map(const Entry& section, std::string_view name) const {
+    if (!section.value.IsNull() && !section.value.IsMap())
+        fail_value(section,
+                   fmt::format("'{}' must be a mapping, got {}", name, describe(section.value)));
+}
+
+MonitorConfig Parser::parse_monitor(const Entry& section) const {
+    MonitorConfig monitor;
+    require_map(section, "monitor");
+    if (section.value.IsNull())
+        return monitor;
+    for (const Entry& e : entries(section.value, "'monitor'")) {
+        if (e.key == "interval") {
+            monitor.interval_seconds = parse_number(e, 0.1, k_max_delay_seconds);
+        } else if (e.key == "backlog_threshold") {
+            monitor.backlog_threshold = static_cast<std::size_t>(
+                parse_integer(e, 0, std::numeric_limits<std::size_t>::max()));
+        } else if (e.key == "backlog_max_age") {
+            monitor.backlog_max_age_seconds = parse_number(e, 1, 30 * k_max_delay_seconds);
+        } else if (e.key == "disk_usage_percent") {
+            monitor.disk_usage_percent = parse_number(e, 0, 100);
+        } else if (e.key == "disk_critical_percent") {
+            monitor.disk_critical_percent = parse_number(e, 0, 100);
+        } else if (e.key == "inode_usage_percent") {
+            monitor.inode_usage_percent = parse_number(e, 0, 100);
+        } else if (e.key == "inotify_watch_percent") {
+            monitor.inotify_watch_percent = parse_number(e, 0, 100);
+        } else if (e.key == "recovery_point") {
+            monitor.recovery_point_seconds = parse_number(e, 1, 30 * k_max_delay_seconds);
+        } else if (e.key == "mountpoints") {
+            for (const std::string& text : parse_strings(e))
+                monitor.mountpoints.push_back(
+                    parse_path(Entry{e.key, e.key_mark, YAML::Node(text)}, e.key));
+        } else {
+            fail_unknown(e, "in 'monitor'", k_monitor_keys);
+        }
+    }
+    if (monitor.disk_critical_percent < monitor.disk_usage_percent)
+        fail(section.key_mark,
+             fmt::format("'monitor.disk_critical_percent' ({:g}) must not be below "
+                         "'monitor.disk_usage_percent' ({:g})",
+                         monitor.disk_critical_percent, monitor.disk_usage_percent));
+    return monitor;
+}
+
+EmailAlertConfig Parser::parse_email(const Entry& section) const {
+    EmailAlertConfig email;
+    if (!section.value.IsMap())
+        fail_value(section, fmt::format("'alerts.email' must be a mapping with at least 'to' and "
+                                        "'smtp_url' or 'sendmail_command', got {}",
+                                        describe(section.value)));
+    bool has_to = false;
+    for (const Entry& e : entries(section.value, "'alerts.email'")) {
+        if (e.key == "to") {
+            email.to = parse_strings(e);
+            has_to = true;
+        } else if (e.key == "from") {
+            email.from = parse_string(e, "alerts.email.from");
+        } else if (e.key == "smtp_url") {
+            const std::string url = parse_string(e, "alerts.email.smtp_url");
+            if (!url.starts_with("smtp://") && !url.starts_with("smtps://"))
+                fail_value(e, fmt::format("'alerts.email.smtp_url' must start with smtp:// or "
+                                          "smtps://, got {}",
+                                          describe(e.value)));
+            email.smtp_url = url;
+        } else if (e.key == "username") {
+            email.username = parse_string(e, "alerts.email.username");
+        } else if (e.key == "password") {
+            email.password = parse_string(e, "alerts.email.password");
+        } else if (e.key == "password_file") {
+            email.password_file = parse_path(e, "alerts.email.password_file");
+        } else if (e.key == "password_env") {
+            email.password_env = parse_string(e, "alerts.email.password_env");
+        } else if (e.key == "starttls") {
+            email.starttls = parse_bool(e, "alerts.email.starttls");
+        } else if (e.key == "ca_file") {
+            email.ca_file = parse_path(e, "alerts.email.ca_file");
+        } else if (e.key == "sendmail_command") {
+            email.sendmail_command = parse_strings(e);
+        } else {
+            fail_unknown(e, "in 'alerts.email'", k_email_keys);
+        }
+    }
+    if (!has_to)
+        fail(section.key_mark, "'alerts.email.to' is required: one address or a list");
+    if (email.smtp_url.has_value() == !email.sendmail_command.empty())
+        fail(section.key_mark, "'alerts.email' needs exactly one of 'smtp_url' (SMTP) and "
+                               "'sendmail_command' (msmtp, sendmail)");
+    const int passwords = (email.password ? 1 : 0) + (email.password_file ? 1 : 0) +
+                          (email.password_env ? 1 : 0);
+    if (passwords > 1)
+        fail(section.key_mark, "'alerts.email' takes only one of 'password', 'password_file' "
+                               "and 'password_env'");
+    if (passwords > 0 && !email.username)
+        fail(section.key_mark, "'alerts.email' has a password but no 'username'");
+    if (!email.smtp_url && (email.username || email.starttls || email.ca_file))
+        fail(section.key_mark, "'username', 'password*', 'starttls' and 'ca_file' in "
+                               "'alerts.email' only apply with 'smtp_url'");
+    if (email.starttls && email.smtp_url && email.smtp_url->starts_with("smtps://"))
+        fail(section.key_mark, "'starttls' is for smtp:// URLs; smtps:// is TLS from the start");
+    return email;
+}
+
+AlertsConfig Parser::parse_alerts(const Entry& section) const {
+    AlertsConfig alerts;
+    require_map(section, "alerts");
+    if (section.value.IsNull())
+        return alerts;
+    for (const Entry& e : entries(section.value, "'alerts'")) {
+        if (e.key == "email") {
+            alerts.email = parse_email(e);
+        } else if (e.key == "exec") {
+            if (!e.value.IsMap())
+                fail_value(e, fmt::format("'alerts.exec' must be a mapping with 'command', got {}",
+                                          describe(e.value)));
+            for (const Entry& x : entries(e.value, "'alerts.exec'")) {
+                if (x.key == "command")
+                    alerts.exec_command = parse_strings(x);
+                else
+                    fail_unknown(x, "in 'alerts.exec'", k_exec_keys);
+            }
+            if (alerts.exec_command.empty())
+                fail(e.key_mark, "'alerts.exec.command' is required (a program and its "
+                                 "arguments, as a list)");
+        } else if (e.key == "rate_limit_window") {
+            alerts.rate_limit_window_seconds = parse_number(e, 0, 7 * k_max_delay_seconds);
+        } else if (e.key == "retry_interval") {
+            alerts.retry_seconds = parse_number(e, 0.1, k_max_delay_seconds);
+        } else {
+            fail_unknown(e, "in 'alerts'", k_alerts_keys);
+        }
+    }
+    return alerts;
+}
+
+MetricsConfig Parser::parse_metrics(const Entry& section) const {
+    MetricsConfig metrics;
+    require_map(section, "metrics");
+    if (section.value.IsNull())
+        return metrics;
+    for (const Entry& e : entries(section.value, "'metrics'")) {
+        if (e.key == "textfile")
+            metrics.textfile = parse_path(e, "metrics.textfile");
+        else if (e.key == "listen")
+            metrics.listen = parse_string(e, "metrics.listen");
+        else
+            fail_unknown(e, "in 'metrics'", k_metrics_keys);
+    }
+    return metrics;
+}
+
+void Parser::parse_status_keys(const std::vector<Entry>& keys, Config& config) const {
+    for (const Entry& e : keys) {
+        if (e.key == "status_file")
+            config.status_file = parse_path(e, "status_file");
+        else if (e.key == "status_interval")
+            config.status_interval_seconds = parse_number(e, 0.1, k_max_delay_seconds);
+        else if (e.key == "monitor")
+            config.monitor = parse_monitor(e);
+        else if (e.key == "alerts")
+            config.alerts = parse_alerts(e);
+        else if (e.key == "metrics")
+            config.metrics = parse_metrics(e);
+    }
+}
+
 SyncConfig Parser::parse_defaults(const Entry& section) const {
     SyncConfig defaults;
     if (section.value.IsNull())
@@ -678,8 +898,11 @@ Config Parser::parse_document(const YAML::Node& root) const {
                                       "list, got {}",
                                       describe(root)));
     const std::vector<Entry> keys = entries(root, "the configuration");
+    const std::vector<std::string_view> known = {"log",       "defaults",        "syncs",
+                                                 "status_file", "status_interval", "state_dir",
+                                                 "monitor",   "alerts",          "metrics"};
     for (const Entry& e : keys) {
-        if (e.key != "log" && e.key != "defaults" && e.key != "syncs" && e.key != "state_dir")
+        if (std::find(known.begin(), known.end(), e.key) == known.end())
             fail_unknown(e, "at the top level", k_top_level_keys);
     }
     const auto find = [&](std::string_view key) -> const Entry* {
@@ -700,6 +923,7 @@ Config Parser::parse_document(const YAML::Node& root) const {
     if (syncs == nullptr)
         fail(root.Mark(), "'syncs' is required: a list with at least one source and target");
     config.syncs = parse_syncs(*syncs, defaults);
+    parse_status_keys(keys, config);
     return config;
 }
 
@@ -774,6 +998,15 @@ Config load_yaml_config_file(const std::filesystem::path& path) {
 
     Config config = load_yaml_config_text(text, absolute.string(), absolute.parent_path());
     config.source_file = absolute;
+    if (config.alerts.email && config.alerts.email->password) {
+        struct stat st {};
+        if (::stat(absolute.c_str(), &st) == 0 && (st.st_mode & (S_IROTH | S_IWOTH)) != 0)
+            throw ConfigError(fmt::format(
+                "{} holds a secret (alerts.email.password) but can be read by every user "
+                "(mode {:04o}): run `chmod o-rwx {}` (or `chmod 600`), or move the password to "
+                "a file named by 'password_file'",
+                absolute.string(), st.st_mode & 07777, absolute.string()));
+    }
     return config;
 }
 

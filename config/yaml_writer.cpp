@@ -105,6 +105,10 @@ std::string write_yaml_config(const Config& config, const YamlComments& comments
             out += fmt::format("  file: {}\n", scalar(config.log.file->string()));
         out += "\n";
     }
+    if (config.status_file) {
+        out += fmt::format("status_file: {}\n", scalar(config.status_file->string()));
+        out += fmt::format("status_interval: {}\n\n", config.status_interval_seconds);
+    }
 
     out += "syncs:\n";
     for (std::size_t i = 0; i < config.syncs.size(); ++i) {

@@ -264,10 +264,9 @@ std::vector<PendingChanges::Item> PendingChanges::items(TimePoint now) const {
     std::vector<Item> result;
     result.reserve(size());
     for (const auto& move : m_moves)
-        result.push_back(Item{move.move.from + " -> " + move.move.to, ChangeKind::modify,
-                              move.seen, false});
+        result.push_back(Item{move.move.to, ChangeKind::modify, move.seen, false, move.move.from});
     for (const auto& [path, entry] : m_entries)
-        result.push_back(Item{path, entry.kind, entry.first_seen, entry.ready_at > now});
+        result.push_back(Item{path, entry.kind, entry.first_seen, entry.ready_at > now, {}});
     return result;
 }
 

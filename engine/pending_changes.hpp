@@ -89,11 +89,13 @@ public:
     bool empty() const { return m_entries.empty() && m_moves.empty(); }
 
     // The queued changes (path, kind, since), oldest first is not guaranteed; for status.
+    // Moves come first, in order, with `from_path` set and `path` the destination.
     struct Item {
         std::string path;
         ChangeKind kind;
         TimePoint since;
         bool waiting_for_retry;
+        std::string from_path; // moves only
     };
     std::vector<Item> items(TimePoint now) const;
 

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
 #include <sys/stat.h>
 
 namespace fsmirror::engine {
@@ -45,6 +47,29 @@ std::optional<ChangeKind> repair_for(const Difference& difference) {
         break;
     }
     return std::nullopt;
+}
+
+// The wall-clock time of a steady-clock point, for status output.
+monitor::WallTime to_wall(TimePoint point, TimePoint steady_now, monitor::WallTime wall_now) {
+    return wall_now - std::chrono::duration_cast<monitor::WallClock::duration>(steady_now - point);
+}
+
+monitor::BacklogItem backlog_item(monitor::ItemStatus status, const std::string& path,
+                                  ChangeKind kind, const std::string& from_path,
+                                  monitor::WallTime since) {
+    monitor::BacklogItem item;
+    item.status = status;
+    if (!from_path.empty()) {
+        item.type = "Move";
+        item.path = from_path;
+        item.to_path = path;
+    } else {
+        item.type = to_string(kind);
+        item.path = path;
+        item.is_directory = kind == ChangeKind::tree;
+    }
+    item.since = since;
+    return item;
 }
 
 } // namespace
@@ -98,6 +123,7 @@ base::Status SyncSession::start() {
         m_logger.info("{}: {} watching {} directories under {}", m_options.name, m_events->name(),
                       m_events->watch_count(), m_options.source.string());
     }
+    report(Clock::now(), Urgency::routine);
     return {};
 }
 
@@ -125,12 +151,21 @@ std::size_t SyncSession::initial_sync() {
     m_logger.info("{}: initial sync {}/ -> {} started", m_options.name, m_options.source.string(),
                   m_target->describe());
     auto started = Clock::now();
+    monitor::BacklogItem init;
+    init.status = monitor::ItemStatus::active;
+    init.type = "Init";
+    init.is_directory = true;
+    init.since = monitor::WallClock::now();
+    m_report.active = {init};
+    set_state(monitor::SyncState::initial_sync, Urgency::routine);
     Batch everything;
     everything.changes.push_back(Change{"", ChangeKind::tree, 0});
     const bool allowed = m_options.startup_deletions == StartupDeletions::allowed;
     m_gate.approve_all(allowed);
     auto outcome = run_guarded(everything, Phase::startup);
     m_gate.approve_all(false);
+    m_report.active.clear();
+    record_outcome(outcome);
     std::size_t failures = outcome.failed.size();
     for (const auto& failed : outcome.failed)
         m_logger.error("{}: {}", m_options.name, failed.error.message);
@@ -148,6 +183,8 @@ std::size_t SyncSession::initial_sync() {
     m_next_verify = Clock::now() + m_options.verify_interval;
     m_next_identity_check = Clock::now() + k_root_identity_check_interval;
     publish_status();
+    m_report.initial_sync_done = true;
+    set_state(monitor::SyncState::watching, Urgency::significant);
     return failures;
 }
 
@@ -188,6 +225,7 @@ void SyncSession::step(std::chrono::milliseconds max_wait) {
         now = Clock::now();
         if (!events) {
             m_logger.error("{}: {}", m_options.name, events.error().message);
+            record_error(events.error().message);
         } else {
             for (const auto& event : *events) {
                 if (m_logger.enabled(base::LogLevel::debug))
@@ -211,6 +249,7 @@ void SyncSession::step(std::chrono::milliseconds max_wait) {
     }
     if (m_root_lost && !try_recover_root(now)) {
         publish_status();
+        report(now, Urgency::routine);
         return;
     }
     // Held changes retry with a growing backoff; a target that is back is noticed sooner.
@@ -225,6 +264,7 @@ void SyncSession::step(std::chrono::milliseconds max_wait) {
     publish_status();
     if (m_databases)
         m_databases->update_gauges(Clock::now());
+    report(Clock::now(), Urgency::routine);
 }
 
 void SyncSession::queue_event(const FsEvent& event, TimePoint now) {
@@ -243,6 +283,7 @@ void SyncSession::run(std::stop_token stop) {
     m_logger.info("{}: stopped with {} changes still queued", m_options.name, m_pending.size());
     m_phase = SessionState::stopped;
     publish_status();
+    set_state(monitor::SyncState::stopped, Urgency::significant);
 }
 
 void SyncSession::run_due_batch(TimePoint now) {
@@ -280,7 +321,12 @@ void SyncSession::run_due_batch(TimePoint now) {
         return;
     m_logger.debug("{}: running a batch of {} moves and {} changes", m_options.name,
                    batch.moves.size(), batch.changes.size());
+    m_report.active = active_items(batch);
+    m_backlog.store(m_pending.size(), std::memory_order_relaxed);
+    set_state(monitor::SyncState::syncing, Urgency::routine);
     auto outcome = run_guarded(batch, Phase::running);
+    m_report.active.clear();
+    record_outcome(outcome);
     if (outcome.rescan_needed) {
         m_logger.info("{}: a file with hard links changed and not all its names are known; "
                       "comparing the tree to find them",
@@ -290,17 +336,22 @@ void SyncSession::run_due_batch(TimePoint now) {
     for (const auto& failed : outcome.failed)
         m_logger.warning("{}: {} (attempt {}, will retry)", m_options.name, failed.error.message,
                          failed.change.attempts);
+    const bool failed = !outcome.failed.empty();
     finish_batch(std::move(outcome), Clock::now());
     m_backlog.store(m_pending.size(), std::memory_order_relaxed);
+    set_state(monitor::SyncState::watching, failed ? Urgency::significant : Urgency::routine);
 }
 
 bool SyncSession::target_ready(TimePoint now) {
     m_next_target_check = now + k_lost_root_check_interval;
     auto root = m_target->check_root();
     if (!root) {
-        if (!m_target_lost)
+        if (!m_target_lost) {
             m_logger.error("{}: {}; holding all changes until it is back", m_options.name,
                            root.error().message);
+            record_error(root.error().message);
+            set_state(monitor::SyncState::target_lost, Urgency::significant);
+        }
         m_target_lost = true;
         m_lost_reason = root.error().message;
         return false;
@@ -309,6 +360,7 @@ bool SyncSession::target_ready(TimePoint now) {
         m_logger.info("{}: target {} is back; comparing the whole tree", m_options.name,
                       m_target->describe());
         m_target_lost = false;
+        set_state(monitor::SyncState::watching, Urgency::significant);
         // While it was away it may have been made again empty or written by others; the
         // changes held meanwhile cover only what happened on the source.
         m_pending.add_change("", ChangeKind::tree, now);
@@ -394,13 +446,16 @@ void SyncSession::requeue_failures(BatchOutcome outcome, TimePoint now) {
 }
 
 void SyncSession::handle_root_lost(TimePoint now, const std::string& why) {
-    if (!m_root_lost)
+    if (!m_root_lost) {
         m_logger.error("{}: source directory {} {}; nothing is deleted on the target while it is "
                        "gone",
                        m_options.name, m_options.source.string(), why);
+        record_error("source directory " + m_options.source.string() + " " + why);
+    }
     m_root_lost = true;
     m_lost_reason = "source directory " + m_options.source.string() + " " + why;
     m_waiting_for_mount_logged = false;
+    set_state(monitor::SyncState::source_lost, Urgency::significant);
     m_next_root_check = now;
 }
 
@@ -435,9 +490,13 @@ bool SyncSession::try_recover_root(TimePoint now) {
                   m_options.name, m_options.source.string());
     m_root_lost = false;
     m_next_identity_check = now + k_root_identity_check_interval;
+    set_state(monitor::SyncState::syncing, Urgency::significant);
     Batch everything;
     everything.changes.push_back(Change{"", ChangeKind::tree, 0});
-    finish_batch(m_mirror.run_batch(everything, Phase::recovery), now);
+    auto outcome = m_mirror.run_batch(everything, Phase::recovery);
+    record_outcome(outcome);
+    finish_batch(std::move(outcome), now);
+    set_state(monitor::SyncState::watching, Urgency::significant);
     return true;
 }
 
@@ -464,6 +523,129 @@ void SyncSession::publish_status() {
     }
     if (m_options.observer)
         m_options.observer->on_status(m_options.name, status);
+    // The guard holding or releasing deletions is news for the monitor at once.
+    publish(Clock::now(), Urgency::significant, Refresh::no);
+}
+
+void SyncSession::set_state(monitor::SyncState state, Urgency urgency) {
+    if (state == m_report.state)
+        return report(Clock::now(), Urgency::routine);
+    m_report.state = state;
+    // A state change is always published (a long batch must show as such), but the watched
+    // directory list is only refreshed on the regular schedule.
+    publish(Clock::now(), urgency, Refresh::no);
+}
+
+void SyncSession::record_error(const std::string& message) {
+    m_report.last_error = message;
+    m_report.last_error_time = monitor::WallClock::now();
+}
+
+void SyncSession::record_outcome(const BatchOutcome& outcome) {
+    if (outcome.failed.empty()) {
+        m_report.last_success_time = monitor::WallClock::now();
+        return;
+    }
+    const auto& last = outcome.failed.back().error.message;
+    record_error(outcome.failed.size() == 1
+                     ? last
+                     : fmt::format("{} (and {} other failures in the same batch)", last,
+                                   outcome.failed.size() - 1));
+}
+
+std::vector<monitor::BacklogItem> SyncSession::active_items(const Batch& batch) const {
+    std::vector<monitor::BacklogItem> items;
+    if (!m_options.reporter)
+        return items;
+    const auto wall_now = monitor::WallClock::now();
+    for (const auto& move : batch.moves) {
+        if (items.size() >= monitor::k_max_reported_items)
+            break;
+        items.push_back(backlog_item(monitor::ItemStatus::active, move.to, ChangeKind::modify,
+                                     move.from, wall_now));
+    }
+    for (const auto& change : batch.changes) {
+        if (items.size() >= monitor::k_max_reported_items)
+            break;
+        items.push_back(
+            backlog_item(monitor::ItemStatus::active, change.path, change.kind, {}, wall_now));
+    }
+    return items;
+}
+
+void SyncSession::report(TimePoint now, Urgency urgency) {
+    if (!m_options.reporter)
+        return;
+    const bool scheduled = now >= m_report.next_report;
+    if (urgency == Urgency::routine && !scheduled)
+        return;
+    if (scheduled)
+        m_report.next_report = now + m_options.report_interval;
+    publish(now, urgency, scheduled ? Refresh::yes : Refresh::no);
+}
+
+void SyncSession::publish(TimePoint now, Urgency urgency, Refresh refresh) {
+    if (!m_options.reporter)
+        return;
+    const auto wall_now = monitor::WallClock::now();
+    monitor::SyncStatus status;
+    status.name = m_options.name;
+    status.source = m_options.source.string();
+    status.target = m_target->describe();
+    status.state = m_report.state;
+    if (const auto& paused = m_gate.paused()) {
+        if (status.state == monitor::SyncState::watching ||
+            status.state == monitor::SyncState::syncing)
+            status.state = monitor::SyncState::deletions_paused;
+        status.paused_reason = paused->message;
+    }
+    status.held_deletions = m_gate.held().size();
+    status.initial_sync_done = m_report.initial_sync_done;
+    status.items = m_report.active;
+    for (const auto& active : m_report.active)
+        if (!status.oldest_pending || active.since < *status.oldest_pending)
+            status.oldest_pending = active.since;
+    status.backlog = m_pending.size() + m_report.active.size();
+    for (const auto& item : m_pending.items(now)) {
+        const auto since = to_wall(item.since, now, wall_now);
+        if (!status.oldest_pending || since < *status.oldest_pending)
+            status.oldest_pending = since;
+        if (item.waiting_for_retry)
+            ++status.retrying;
+        if (status.items.size() < monitor::k_max_reported_items)
+            status.items.push_back(backlog_item(item.waiting_for_retry ? monitor::ItemStatus::block
+                                                                       : monitor::ItemStatus::wait,
+                                                item.path, item.kind, item.from_path, since));
+    }
+    if (m_events && !m_root_lost && (refresh == Refresh::yes || !m_report.watched)) {
+        m_report.watched =
+            std::make_shared<const std::vector<std::string>>(m_events->watched_directories());
+    } else if (m_root_lost) {
+        m_report.watched.reset();
+    }
+    if (m_report.watched) {
+        status.watch_count = m_report.watched->size();
+        status.watched_directories = m_report.watched;
+    }
+    const auto& counters = m_mirror.counters();
+    status.counters.files_written = counters.files_written.load();
+    status.counters.bytes_written = counters.bytes_written.load();
+    status.counters.entries_removed = counters.entries_removed.load();
+    status.counters.renames = counters.renames.load();
+    status.counters.failures = counters.failures.load();
+    if (m_databases) {
+        const auto& db = m_databases->counters();
+        status.databases = monitor::DatabaseFigures{
+            db.snapshots.load(),          db.snapshot_failures.load(),
+            db.databases_unmirrored.load(), db.unmirrored_age_ms.load(),
+            db.last_recovery_point_ms.load(), db.max_recovery_point_ms.load()};
+    }
+    status.last_error = m_report.last_error;
+    status.last_error_time = m_report.last_error_time;
+    status.last_success_time = m_report.last_success_time;
+    status.started = m_report.started;
+    status.updated = wall_now;
+    m_options.reporter->publish(std::move(status), urgency);
 }
 
 } // namespace fsmirror::engine

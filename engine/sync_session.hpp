@@ -14,6 +14,7 @@
 #include "engine/tree_compare.hpp"
 #include "engine/tree_mirror.hpp"
 #include "engine/worker_pool.hpp"
+#include "monitor/sync_status.hpp"
 #include "transport/transport.hpp"
 
 #include <atomic>
@@ -51,6 +52,10 @@ struct SyncSessionOptions {
     SessionObserver* observer = nullptr; // not owned; may be null
     // SQLite databases mirrored through snapshots; nullopt copies them as plain files.
     std::optional<DatabaseWatchOptions> databases;
+    // Where the session reports its state (nullptr: nowhere), and how often at most when
+    // nothing significant happens. The reporter must outlive the session.
+    monitor::SyncReporter* reporter = nullptr;
+    std::chrono::milliseconds report_interval{1000};
 };
 
 class SyncSession {
@@ -59,8 +64,8 @@ public:
     // Throws std::runtime_error when the event source or the snapshot directory cannot be
     // created.
     SyncSession(SyncSessionOptions options, ExcludeFilter excludes,
-                std::unique_ptr<transport::Transport> target,
-                std::optional<EventSourceKind> events, base::Logger& logger);
+                std::unique_ptr<transport::Transport> target, std::optional<EventSourceKind> events,
+                base::Logger& logger);
 
     // Opens the source and sets the watches (before the initial sync, so nothing between the
     // two is lost). Returns the reason on failure.
@@ -98,6 +103,30 @@ public:
 
 private:
     void queue_event(const FsEvent& event, TimePoint now);
+    // What the session last told its reporter, and what it will tell next.
+    struct ReportState {
+        monitor::SyncState state = monitor::SyncState::starting;
+        bool initial_sync_done = false;
+        std::string last_error;
+        std::optional<monitor::WallTime> last_error_time;
+        std::optional<monitor::WallTime> last_success_time;
+        monitor::WallTime started = monitor::WallClock::now();
+        TimePoint next_report{};
+        std::vector<monitor::BacklogItem> active;                // the batch being applied
+        std::shared_ptr<const std::vector<std::string>> watched; // refreshed on schedule
+    };
+    using Urgency = monitor::SyncReporter::Urgency;
+
+    enum class Refresh { yes, no }; // whether to re-read the watched directory list
+
+    // Publishes a snapshot when the reporter is due one (always when `urgency` is significant).
+    void report(TimePoint now, Urgency urgency);
+    void publish(TimePoint now, Urgency urgency, Refresh refresh);
+    void set_state(monitor::SyncState state, Urgency urgency);
+    void record_outcome(const BatchOutcome& outcome);
+    void record_error(const std::string& message);
+    std::vector<monitor::BacklogItem> active_items(const Batch& batch) const;
+
     void run_due_batch(TimePoint now);
     // Records what a batch did and queues its failures for retries.
     void finish_batch(BatchOutcome outcome, TimePoint now);
@@ -136,6 +165,7 @@ private:
     TimePoint m_next_verify{};
     mutable std::mutex m_status_mutex;
     SessionStatus m_status;
+    ReportState m_report;
 };
 
 } // namespace fsmirror::engine

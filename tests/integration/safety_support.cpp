@@ -17,26 +17,6 @@ namespace fsmirror::integration {
 
 namespace fs = std::filesystem;
 
-TmpfsMount::TmpfsMount(fs::path path, const std::string& options) : m_path(std::move(path)) {
-    if (::mount("tmpfs", m_path.c_str(), "tmpfs", 0, options.c_str()) != 0) {
-        std::fprintf(stderr, "SKIPPED: cannot mount a tmpfs at %s here: %s\n", m_path.c_str(),
-                     std::strerror(errno));
-        std::fflush(stderr);
-        std::_Exit(4);
-    }
-    m_mounted = true;
-}
-
-TmpfsMount::~TmpfsMount() {
-    unmount();
-}
-
-void TmpfsMount::unmount() {
-    if (m_mounted && ::umount2(m_path.c_str(), MNT_DETACH) != 0)
-        std::fprintf(stderr, "cannot unmount %s: %s\n", m_path.c_str(), std::strerror(errno));
-    m_mounted = false;
-}
-
 std::map<std::string, std::string> fingerprint(const fs::path& root) {
     std::map<std::string, std::string> entries;
     auto describe = [](const fs::path& path) {

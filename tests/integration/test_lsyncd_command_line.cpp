@@ -299,3 +299,44 @@ TEST_CASE("lsyncd: SIGHUP re-reads the Lua config", "[integration][lsyncd]") {
     write_file(second_source / "three.txt", "three\n");
     mirror.require_mirrored(second_source, second_target);
 }
+
+TEST_CASE("lsyncd: settings statusFile writes lsyncd's status report every statusInterval",
+          "[integration][lsyncd][monitor]") {
+    MirrorFixture mirror;
+    make_tree(mirror.source(), 2, 4);
+    const fs::path status_path = mirror.root() / "lsyncd.status";
+    const fs::path config_path = mirror.root() / "lsyncd.conf.lua";
+    write_file(config_path, fmt::format(R"(settings {{
+    statusFile = "{}",
+    statusInterval = 1,
+    nodaemon = true,
+}}
+sync {{ default.rsync, source = "{}", target = "{}", delay = 30 }}
+)",
+                                        status_path.string(), mirror.source().string(),
+                                        mirror.target().string()));
+    mirror.start_with_args({config_path.string()}, mirror.root(), 1);
+    mirror.require_mirrored();
+    // Held by the 30 s delay, so the report lists it as a waiting delay.
+    write_file(mirror.source() / "pending.txt", "waits\n");
+
+    std::string report;
+    const bool listed = wait_until(
+        [&] {
+            report = fs::exists(status_path) ? read_file(status_path) : "";
+            return report.find("Create /pending.txt\n") != std::string::npos;
+        },
+        k_settle_timeout);
+    INFO("status file:\n" << report << "\ndaemon log:\n" << mirror.log_tail());
+    REQUIRE(listed);
+    CHECK(report.starts_with("Lsyncd status report at "));
+    CHECK_THAT(report, Catch::Contains("Sync1 source=" + mirror.source().string() + "/\n") &&
+                           Catch::Matches("(.|\n)*There are [12] delays\n(.|\n)*") &&
+                           Catch::Matches("(.|\n)*\n *wait +Create /pending.txt\n(.|\n)*") &&
+                           Catch::Contains("Inotify watching 3 directories"));
+
+    // Rewritten while idle: its modification time moves on.
+    const auto first = fs::last_write_time(status_path);
+    REQUIRE(
+        wait_until([&] { return fs::last_write_time(status_path) != first; }, k_settle_timeout));
+}

@@ -213,6 +213,20 @@ void SshdServer::kill_all() {
             std::this_thread::sleep_for(10ms);
 }
 
+std::string SshdServer::add_host_key(std::string_view type) {
+    const fs::path key = m_directory / fmt::format("ssh_host_{}_key", type);
+    REQUIRE(run({k_keygen, "-q", "-t", std::string(type), "-N", "", "-C", "fsmirror-test", "-f",
+                 key.string()},
+                m_directory / "keygen.log") == 0);
+    std::ofstream(m_config, std::ios::app) << "HostKey " << key.string() << "\n";
+    kill_all();
+    restart();
+    std::istringstream fields(read_text(key.string() + ".pub"));
+    std::string key_type, blob;
+    fields >> key_type >> blob;
+    return key_type + " " + blob;
+}
+
 void SshdServer::freeze_sessions() {
     REQUIRE(m_sshd);
     for (pid_t pid : descendants_of(m_sshd->pid()))

@@ -49,6 +49,10 @@ public:
     // machine would), then waits for them to be gone.
     void kill_all();
 
+    // Gives the server a second host key of `type` (an ssh-keygen -t value, e.g. "ecdsa"),
+    // restarts it, and returns that key's public line ("ecdsa-sha2-nistp256 AAAA...").
+    std::string add_host_key(std::string_view type);
+
     // Stops (SIGSTOP) every session process, leaving the listener running: the connections
     // stay open but nothing answers on them, as with a hung server or network.
     void freeze_sessions();

@@ -71,7 +71,7 @@ TEST_CASE("corpus: the storage mirror", "[config][lua][corpus]") {
     const auto& settings = *loaded.config.lsyncd;
     CHECK(settings.insist);
     CHECK_FALSE(settings.nodaemon);
-    CHECK(settings.status_file == fs::path("/var/log/lsyncd/lsyncd.status"));
+    CHECK(loaded.config.status_file == fs::path("/var/log/lsyncd/lsyncd.status"));
     CHECK(loaded.config.log.file == fs::path("/var/log/lsyncd/lsyncd.log"));
 }
 

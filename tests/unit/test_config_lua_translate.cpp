@@ -77,7 +77,7 @@ TEST_CASE("default.rsync with nothing else: lsyncd's defaults", "[config][lua]")
     const Config& config = loaded.config;
     REQUIRE(config.lsyncd);
     CHECK_FALSE(config.lsyncd->nodaemon);
-    CHECK(config.lsyncd->status_interval_seconds == 10);
+    CHECK(config.status_interval_seconds == 10);
     CHECK(config.log.style == fsmirror::base::LogStyle::lsyncd);
     CHECK(config.log.level == fsmirror::base::LogLevel::info);
     CHECK_FALSE(config.log.file);
@@ -147,8 +147,8 @@ TEST_CASE("settings{} keys", "[config][lua]") {
                                    "sync { default.rsync, source = '/a', target = '/b' }\n");
     const auto& s = *loaded.config.lsyncd;
     CHECK(loaded.config.log.file == std::filesystem::path("/var/log/lsyncd/lsyncd.log"));
-    CHECK(s.status_file == std::filesystem::path("/home/op/lsyncd.status"));
-    CHECK(s.status_interval_seconds == 20);
+    CHECK(loaded.config.status_file == std::filesystem::path("/home/op/lsyncd.status"));
+    CHECK(loaded.config.status_interval_seconds == 20);
     CHECK(s.pid_file == std::filesystem::path("/run/lsyncd.pid"));
     CHECK(s.nodaemon);
     CHECK(s.insist);

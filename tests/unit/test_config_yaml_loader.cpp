@@ -275,10 +275,10 @@ TEST_CASE("unknown keys are refused where they appear", "[config][yaml]") {
               .starts_with("test.yml:2:5: unknown key 'dealy' in sync 'late' "));
     CHECK(error_of("sync:\n  - source: /a\n") ==
           "test.yml:1:1: unknown key 'sync' at the top level (known keys: log, defaults, syncs, "
-          "state_dir)");
+          "status_file, status_interval, state_dir, monitor, alerts, metrics)");
     CHECK(error_of(k_minimal + "logs: {}\n") ==
           "test.yml:4:1: unknown key 'logs' at the top level (known keys: log, defaults, syncs, "
-          "state_dir)");
+          "status_file, status_interval, state_dir, monitor, alerts, metrics)");
     CHECK(error_of("log:\n  level: info\n  path: /x\n" + k_minimal) ==
           "test.yml:3:3: unknown key 'path' in 'log' (known keys: level, file)");
     CHECK(error_of("defaults:\n  wrokers: 2\n" + k_minimal) ==

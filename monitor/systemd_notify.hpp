@@ -1,0 +1,39 @@
+#pragma once
+// Talks to systemd for Type=notify services (sd_notify): READY=1 once every initial sync is
+// done, WATCHDOG=1 pings while healthy, STATUS= lines. Does nothing when NOTIFY_SOCKET is unset.
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace fsmirror::monitor {
+
+class SystemdNotifier {
+public:
+    // Reads NOTIFY_SOCKET and WATCHDOG_USEC (sd_watchdog_enabled) from the environment.
+    SystemdNotifier();
+
+    // Returns true when systemd (or a test) listens on NOTIFY_SOCKET.
+    bool enabled() const { return m_enabled; }
+
+    // Returns the watchdog timeout systemd expects pings within, nullopt when unset.
+    std::optional<std::chrono::microseconds> watchdog_timeout() const { return m_watchdog; }
+
+    void ready(std::string_view status);
+    // Asks systemd to wait `more` longer for READY=1 (a long initial sync is progress, not a
+    // hang; systemd 236+).
+    void extend_start_timeout(std::chrono::microseconds more);
+    void reloading();
+    void stopping();
+    void status(std::string_view status);
+    void watchdog();
+
+private:
+    void send(const std::string& message);
+
+    bool m_enabled = false;
+    std::optional<std::chrono::microseconds> m_watchdog;
+};
+
+} // namespace fsmirror::monitor
