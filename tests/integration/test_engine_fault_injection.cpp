@@ -1,6 +1,8 @@
 // Faults injected while transfers are under way: the daemon killed mid-copy, a target file
 // system that fills up, a target directory removed or unmounted under the daemon, source files
-// rewritten or removed during their copy, and a source file the daemon may not read.
+// rewritten or removed during their copy, and a source file the daemon may not read. Where the
+// monitor has a health check for the fault, the test also requires its alert, through an exec
+// channel that saves each one.
 
 #include "tests/integration/mirror_fixture.hpp"
 #include "tests/support/file_ops.hpp"
@@ -61,6 +63,79 @@ std::vector<std::string> files_differing_from_source(const fs::path& root, const
             differing.push_back(relative.string());
     }
     return differing;
+}
+
+// Alerts the daemon raises, each saved by an exec channel as alerts/alert-<pid>.json.
+class AlertLog {
+public:
+    explicit AlertLog(const fs::path& root) : m_dir(root / "alerts") {
+        fs::create_directory(m_dir);
+    }
+
+    const fs::path& dir() const { return m_dir; }
+
+    // Returns the YAML for the fixture's pair, with fast health checks and this channel;
+    // `sync_keys` are added to the sync (each line indented by four spaces).
+    std::string config(const MirrorFixture& fixture, const std::string& sync_keys = "") const {
+        return fmt::format(R"(log:
+  level: debug
+syncs:
+  - name: sync1
+    source: {}
+    target: {}
+    delay: {}
+{}state_dir: {}
+monitor:
+  interval: 0.5
+alerts:
+  rate_limit_window: 3600
+  exec:
+    command: [/bin/sh, -c, 'cat > "$0"/alert-$$.json', {}]
+)",
+                           fixture.source().string(), fixture.target().string(),
+                           fsmirror::integration::k_test_delay, sync_keys,
+                           (fixture.root() / "state").string(), m_dir.string());
+    }
+
+    // Waits until an alert's JSON contains every one of `needles`; returns whether one did.
+    bool wait_for(const std::vector<std::string>& needles) const {
+        return wait_until(
+            [&] {
+                for (const auto& entry : fs::directory_iterator(m_dir)) {
+                    std::string text;
+                    try {
+                        text = read_file(entry.path());
+                    } catch (const std::exception&) {
+                        continue; // still being written
+                    }
+                    bool all = true;
+                    for (const auto& needle : needles)
+                        all = all && text.find(needle) != std::string::npos;
+                    if (all)
+                        return true;
+                }
+                return false;
+            },
+            k_settle_timeout);
+    }
+
+    // Returns every alert saved so far, for failure messages.
+    std::string all() const {
+        std::string text;
+        for (const auto& entry : fs::directory_iterator(m_dir))
+            text += read_file(entry.path()) + "\n";
+        return text.empty() ? "(no alert)" : text;
+    }
+
+private:
+    fs::path m_dir;
+};
+
+// Starts the fixture's daemon with `config` written to fsmirror.yml.
+void start_with_config(MirrorFixture& fixture, const std::string& config) {
+    const fs::path path = fixture.root() / "fsmirror.yml";
+    write_file(path, config);
+    fixture.start_with_args({"run", "--config", path.string()}, std::nullopt, 1);
 }
 
 std::vector<std::string> as_strings(const std::vector<fs::path>& paths) {
@@ -143,7 +218,8 @@ TEST_CASE("a full target file system corrupts nothing and the mirror resumes whe
     const std::string old_content = make_content(256 * 1024, 1);
     write_file(fixture.source() / "existing.bin", old_content);
     write_file(fixture.source() / "keep.txt", "kept\n");
-    fixture.start();
+    const AlertLog alerts(fixture.root());
+    start_with_config(fixture, alerts.config(fixture));
     fixture.require_mirrored();
 
     // Neither fits in what is left: one new file, one existing file growing.
@@ -159,6 +235,8 @@ TEST_CASE("a full target file system corrupts nothing and the mirror resumes whe
     // A failed copy takes its temp file with it, so the space is not leaked.
     CHECK(wait_until([&] { return find_temp_files(fixture.target()).empty(); }, 5s));
     CHECK(fixture.daemon().running());
+    INFO("alerts:\n" << alerts.all());
+    CHECK(alerts.wait_for({"\"kind\":\"sync_errors\"", "No space left on device"}));
 
     REQUIRE(volume->remount("size=32m"));
     fixture.require_mirrored();
@@ -179,7 +257,8 @@ TEST_CASE("an unmounted target gets no writes into the bare mount point and resu
     if (!mounted)
         skip(why);
     make_tree(fixture.source(), 4, 16);
-    fixture.start({"--require-mount", "target"});
+    const AlertLog alerts(fixture.root());
+    start_with_config(fixture, alerts.config(fixture, "    require_mount: target\n"));
     fixture.require_mirrored();
 
     mounted->unmount(); // umount -l: the daemon still holds a descriptor inside it
@@ -191,6 +270,8 @@ TEST_CASE("an unmounted target gets no writes into the bare mount point and resu
     INFO("daemon log:\n" << fixture.log_tail());
     CHECK(fs::is_empty(fixture.target()));
     CHECK(fixture.daemon().running());
+    INFO("alerts:\n" << alerts.all());
+    CHECK(alerts.wait_for({"\"kind\":\"target\"", "\"severity\":\"CRITICAL\""}));
 
     auto mounted_again = ScopedMount::bind(volume_dir, fixture.target(), &why);
     INFO(why);
@@ -206,7 +287,8 @@ TEST_CASE("a removed target directory is not recreated by the daemon, and the mi
           "[engine][faults][mount]") {
     MirrorFixture fixture;
     make_tree(fixture.source(), 4, 16);
-    fixture.start();
+    const AlertLog alerts(fixture.root());
+    start_with_config(fixture, alerts.config(fixture));
     fixture.require_mirrored();
 
     fs::remove_all(fixture.target());
@@ -218,6 +300,8 @@ TEST_CASE("a removed target directory is not recreated by the daemon, and the mi
     // Recreating it could mean writing onto the wrong disk (the parent was a mount point).
     CHECK_FALSE(exists_no_follow(fixture.target()));
     CHECK(fixture.daemon().running());
+    INFO("alerts:\n" << alerts.all());
+    CHECK(alerts.wait_for({"\"kind\":\"target\"", "\"severity\":\"CRITICAL\""}));
 
     // Made again on the same file system by an operator: the whole tree is mirrored again, not
     // only the changes seen while it was gone.
@@ -276,7 +360,8 @@ TEST_CASE("an unreadable source file is reported and everything else is mirrored
     MirrorFixture fixture;
     const fs::path state = fixture.root() / "state";
     fs::create_directory(state);
-    for (const fs::path& path : {fixture.root(), fixture.target(), state})
+    const AlertLog alerts(fixture.root());
+    for (const fs::path& path : {fixture.root(), fixture.target(), state, alerts.dir()})
         REQUIRE(::chown(path.c_str(), k_nobody, k_nobody) == 0);
     write_file(fixture.source() / "readable.txt", "anyone may read this\n");
     fs::create_directory(fixture.source() / "sub");
@@ -290,7 +375,8 @@ TEST_CASE("an unreadable source file is reported and everything else is mirrored
     const fs::path snapshots = fixture.root() / "snapshots";
     fs::create_directory(snapshots);
     REQUIRE(::chown(snapshots.c_str(), k_nobody, k_nobody) == 0);
-    fixture.start({"--sqlite-temp-dir", snapshots.string()});
+    start_with_config(fixture, alerts.config(fixture, "    sqlite:\n      temp_dir: " +
+                                                          snapshots.string() + "\n"));
     INFO("daemon log:\n" << fixture.log_tail());
     CHECK(fixture.daemon().count_in_log("1 failed") == 1);
     CHECK(fixture.daemon().count_in_log("Permission denied") >= 1);
@@ -303,6 +389,8 @@ TEST_CASE("an unreadable source file is reported and everything else is mirrored
     REQUIRE(wait_until([&] { return file_has_content(fixture.target() / "later.txt", "later\n"); },
                        k_settle_timeout));
     CHECK_FALSE(exists_no_follow(fixture.target() / "secret.txt"));
+    INFO("alerts:\n" << alerts.all());
+    CHECK(alerts.wait_for({"\"kind\":\"sync_errors\"", "Permission denied"}));
     set_mode(fixture.source() / "secret.txt", 0644);
     fixture.require_mirrored();
     fixture.stop();
