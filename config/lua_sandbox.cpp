@@ -3,6 +3,7 @@
 #include "config/yaml_loader.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -11,6 +12,8 @@
 
 #include <fmt/format.h>
 #include <lua.hpp>
+
+#include <time.h>
 
 // Lua reports errors with longjmp (Debian builds it as C). Every C function below that can
 // raise a Lua error keeps no C++ object with a destructor alive in its own frame: the C++ work
@@ -26,6 +29,16 @@ namespace {
 constexpr std::size_t k_memory_limit = 64 * 1024 * 1024;
 constexpr int k_hook_every = 10000;              // instructions between two hook calls
 constexpr unsigned long k_max_hook_calls = 5000; // so at most 50 million instructions
+// Instructions alone do not bound the time: a loop of a few instructions around a costly
+// library call (string.rep) ran for a minute within them (found by fuzz/fuzz_lua_config).
+constexpr std::int64_t k_max_cpu_ns = 1'000'000'000;
+
+// CPU time of the calling thread: a reload runs while the daemon's other threads work.
+std::int64_t thread_cpu_ns() {
+    timespec now{};
+    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+    return static_cast<std::int64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
+}
 constexpr int k_max_depth = 32;                  // nested tables in one sync{} argument
 
 // The chunk name Lua prints in messages; replaced by the real origin, which Lua would shorten.
@@ -97,6 +110,7 @@ private:
     std::size_t m_memory_used = 0;
     std::size_t m_memory_limit = k_memory_limit;
     unsigned long m_hook_calls = 0;
+    std::int64_t m_started_cpu_ns = 0;
     lua_State* m_state = nullptr;
     LsyncdScript m_script;
     std::string m_pending_error;
@@ -132,7 +146,9 @@ void* Sandbox::allocate(void* ud, void* ptr, std::size_t old_size, std::size_t n
 }
 
 void Sandbox::count_hook(lua_State* state, lua_Debug* /*ar*/) {
-    if (++from(state).m_hook_calls > k_max_hook_calls)
+    Sandbox& self = from(state);
+    if (++self.m_hook_calls > k_max_hook_calls ||
+        thread_cpu_ns() - self.m_started_cpu_ns > k_max_cpu_ns)
         luaL_error(state, "the configuration runs for too long (an endless loop?)");
 }
 
@@ -594,6 +610,7 @@ LsyncdScript Sandbox::run(const std::string& text) {
     lua_State* L = m_state;
     open_libraries();
     install_lsyncd_api();
+    m_started_cpu_ns = thread_cpu_ns();
     lua_sethook(L, &Sandbox::count_hook, LUA_MASKCOUNT, k_hook_every);
 
     // Text chunks only: a precompiled (binary) chunk could crash the interpreter.

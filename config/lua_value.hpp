@@ -43,7 +43,7 @@ struct LuaValue {
     // (defined at lsyncd.conf.lua:12)", "default.rsync".
     std::string describe() const;
 
-    static LuaValue make_nil() { return {}; }
+    static LuaValue make_nil();
     static LuaValue make_boolean(bool value);
     static LuaValue make_number(double value);
     static LuaValue make_string(std::string value);
@@ -55,5 +55,10 @@ struct LuaField {
     std::string key;
     LuaValue value;
 };
+
+// Defined once LuaField is complete: clang instantiates the destructor of `fields` here.
+inline LuaValue LuaValue::make_nil() {
+    return {};
+}
 
 } // namespace fsmirror::config

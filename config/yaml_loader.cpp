@@ -1,7 +1,6 @@
 #include "config/yaml_loader.hpp"
 
 #include "config/config_file.hpp"
-
 #include "config/remote_target.hpp"
 
 #include <algorithm>
@@ -13,11 +12,13 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <sstream>
 #include <string_view>
 #include <system_error>
 #include <utility>
 
 #include <fmt/format.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <sys/stat.h>
@@ -943,23 +944,65 @@ Config Parser::parse_document(const YAML::Node& root) const {
     return config;
 }
 
+// Records where each document of a stream starts (its first node, as YAML::Node::Mark() says),
+// and nothing else.
+struct DocumentStarts final : YAML::EventHandler {
+    std::vector<YAML::Mark> marks;
+    bool before_first_node = false;
+
+    void node(const YAML::Mark& mark) {
+        if (before_first_node)
+            marks.back() = mark;
+        before_first_node = false;
+    }
+    void OnDocumentStart(const YAML::Mark& mark) override {
+        marks.push_back(mark);
+        before_first_node = true;
+    }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
+    void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
+    void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  const std::string&) override {
+        node(mark);
+    }
+    void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                         YAML::EmitterStyle::value) override {
+        node(mark);
+    }
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                    YAML::EmitterStyle::value) override {
+        node(mark);
+    }
+    void OnMapEnd() override {}
+};
+
 } // namespace
 
 Config load_yaml_config_text(const std::string& text, const std::string& origin,
                              const std::filesystem::path& base_dir) {
     const Parser parser(origin, base_dir.empty() ? fs::current_path() : fs::absolute(base_dir));
-    std::vector<YAML::Node> documents;
+    DocumentStarts starts;
+    YAML::Node document;
     try {
-        documents = YAML::LoadAll(text);
+        // At most two documents are looked at: YAML::LoadAll never returns on some malformed
+        // streams (endless empty documents, found by fuzz/fuzz_yaml_config).
+        std::istringstream stream(text);
+        YAML::Parser events(stream);
+        while (starts.marks.size() < 2 && events.HandleNextDocument(starts)) {
+        }
+        if (starts.marks.size() == 1)
+            document = YAML::Load(text);
     } catch (const YAML::Exception& e) {
         parser.fail(e.mark, "YAML syntax error: " + e.msg);
     }
-    if (documents.empty())
+    if (starts.marks.empty())
         parser.fail(YAML::Mark::null_mark(), "the configuration is empty; 'syncs' is required");
-    if (documents.size() > 1)
-        parser.fail(documents[1].Mark(), "only one YAML document is allowed");
+    if (starts.marks.size() > 1)
+        parser.fail(starts.marks[1], "only one YAML document is allowed");
     try {
-        return parser.parse_document(documents.front());
+        return parser.parse_document(document);
     } catch (const YAML::Exception& e) {
         // Not expected (nothing above converts values through yaml-cpp), but never let one out.
         parser.fail(e.mark, e.msg);

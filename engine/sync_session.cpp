@@ -253,6 +253,9 @@ void SyncSession::step(std::chrono::milliseconds max_wait) {
         report(now, Urgency::routine);
         return;
     }
+    // Held changes retry with a growing backoff; a target that is back is noticed sooner.
+    if (m_target_lost && now >= m_next_target_check)
+        target_ready(now);
     if (m_resume_requested.exchange(false))
         release_held_deletions(now);
     m_backlog.store(m_pending.size(), std::memory_order_relaxed);
@@ -304,29 +307,16 @@ void SyncSession::run_due_batch(TimePoint now) {
                       [](const Change& a, const Change& b) { return a.path < b.path; });
         }
     }
-    if (auto root = m_target->check_root(); !root) {
-        if (!m_target_lost) {
-            m_logger.error("{}: {}; holding all changes until it is back", m_options.name,
-                           root.error().message);
-            record_error(root.error().message);
-            set_state(monitor::SyncState::target_lost, Urgency::significant);
-        }
-        m_target_lost = true;
-        m_lost_reason = root.error().message;
+    if (!target_ready(now)) {
         // Keep the changes; look again after a pause instead of spinning.
+        const base::Error lost{base::ErrorKind::not_found, m_lost_reason, 0};
         BatchOutcome outcome;
         for (auto& move : batch.moves)
-            outcome.failed.push_back(FailedChange{Change{move.to, ChangeKind::tree, 0},
-                                                  root.error()});
+            outcome.failed.push_back(FailedChange{Change{move.to, ChangeKind::tree, 0}, lost});
         for (auto& change : batch.changes)
-            outcome.failed.push_back(FailedChange{change, root.error()});
+            outcome.failed.push_back(FailedChange{change, lost});
         finish_batch(std::move(outcome), now);
         return;
-    }
-    if (m_target_lost) {
-        m_logger.info("{}: target {} is back", m_options.name, m_target->describe());
-        m_target_lost = false;
-        set_state(monitor::SyncState::watching, Urgency::significant);
     }
     if (batch.empty())
         return;
@@ -351,6 +341,32 @@ void SyncSession::run_due_batch(TimePoint now) {
     finish_batch(std::move(outcome), Clock::now());
     m_backlog.store(m_pending.size(), std::memory_order_relaxed);
     set_state(monitor::SyncState::watching, failed ? Urgency::significant : Urgency::routine);
+}
+
+bool SyncSession::target_ready(TimePoint now) {
+    m_next_target_check = now + k_lost_root_check_interval;
+    auto root = m_target->check_root();
+    if (!root) {
+        if (!m_target_lost) {
+            m_logger.error("{}: {}; holding all changes until it is back", m_options.name,
+                           root.error().message);
+            record_error(root.error().message);
+            set_state(monitor::SyncState::target_lost, Urgency::significant);
+        }
+        m_target_lost = true;
+        m_lost_reason = root.error().message;
+        return false;
+    }
+    if (m_target_lost) {
+        m_logger.info("{}: target {} is back; comparing the whole tree", m_options.name,
+                      m_target->describe());
+        m_target_lost = false;
+        set_state(monitor::SyncState::watching, Urgency::significant);
+        // While it was away it may have been made again empty or written by others; the
+        // changes held meanwhile cover only what happened on the source.
+        m_pending.add_change("", ChangeKind::tree, now);
+    }
+    return true;
 }
 
 void SyncSession::release_held_deletions(TimePoint now) {

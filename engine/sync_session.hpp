@@ -131,6 +131,9 @@ private:
     // Records what a batch did and queues its failures for retries.
     void finish_batch(BatchOutcome outcome, TimePoint now);
     void requeue_failures(BatchOutcome outcome, TimePoint now);
+    // Returns true when the target root is usable. Logs its loss once; when it is back, logs
+    // that and queues a comparison of the whole tree.
+    bool target_ready(TimePoint now);
     void handle_root_lost(TimePoint now, const std::string& why);
     bool try_recover_root(TimePoint now);
     BatchOutcome run_guarded(const Batch& batch, Phase phase);
@@ -158,6 +161,7 @@ private:
     SessionState m_phase = SessionState::starting; // starting, initial_sync, watching, stopped
     TimePoint m_next_root_check{};
     TimePoint m_next_identity_check{};
+    TimePoint m_next_target_check{};
     TimePoint m_next_verify{};
     mutable std::mutex m_status_mutex;
     SessionStatus m_status;

@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Installs everything fsmirror needs to build and test, from Debian 12 packages.
+# Installs everything fsmirror needs to build and test, from Debian 12 packages, and the extra
+# packages named as arguments (scripts/fuzz.sh adds its compiler this way, so CI does not
+# download a second toolchain it never uses).
+# Usage: scripts/install-deps.sh [extra-package...]
 set -euo pipefail
 packages=(
   build-essential cmake pkg-config git
@@ -8,6 +11,7 @@ packages=(
   openssh-server openssh-client python3 python3-aiosmtpd sqlite3 rsync
   # packaging tests (tests/packaging): the role is linted and run for real; about a minute
   ansible-core ansible-lint logrotate strace lua5.4
+  "$@"
 )
 missing=()
 for package in "${packages[@]}"; do

@@ -72,10 +72,27 @@ Status LocalTransport::check_root() {
     struct stat st {};
     if (::stat(m_options.root.c_str(), &st) != 0)
         return fail_errno("target directory " + m_options.root.string());
-    if (st.st_dev != m_root_device || st.st_ino != m_root_inode)
+    if (st.st_dev == m_root_device && st.st_ino == m_root_inode)
+        return {};
+    // Another file system there is an unmounted volume's bare mount point (or a different
+    // volume): writing into it would fill the wrong disk, so wait for ours to come back.
+    if (st.st_dev != m_root_device || !S_ISDIR(st.st_mode))
         return fail(base::ErrorKind::not_found,
                     "target directory " + m_options.root.string() +
                         " was replaced or unmounted since fsmirror started");
+    // The same file system, a new directory: removed and made again. Follow it (the caller
+    // compares the whole tree, since the new one may be empty).
+    int fd = ::open(m_options.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return fail_errno("open target directory " + m_options.root.string());
+    UniqueFd root(fd);
+    if (::fstat(root.get(), &st) != 0)
+        return fail_errno("stat target directory " + m_options.root.string());
+    if (st.st_dev != m_root_device)
+        return fail(base::ErrorKind::not_found,
+                    "target directory " + m_options.root.string() + " changed while reopened");
+    m_root_fd = std::move(root);
+    m_root_inode = st.st_ino;
     return {};
 }
 

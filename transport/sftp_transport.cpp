@@ -214,6 +214,14 @@ base::Result<std::vector<DirEntry>> SftpTransport::read_directory(const std::str
                        entry_from_attributes(attrs)};
         if (entry.name == "." || entry.name == "..")
             continue;
+        // A name is one component: a broken or hostile server's "a/b" or "" would make later
+        // operations (the removal of extras) reach past the entry listed.
+        if (entry.name.empty() ||
+            entry.name.find_first_of(std::string_view("/\0", 2)) != std::string::npos) {
+            status = base::fail(base::ErrorKind::protocol,
+                                "list " + full_path + ": the server sent an invalid name");
+            break;
+        }
         entries.push_back(std::move(entry));
     }
     libssh2_sftp_close_handle(handle);

@@ -42,8 +42,9 @@ public:
     // Returns a short description for logs, e.g. "local:/mnt/mirror".
     virtual std::string describe() const = 0;
 
-    // Checks that the target root is still there (and is the directory first opened). Returns
-    // not_found when it vanished or was replaced.
+    // Checks that the target root is still there (and is the directory first opened; a local
+    // target follows a directory made again on the same file system). Returns not_found when
+    // it vanished, was unmounted or was replaced by another file system.
     virtual base::Status check_root() = 0;
 
     // Returns the entry at `path` (symlinks not followed), or nullopt when absent.

@@ -112,7 +112,8 @@ void MirrorFixture::start_with_args(const std::vector<std::string>& args,
                                     const std::optional<fs::path>& working_directory,
                                     std::size_t expected_syncs) {
     REQUIRE_FALSE(m_daemon);
-    std::vector<std::string> argv{fsmirror_binary().string()};
+    std::vector<std::string> argv = m_prefix;
+    argv.push_back(fsmirror_binary().string());
     argv.insert(argv.end(), args.begin(), args.end());
     m_daemon = std::make_unique<ChildProcess>(test_support::ChildOptions{
         .argv = argv, .log_file = m_dir / "daemon.log", .working_directory = working_directory});

@@ -58,6 +58,10 @@ public:
     const std::filesystem::path& target() const { return m_target; }
     const std::filesystem::path& outside() const { return m_outside; }
 
+    // Runs the daemon as `<prefix...> fsmirror ...` from now on, for a wrapper that changes
+    // its credentials (setpriv) without a shell.
+    void set_command_prefix(std::vector<std::string> prefix) { m_prefix = std::move(prefix); }
+
     // Starts `fsmirror run --source S --target T --delay 0.2 --log-level debug --events E
     // <extra>` (E: events_under_test()) and REQUIREs that it logs "initial sync finished"
     // within 30 s, and that it uses E.
@@ -103,6 +107,7 @@ private:
     std::filesystem::path m_outside;
     unsigned m_settle_count = 0;
     unsigned m_run_count = 0;
+    std::vector<std::string> m_prefix;
     // Declared after m_dir so that it is destroyed (daemon killed) before the tree is removed.
     std::unique_ptr<test_support::ChildProcess> m_daemon;
 };

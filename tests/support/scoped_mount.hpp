@@ -15,6 +15,13 @@ public:
     static std::optional<ScopedMount> tmpfs(const std::filesystem::path& mount_point,
                                             const std::string& options, std::string* why);
 
+    // Bind-mounts the directory `from` on `mount_point`: the same file system (same device
+    // and root inode) appears there, so unmounting and binding again brings back exactly what
+    // was there, as remounting a real volume would. Returns nullopt and sets `why` on failure.
+    static std::optional<ScopedMount> bind(const std::filesystem::path& from,
+                                           const std::filesystem::path& mount_point,
+                                           std::string* why);
+
     ScopedMount(ScopedMount&& other) noexcept;
     ScopedMount& operator=(ScopedMount&&) = delete;
     ScopedMount(const ScopedMount&) = delete;
@@ -24,6 +31,13 @@ public:
 
     // Remounts read-only or read-write. Returns false (with errno) on failure.
     bool set_read_only(bool read_only);
+
+    // Remounts a tmpfs with new `options` (e.g. "size=32m" to give a full one room). Returns
+    // false (with errno) on failure.
+    bool remount(const std::string& options);
+
+    // Detaches the mount now (umount -l), leaving the bare mount point behind.
+    void unmount();
 
     const std::filesystem::path& path() const { return m_path; }
 

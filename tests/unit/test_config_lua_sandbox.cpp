@@ -186,6 +186,10 @@ TEST_CASE("a runaway config is stopped", "[config][lua]") {
     CHECK_THAT(error_of("local s = string.rep('x', 1024 * 1024 * 1024)"),
                Catch::Contains("memory"));
     CHECK_THAT(error_of("local t = {}\nt.self = t\nsync(t)"), Catch::Contains("contains itself"));
+    // Found by fuzz/fuzz_lua_config: few instructions per costly library call ran for a
+    // minute within the instruction budget; the CPU-time budget stops it within a second.
+    CHECK_THAT(error_of("for i = 2, 1e9 do string.rep('x', 1000) end"),
+               Catch::Contains("runs for too long"));
 }
 
 TEST_CASE("functions in sync{} are recorded with where they are defined", "[config][lua]") {

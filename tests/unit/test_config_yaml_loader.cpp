@@ -630,3 +630,12 @@ TEST_CASE("events picks the event source, auto by default", "[config][yaml]") {
     CHECK(error_of(k_minimal + "    events: dnotify\n") ==
           "test.yml:4:13: 'events' must be one of auto, inotify, fanotify; got 'dnotify'");
 }
+
+// Found by fuzz/fuzz_yaml_config: yaml-cpp 0.7's LoadAll never returned on this stream (it
+// yields empty documents forever without consuming input). The loader now looks at two
+// documents at most.
+TEST_CASE("a stream yaml-cpp's LoadAll loops on is refused at once", "[config][yaml]") {
+    const std::string text = ",,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,"
+                             "sync\n:  s- &a {narce:}\n  - *a\n";
+    CHECK_THROWS_AS(load_yaml_config_text(text, "fuzz.yml", "/"), ConfigError);
+}

@@ -1,0 +1,9 @@
+settings {
+    logfile = "/var/log/lsyncd.log",
+}
+
+sync {
+    default.rsync,
+    source = "/srv/data"
+    target = "/srv/mirror",
+}

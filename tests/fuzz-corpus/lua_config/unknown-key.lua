@@ -1,0 +1,6 @@
+sync {
+    default.rsync,
+    source = "/srv/data",
+    target = "/srv/mirror",
+    dealy  = 5,
+}
