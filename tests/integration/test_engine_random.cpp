@@ -69,11 +69,13 @@ public:
     }
 
 private:
-    std::size_t pick(std::size_t n) { return std::uniform_int_distribution<std::size_t>(0, n - 1)(m_rng); }
+    std::size_t pick(std::size_t n) {
+        return std::uniform_int_distribution<std::size_t>(0, n - 1)(m_rng);
+    }
 
     std::string name() {
-        static constexpr std::string_view k_names[] = {"a", "b", "c", "data", "x.log", "y.db",
-                                                       "z", "cfg", "n", "m"};
+        static constexpr std::string_view k_names[] = {"a",    "b", "c",   "data", "x.log",
+                                                       "y.db", "z", "cfg", "n",    "m"};
         return std::string(k_names[pick(std::size(k_names))]) + std::to_string(pick(4));
     }
 
