@@ -144,6 +144,8 @@ void PendingChanges::merge(const std::string& path, Entry entry) {
         return;
     }
     Entry& existing = found->second;
+    if (entry.kind == ChangeKind::remove)
+        note_lost_content(path, existing);
     auto kind = collapse(existing.kind, entry.kind, existing.first_was_create);
     if (!kind) {
         // A directory created and removed again: its queued children go with it.
@@ -164,20 +166,43 @@ void PendingChanges::merge(const std::string& path, Entry entry) {
         erase_below(path);
 }
 
+void PendingChanges::note_lost_content(const std::string& path, const Entry& entry) {
+    if (entry.kind == ChangeKind::create || entry.kind == ChangeKind::modify)
+        m_lost_content.insert(path);
+}
+
+void PendingChanges::add_vanished(const Change& change, TimePoint now) {
+    merge(change.path, Entry{change.kind, false, now, now, change.attempts});
+}
+
 void PendingChanges::add_change(const std::string& path, ChangeKind kind, TimePoint now) {
     merge(path, Entry{kind, kind == ChangeKind::create, now, now, 0});
 }
 
 void PendingChanges::add_retry(const Change& change, TimePoint retry_at) {
     // Due at `retry_at` itself, not a delay later.
-    merge(change.path, Entry{change.kind, false, retry_at - m_options.delay, retry_at,
-                             change.attempts});
+    merge(change.path,
+          Entry{change.kind, false, retry_at - m_options.delay, retry_at, change.attempts});
 }
 
 void PendingChanges::add_move(const std::string& from, const std::string& to, TimePoint now) {
     // Queued changes at the destination describe something the move replaced.
-    m_entries.erase(to);
+    if (auto replaced = m_entries.find(to); replaced != m_entries.end()) {
+        note_lost_content(to, replaced->second);
+        m_entries.erase(replaced);
+    }
     erase_below(to);
+    // Lost content named under the old name is now named under the new one.
+    std::vector<std::string> lost_moved;
+    for (auto it = m_lost_content.begin(); it != m_lost_content.end();) {
+        if (*it == from || it->starts_with(from + "/")) {
+            lost_moved.push_back(to + it->substr(from.size()));
+            it = m_lost_content.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    m_lost_content.insert(lost_moved.begin(), lost_moved.end());
 
     // Queued changes under the old name now describe paths under the new name.
     std::vector<std::pair<std::string, Entry>> moved;
@@ -240,6 +265,8 @@ std::optional<TimePoint> PendingChanges::next_due() const {
         if (!earliest || due < *earliest)
             earliest = due;
     }
+    if (!earliest && !m_lost_content.empty())
+        earliest = TimePoint{}; // alone only when the removals that lost them cancelled out
     return earliest;
 }
 
@@ -257,6 +284,8 @@ Batch PendingChanges::take(TimePoint now) {
         batch.changes.push_back(Change{it->first, it->second.kind, it->second.attempts});
         it = m_entries.erase(it);
     }
+    batch.lost_content.assign(m_lost_content.begin(), m_lost_content.end());
+    m_lost_content.clear();
     return batch;
 }
 
@@ -264,8 +293,8 @@ std::vector<PendingChanges::Item> PendingChanges::items(TimePoint now) const {
     std::vector<Item> result;
     result.reserve(size());
     for (const auto& move : m_moves)
-        result.push_back(Item{move.move.from + " -> " + move.move.to, ChangeKind::modify,
-                              move.seen, false});
+        result.push_back(
+            Item{move.move.from + " -> " + move.move.to, ChangeKind::modify, move.seen, false});
     for (const auto& [path, entry] : m_entries)
         result.push_back(Item{path, entry.kind, entry.first_seen, entry.ready_at > now});
     return result;

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -50,7 +51,12 @@ struct Change {
 struct Batch {
     std::vector<Move> moves;
     std::vector<Change> changes;
-    bool empty() const { return moves.empty() && changes.empty(); }
+    // Files whose content changed and whose name then went (removed, or replaced by a move)
+    // before the change could be applied, as named after the batch's moves. When such a file
+    // was one name of several hard links, its other names hold the new content but had no
+    // event of their own.
+    std::vector<std::string> lost_content;
+    bool empty() const { return moves.empty() && changes.empty() && lost_content.empty(); }
 };
 
 struct PendingChangesOptions {
@@ -75,6 +81,11 @@ public:
     // Records a rename within the tree.
     void add_move(const std::string& from, const std::string& to, TimePoint now);
 
+    // Puts back a change whose path was gone from the source when its batch ran: the rename
+    // that explains it is usually still to be read, and re-keys it when it is. `change.attempts`
+    // counts these rounds.
+    void add_vanished(const Change& change, TimePoint now);
+
     // True when a batch should be taken now.
     bool is_due(TimePoint now) const;
 
@@ -86,7 +97,7 @@ public:
     Batch take(TimePoint now);
 
     std::size_t size() const { return m_entries.size() + m_moves.size(); }
-    bool empty() const { return m_entries.empty() && m_moves.empty(); }
+    bool empty() const { return m_entries.empty() && m_moves.empty() && m_lost_content.empty(); }
 
     // The queued changes (path, kind, since), oldest first is not guaranteed; for status.
     struct Item {
@@ -111,6 +122,9 @@ private:
     };
 
     void merge(const std::string& path, Entry entry);
+    // Notes that the content change queued as `entry` for `path` is being dropped because the
+    // file went away.
+    void note_lost_content(const std::string& path, const Entry& entry);
     void note_directory_changed(const std::string& directory, TimePoint now);
     bool covered_by_new_directory(const std::string& path) const;
     void erase_below(const std::string& path);
@@ -120,6 +134,7 @@ private:
     PendingChangesOptions m_options;
     std::map<std::string, Entry> m_entries;
     std::vector<PendingMove> m_moves;
+    std::set<std::string> m_lost_content;
 };
 
 } // namespace fsmirror::engine

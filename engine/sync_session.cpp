@@ -13,6 +13,9 @@ namespace {
 constexpr std::chrono::seconds k_lost_root_check_interval{2};
 constexpr std::chrono::seconds k_root_identity_check_interval{2};
 constexpr std::chrono::milliseconds k_idle_wait{1000};
+// How many batches a change whose path is gone from the source is carried to, waiting for the
+// rename that explains it.
+constexpr unsigned k_vanished_rounds = 3;
 
 DatabaseWatchOptions with_excludes(DatabaseWatchOptions options, const ExcludeFilter& excludes) {
     options.excludes = &excludes;
@@ -271,8 +274,8 @@ void SyncSession::run_due_batch(TimePoint now) {
         // Keep the changes; look again after a pause instead of spinning.
         BatchOutcome outcome;
         for (auto& move : batch.moves)
-            outcome.failed.push_back(FailedChange{Change{move.to, ChangeKind::tree, 0},
-                                                  root.error()});
+            outcome.failed.push_back(
+                FailedChange{Change{move.to, ChangeKind::tree, 0}, root.error()});
         for (auto& change : batch.changes)
             outcome.failed.push_back(FailedChange{change, root.error()});
         finish_batch(std::move(outcome), now);
@@ -368,6 +371,14 @@ void SyncSession::finish_batch(BatchOutcome outcome, TimePoint now) {
 }
 
 void SyncSession::requeue_failures(BatchOutcome outcome, TimePoint now) {
+    for (auto& change : outcome.vanished) {
+        // The event that explains a vanished path is read within a round or two; after
+        // that the path is simply gone (moved out with a directory, removed).
+        if (change.attempts >= k_vanished_rounds)
+            continue;
+        ++change.attempts;
+        m_pending.add_vanished(change, now);
+    }
     for (auto& failed : outcome.failed) {
         const TimePoint retry_at =
             now + backoff_for(failed.change.attempts, m_options.max_retry_backoff);

@@ -64,7 +64,8 @@ TEST_CASE("create then modify is one create and many writes are one", "[engine][
     CHECK(queue.empty());
 }
 
-TEST_CASE("create then delete leaves nothing and modify then delete is a delete", "[engine][batcher]") {
+TEST_CASE("create then delete leaves nothing and modify then delete is a delete",
+          "[engine][batcher]") {
     auto queue = make_queue();
     queue.add_event(event(EventKind::created, "gone.tmp"), t0);
     queue.add_event(event(EventKind::modified, "gone.tmp"), t0);
@@ -134,8 +135,7 @@ TEST_CASE("an entry that cancels out still leaves its directory due for its time
     CHECK(changes_of(queue.take(t0 + 2s)) == Lines{"Attrib e", "Attrib f", "Create f/final"});
 }
 
-TEST_CASE("a directory created and removed again takes its children with it",
-          "[engine][batcher]") {
+TEST_CASE("a directory created and removed again takes its children with it", "[engine][batcher]") {
     auto queue = make_queue();
     queue.add_event(event(EventKind::created, "d", true), t0);
     queue.add_event(event(EventKind::created, "d/x"), t0);
@@ -186,8 +186,7 @@ TEST_CASE("moving a file created in the same window is a create at the new name"
     CHECK(changes_of(batch) == Lines{"Attrib .", "Create final.txt"});
 }
 
-TEST_CASE("a move over a path drops what was queued for the replaced entry",
-          "[engine][batcher]") {
+TEST_CASE("a move over a path drops what was queued for the replaced entry", "[engine][batcher]") {
     auto queue = make_queue();
     queue.add_event(event(EventKind::modified, "b"), t0);
     queue.add_event(event(EventKind::modified, "b/child"), t0);
@@ -270,4 +269,36 @@ TEST_CASE("items lists what is queued for the status file", "[engine][batcher]")
     CHECK(items[1].path == "a");
     CHECK(std::string(to_string(items[1].kind)) == "Create");
     CHECK(std::string(to_string(items[2].kind)) == "Delete");
+}
+
+TEST_CASE("a change handed back because its path vanished follows the rename read after it",
+          "[engine][batcher]") {
+    auto queue = make_queue();
+    // The batch holding "Modify dir/file" ran after dir had been renamed on the source.
+    queue.add_vanished(Change{"dir/file", ChangeKind::modify, 1}, t0);
+    queue.add_event(moved("dir", "renamed", true), t0);
+    auto batch = queue.take(t0 + 2s);
+    REQUIRE(batch.moves.size() == 1);
+    CHECK(changes_of(batch) == Lines{"Attrib .", "Modify renamed/file"});
+    CHECK(batch.changes.back().attempts == 1);
+}
+
+TEST_CASE("a content change lost with its name is reported under the name after later moves",
+          "[engine][batcher]") {
+    auto queue = make_queue();
+    queue.add_event(event(EventKind::modified, "dir/link"), t0);
+    queue.add_event(moved("dir/link", "dir/renamed"), t0);
+    queue.add_event(event(EventKind::removed, "dir/renamed"), t0);
+    queue.add_event(moved("dir", "moved", true), t0);
+    // A created-and-removed name, and a name a move replaced, lose their content too.
+    queue.add_event(event(EventKind::created, "new"), t0);
+    queue.add_event(event(EventKind::removed, "new"), t0);
+    queue.add_event(event(EventKind::modified, "over"), t0);
+    queue.add_event(moved("other", "over"), t0);
+    // Attributes alone are no content.
+    queue.add_event(event(EventKind::attrib, "mode"), t0);
+    queue.add_event(event(EventKind::removed, "mode"), t0);
+    auto batch = queue.take(t0 + 2s);
+    CHECK(batch.lost_content == Lines{"moved/renamed", "new", "over"});
+    CHECK(queue.take(t0 + 4s).lost_content.empty());
 }
