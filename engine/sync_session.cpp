@@ -228,6 +228,8 @@ void SyncSession::step(std::chrono::milliseconds max_wait) {
 }
 
 void SyncSession::queue_event(const FsEvent& event, TimePoint now) {
+    if (event.kind == EventKind::created && !event.is_directory)
+        m_mirror.note_new_name(event.path);
     if (!m_databases) {
         m_pending.add_event(event, now);
         return;

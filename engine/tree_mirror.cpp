@@ -631,6 +631,12 @@ base::Status TreeMirror::sync_leaf(const std::string& path, const EntryInfo& sou
     return {};
 }
 
+void TreeMirror::note_new_name(const std::string& path) {
+    auto info = m_source.stat(path);
+    if (info && *info && (*info)->type == EntryType::file && (*info)->link_count > 1)
+        note_hard_link(path, **info);
+}
+
 void TreeMirror::rename_hard_link_names(const std::string& from, const std::string& to) {
     std::lock_guard lock(m_hard_links_mutex);
     auto forget_under = [this](const std::string& top,

@@ -113,6 +113,11 @@ public:
     // bad entry never stops the others. Deletions run only when the reviewer (if any) approves.
     BatchOutcome run_batch(const Batch& batch, Phase phase);
 
+    // Learns of a name that just appeared on the source. A new name of a file with other
+    // links is remembered at once: content written through it and the name removed again
+    // before its batch runs changed the other names with no event that names them.
+    void note_new_name(const std::string& path);
+
     // The reviewer consulted before deletions run; null approves everything. Not owned.
     void set_deletion_reviewer(DeletionReviewer* reviewer) { m_reviewer = reviewer; }
 

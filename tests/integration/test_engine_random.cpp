@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
 #include <memory>
 #include <random>
 #include <string>
@@ -250,6 +251,12 @@ void run_seed(std::uint64_t seed, std::size_t operations, Target target) {
         log.push_back(ops.step());
         if (i % 25 == 24)
             std::this_thread::sleep_for(std::chrono::milliseconds(50 + i % 200));
+    }
+    {
+        // The whole sequence, beside the daemon's log (kept with FSMIRROR_KEEP_TEST_DIRS=1).
+        std::ofstream all(fixture.root() / "operations.log");
+        for (const auto& line : log)
+            all << line << "\n";
     }
     std::string tail;
     for (std::size_t i = log.size() > 40 ? log.size() - 40 : 0; i < log.size(); ++i)
