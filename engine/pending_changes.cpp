@@ -281,7 +281,10 @@ Batch PendingChanges::take(TimePoint now) {
             ++it;
             continue;
         }
-        batch.changes.push_back(Change{it->first, it->second.kind, it->second.attempts});
+        const bool new_directory =
+            it->second.kind == ChangeKind::tree && it->second.first_was_create;
+        batch.changes.push_back(
+            Change{it->first, it->second.kind, it->second.attempts, new_directory});
         it = m_entries.erase(it);
     }
     batch.lost_content.assign(m_lost_content.begin(), m_lost_content.end());

@@ -44,6 +44,9 @@ struct Change {
     std::string path;
     ChangeKind kind;
     unsigned attempts = 0; // failed attempts so far (0 for a fresh change)
+    // A directory created since the last batch: the changes below it were folded into its
+    // comparison instead of being queued one by one.
+    bool new_directory = false;
 };
 
 // Moves run first, in the order they happened; changes are sorted by path, so a directory

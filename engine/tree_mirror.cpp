@@ -401,12 +401,16 @@ void TreeMirror::apply_change(const Change& change, BatchState& state) {
         record_failure(state, change.path, ChangeKind::tree, change.attempts, made.error());
         return;
     }
+    // Below a new directory the queue kept no changes; whatever the target already holds
+    // there was put by a comparison that ran before the directory's creation was read, and
+    // was rewritten since, perhaps keeping its size and mtime. So nothing there is skipped.
     if (change.kind == ChangeKind::tree || change.kind == ChangeKind::create ||
         change.kind == ChangeKind::modify)
-        reconcile(change.path, state);
+        reconcile(change.path, state,
+                  change.new_directory ? QuickCheck::not_trusted : QuickCheck::trusted);
 }
 
-void TreeMirror::reconcile(const std::string& path, BatchState& state) {
+void TreeMirror::reconcile(const std::string& path, BatchState& state, QuickCheck quick_check) {
     auto source_entries = m_source.list_directory(path);
     if (!source_entries) {
         if (source_entries.error().kind != base::ErrorKind::not_found)
@@ -462,7 +466,7 @@ void TreeMirror::reconcile(const std::string& path, BatchState& state) {
                 state.touch_with_ancestors(child);
             if (existing)
                 on_target.erase(found);
-            reconcile(child, state);
+            reconcile(child, state, quick_check);
             continue;
         }
         bool forced = false;
@@ -471,6 +475,8 @@ void TreeMirror::reconcile(const std::string& path, BatchState& state) {
             std::lock_guard lock(m_hard_links_mutex);
             forced = m_forced_inodes.contains(entry.info.inode);
         }
+        if (quick_check == QuickCheck::not_trusted && entry.info.type == EntryType::file)
+            forced = true;
         bool up_to_date = !forced && existing && existing->type == entry.info.type &&
                           existing->size == entry.info.size && same_mtime(entry.info, *existing) &&
                           existing->link_target == entry.info.link_target &&

@@ -132,8 +132,11 @@ private:
 
     void apply_move(const Move& move, BatchState& state);
     void apply_change(const Change& change, BatchState& state);
+    // Whether a comparison may skip a file whose size and mtime match on the target.
+    enum class QuickCheck { trusted, not_trusted };
     // Makes the target's subtree at `path` (a directory on both sides) equal to the source's.
-    void reconcile(const std::string& path, BatchState& state);
+    void reconcile(const std::string& path, BatchState& state,
+                   QuickCheck quick_check = QuickCheck::trusted);
     void submit_leaf(const std::string& path, const transport::EntryInfo& source_info,
                      ChangeKind kind, unsigned attempts, BatchState& state);
     base::Status sync_leaf(const std::string& path, const transport::EntryInfo& source_info,

@@ -302,3 +302,14 @@ TEST_CASE("a content change lost with its name is reported under the name after 
     CHECK(batch.lost_content == Lines{"moved/renamed", "new", "over"});
     CHECK(queue.take(t0 + 4s).lost_content.empty());
 }
+
+TEST_CASE("a directory new since the last batch is marked as such", "[engine][batcher]") {
+    auto queue = make_queue();
+    queue.add_event(event(EventKind::created, "new", true), t0);
+    queue.add_event(event(EventKind::modified, "new/file"), t0);
+    queue.add_event(event(EventKind::rescan, "old", true), t0);
+    auto batch = queue.take(t0 + 2s);
+    CHECK(changes_of(batch) == Lines{"Attrib .", "Full new", "Full old"});
+    CHECK(batch.changes[1].new_directory);
+    CHECK_FALSE(batch.changes[2].new_directory);
+}

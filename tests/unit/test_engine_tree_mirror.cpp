@@ -274,3 +274,27 @@ TEST_CASE("content written through a hard link whose name then went reaches the 
     CHECK(test_support::read_file(h.target / "a/one") == "bbbb");
     CHECK(h.differences().empty());
 }
+
+TEST_CASE("a new directory's comparison sends files the target already holds with equal size "
+          "and mtime",
+          "[engine][tree_mirror]") {
+    Harness h;
+    h.open();
+    REQUIRE(h.initial().failed.empty());
+    // A comparison of the root ran before the creation of "new" was read and copied it; then
+    // a file in it was rewritten keeping size and mtime, and that event was folded into the
+    // new directory's comparison.
+    std::filesystem::create_directory(h.source / "new");
+    test_support::write_file(h.source / "new/f", "aaaa");
+    Batch early;
+    early.changes = {{"", ChangeKind::tree, 0}};
+    REQUIRE(h.run(early).failed.empty());
+    auto mtime = test_support::get_mtime(h.source / "new/f");
+    test_support::overwrite_file(h.source / "new/f", "bbbb");
+    test_support::set_mtime(h.source / "new/f", mtime);
+
+    Batch late;
+    late.changes = {{"new", ChangeKind::tree, 0, true}};
+    REQUIRE(h.run(late).failed.empty());
+    CHECK(test_support::read_file(h.target / "new/f") == "bbbb");
+}
