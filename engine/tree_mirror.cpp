@@ -470,10 +470,12 @@ void TreeMirror::reconcile(const std::string& path, BatchState& state, QuickChec
             continue;
         }
         bool forced = false;
-        if (entry.info.type == EntryType::file && entry.info.link_count > 1) {
-            note_hard_link(child, entry.info);
+        if (entry.info.type == EntryType::file) {
+            if (entry.info.link_count > 1)
+                note_hard_link(child, entry.info);
+            // Also with one link left: the names it was written through may be gone since.
             std::lock_guard lock(m_hard_links_mutex);
-            forced = m_forced_inodes.contains(entry.info.inode);
+            forced = !m_forced_inodes.empty() && m_forced_inodes.contains(entry.info.inode);
         }
         if (quick_check == QuickCheck::not_trusted && entry.info.type == EntryType::file)
             forced = true;

@@ -298,3 +298,29 @@ TEST_CASE("a new directory's comparison sends files the target already holds wit
     REQUIRE(h.run(late).failed.empty());
     CHECK(test_support::read_file(h.target / "new/f") == "bbbb");
 }
+
+TEST_CASE("content written through a hard link's only other names, all gone, still arrives",
+          "[engine][tree_mirror]") {
+    Harness h;
+    test_support::write_file(h.source / "file", "aaaa");
+    h.open();
+    REQUIRE(h.initial().failed.empty());
+    // ln file link (its creation noted), write through link keeping size and mtime, rm link:
+    // "file" has one link again and was never known as a hard link.
+    std::filesystem::create_hard_link(h.source / "file", h.source / "link");
+    h.mirror->note_new_name("link");
+    auto mtime = test_support::get_mtime(h.source / "link");
+    test_support::overwrite_file(h.source / "link", "bbbb");
+    test_support::set_mtime(h.source / "link", mtime);
+    std::filesystem::remove(h.source / "link");
+
+    Batch batch;
+    batch.changes = {{"", ChangeKind::attrib, 0}};
+    batch.lost_content = {"link"};
+    auto outcome = h.run(batch);
+    REQUIRE(outcome.rescan_needed);
+    Batch rescan;
+    rescan.changes = {{"", ChangeKind::tree, 0}};
+    REQUIRE(h.run(rescan).failed.empty());
+    CHECK(test_support::read_file(h.target / "file") == "bbbb");
+}
