@@ -649,14 +649,20 @@ void TreeMirror::rename_hard_link_names(const std::string& from, const std::stri
     std::lock_guard lock(m_hard_links_mutex);
     auto forget_under = [this](const std::string& top,
                                std::vector<std::pair<std::string, std::uint64_t>>* kept) {
-        for (auto it = m_hard_link_names.lower_bound(top);
-             it != m_hard_link_names.end() && base::is_same_or_under(it->first, top);) {
+        auto forget = [&](std::map<std::string, std::uint64_t>::iterator it) {
             if (kept)
                 kept->emplace_back(it->first, it->second);
             if (auto names = m_hard_links.find(it->second); names != m_hard_links.end())
                 names->second.erase(it->first);
-            it = m_hard_link_names.erase(it);
-        }
+            return m_hard_link_names.erase(it);
+        };
+        if (auto exact = m_hard_link_names.find(top); exact != m_hard_link_names.end())
+            forget(exact);
+        // "top/..." only: "top-x" sorts between "top" and "top/".
+        const std::string prefix = top + "/";
+        for (auto it = m_hard_link_names.lower_bound(prefix);
+             it != m_hard_link_names.end() && it->first.starts_with(prefix);)
+            it = forget(it);
     };
     std::vector<std::pair<std::string, std::uint64_t>> moved;
     forget_under(from, &moved);

@@ -324,3 +324,31 @@ TEST_CASE("content written through a hard link's only other names, all gone, sti
     REQUIRE(h.run(rescan).failed.empty());
     CHECK(test_support::read_file(h.target / "file") == "bbbb");
 }
+
+TEST_CASE("the hard-link index follows a directory rename, names beside it included",
+          "[engine][tree_mirror]") {
+    Harness h;
+    for (const char* dir : {"d", "d-x", "e"})
+        std::filesystem::create_directory(h.source / dir);
+    test_support::write_file(h.source / "e/one", "aaaa");
+    std::filesystem::create_hard_link(h.source / "e/one", h.source / "d/two");
+    std::filesystem::create_hard_link(h.source / "e/one", h.source / "d-x/three");
+    h.open();
+    REQUIRE(h.initial().failed.empty());
+
+    // d renamed, then the written name "three" removed: "z/two" and "e/one" must follow.
+    std::filesystem::rename(h.source / "d", h.source / "z");
+    auto mtime = test_support::get_mtime(h.source / "e/one");
+    test_support::overwrite_file(h.source / "d-x/three", "bbbb");
+    test_support::set_mtime(h.source / "d-x/three", mtime);
+    std::filesystem::remove(h.source / "d-x/three");
+    Batch batch;
+    batch.moves = {{"d", "z"}};
+    batch.changes = {{"d-x/three", ChangeKind::remove, 0}};
+    batch.lost_content = {"d-x/three"};
+    auto outcome = h.run(batch);
+    CHECK_FALSE(outcome.rescan_needed); // every remaining name was known
+    CHECK(test_support::read_file(h.target / "z/two") == "bbbb");
+    CHECK(test_support::read_file(h.target / "e/one") == "bbbb");
+    CHECK(h.differences().empty());
+}
