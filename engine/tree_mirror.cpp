@@ -32,7 +32,7 @@ struct TreeMirror::BatchState {
     std::atomic<std::int64_t> created{0}; // entries new on the target
     std::vector<std::string> other_links; // hard links of transferred files (pool threads)
     bool rescan_needed = false;           // guarded by `mutex`
-    std::vector<Change> vanished;         // content changes whose path was gone
+    std::vector<Change> vanished;         // content changes whose path was gone (`mutex`)
 
     void touch_with_ancestors(const std::string& path) {
         std::string dir = path;
@@ -375,8 +375,10 @@ void TreeMirror::apply_change(const Change& change, BatchState& state) {
             // Content changes go back to the queue for that event to carry to the new name:
             // once the rename has run on the target, the file's size and mtime there may
             // match a rewritten source file and no comparison would send it.
-            if (change.kind != ChangeKind::attrib)
+            if (change.kind != ChangeKind::attrib) {
+                std::lock_guard lock(state.mutex);
                 state.vanished.push_back(change);
+            }
             return;
         }
         state.touch_with_ancestors(base::parent_rel(change.path));
@@ -527,9 +529,14 @@ void TreeMirror::submit_leaf(const std::string& path, const EntryInfo& source_in
         }
         if (auto synced = sync_leaf(path, source_info, kind, state); !synced) {
             if (synced.error().kind == base::ErrorKind::not_found) {
-                // It changed again while we looked; the event for that is on its way.
+                // It changed again while we looked; the event for that is on its way. When
+                // that was a rename, the change must follow the file (see apply_change).
                 m_logger.debug("{} changed during transfer: {}", shown(path),
                                synced.error().message);
+                if (kind != ChangeKind::attrib) {
+                    std::lock_guard lock(state.mutex);
+                    state.vanished.push_back(Change{path, kind, attempts});
+                }
                 return;
             }
             record_failure(state, path, kind, attempts, synced.error());

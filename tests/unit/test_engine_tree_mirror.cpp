@@ -352,3 +352,25 @@ TEST_CASE("the hard-link index follows a directory rename, names beside it inclu
     CHECK(test_support::read_file(h.target / "e/one") == "bbbb");
     CHECK(h.differences().empty());
 }
+
+TEST_CASE("a file gone between its batch's look and its transfer is handed back",
+          "[engine][tree_mirror]") {
+    Harness h;
+    test_support::write_file(h.source / "f", "aaaa");
+    h.open();
+    REQUIRE(h.initial().failed.empty());
+    test_support::write_file(h.source / "f", "bbbb");
+    // What a worker sees when the file was renamed after the batch looked at it.
+    h.recorder->set_fault_rule([](const std::string& operation, std::string_view path) {
+        return operation == "put_file" && path == "f"
+                   ? std::optional(base::Error{base::ErrorKind::not_found, "renamed away", 0})
+                   : std::nullopt;
+    });
+    Batch batch;
+    batch.changes = {{"f", ChangeKind::modify, 0}};
+    auto outcome = h.run(batch);
+    CHECK(outcome.failed.empty());
+    REQUIRE(outcome.vanished.size() == 1);
+    CHECK(outcome.vanished[0].path == "f");
+    CHECK(outcome.vanished[0].kind == ChangeKind::modify);
+}
