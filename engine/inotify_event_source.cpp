@@ -216,7 +216,10 @@ bool InotifyEventSource::watch_is_newer_than_move(int wd, const std::string& fro
     // of an ancestor) may already have changed what they lead to, so a name that leads nowhere
     // proves nothing. The watch is the moved directory unless it still sits under the old name,
     // or the new name leads to another directory.
-    const ino_t watched = m_nodes.at(wd).inode;
+    auto node = m_nodes.find(wd);
+    if (node == m_nodes.end())
+        return true; // not a watch any more: watch what is at the new name
+    const ino_t watched = node->second.inode;
     if (inode_at(from) == watched)
         return true;
     const ino_t at_destination = inode_at(to);
@@ -243,8 +246,19 @@ void InotifyEventSource::unwatch_tree(int wd) {
     auto node = m_nodes.find(wd);
     if (node == m_nodes.end())
         return;
+    // Its parent must not keep the name: a later directory of that name is another one.
+    if (auto parent_child = child_wd(node->second.parent_wd, node->second.name);
+        parent_child && *parent_child == wd)
+        detach_child(node->second.parent_wd, node->second.name);
+    unwatch_subtree(wd);
+}
+
+void InotifyEventSource::unwatch_subtree(int wd) {
+    auto node = m_nodes.find(wd);
+    if (node == m_nodes.end())
+        return;
     for (const auto& [child_name, child] : node->second.children)
-        unwatch_tree(child);
+        unwatch_subtree(child);
     ::inotify_rm_watch(m_inotify_fd.get(), wd);
     m_nodes.erase(wd);
 }
@@ -352,12 +366,8 @@ void InotifyEventSource::translate(const inotify_event& event, std::vector<FsEve
     }
     if (event.mask & IN_IGNORED) {
         auto node = m_nodes.find(event.wd);
-        if (node != m_nodes.end()) {
-            detach_child(node->second.parent_wd, node->second.name);
-            for (const auto& [child_name, child] : node->second.children)
-                unwatch_tree(child);
-            m_nodes.erase(node);
-        }
+        if (node != m_nodes.end())
+            unwatch_tree(event.wd);
         return;
     }
     if (event.len == 0 || !m_nodes.contains(event.wd))

@@ -60,7 +60,10 @@ private:
     // True when watch `wd`, found under a moved directory's old name `from`, is not the moved
     // directory but one made under that name after the move.
     bool watch_is_newer_than_move(int wd, const std::string& from, const std::string& to) const;
+    // Removes watch `wd` and those below it, and its name from its parent.
     void unwatch_tree(int wd);
+    // The same, leaving the parent's list of children alone.
+    void unwatch_subtree(int wd);
     // Returns the inode now at `path`, 0 when there is none.
     ino_t inode_at(const std::string& path) const;
     void detach_child(int parent_wd, const std::string& name);

@@ -136,3 +136,21 @@ TEST_CASE("a directory made, renamed and made again under one name gets both wat
     CHECK(has_event(events, EventKind::created, "a/one"));
     CHECK(has_event(events, EventKind::created, "b/two"));
 }
+
+TEST_CASE("a directory removed, made again and renamed before the events are read is watched",
+          "[engine][inotify]") {
+    Watched w;
+    fs::create_directory(w.root / "a");
+    w.start();
+
+    // The removal's watch must not linger under the name the rename then moves away.
+    fs::remove(w.root / "a");
+    fs::create_directory(w.root / "a");
+    fs::rename(w.root / "a", w.root / "b");
+    w.drain();
+
+    CHECK(contains(w.watched(), "b"));
+    CHECK_FALSE(contains(w.watched(), "a"));
+    test_support::write_file(w.root / "b/file", "seen\n");
+    CHECK(has_event(w.drain(), EventKind::created, "b/file"));
+}
