@@ -167,7 +167,9 @@ void PendingChanges::merge(const std::string& path, Entry entry) {
 }
 
 void PendingChanges::note_lost_content(const std::string& path, const Entry& entry) {
-    if (entry.kind == ChangeKind::create || entry.kind == ChangeKind::modify)
+    // Attributes too: a chmod through one name changes every name of the inode.
+    if (entry.kind == ChangeKind::create || entry.kind == ChangeKind::modify ||
+        entry.kind == ChangeKind::attrib)
         m_lost_content.insert(path);
 }
 

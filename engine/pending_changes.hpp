@@ -54,8 +54,8 @@ struct Change {
 struct Batch {
     std::vector<Move> moves;
     std::vector<Change> changes;
-    // Files whose content changed and whose name then went (removed, or replaced by a move)
-    // before the change could be applied, as named after the batch's moves. When such a file
+    // Files whose content (or mode) changed and whose name then went (removed, or replaced by a
+    // move) before the change could be applied, as named after the batch's moves. When such a file
     // was one name of several hard links, its other names hold the new content but had no
     // event of their own.
     std::vector<std::string> lost_content;
