@@ -230,6 +230,9 @@ void PendingChanges::add_move(const std::string& from, const std::string& to, Ti
             created.kind = ChangeKind::tree;
         if (!to_covered)
             merge(to, created);
+        // Unless a comparison that ran before the creation was read already copied it there.
+        if (from_is_new && !from_covered)
+            merge(from, Entry{ChangeKind::remove, false, now, now, 0});
     } else {
         m_moves.push_back(PendingMove{Move{from, to}, now});
         // The rename puts existing data below directories that were new: the target will

@@ -132,7 +132,9 @@ TEST_CASE("an entry that cancels out still leaves its directory due for its time
     CHECK(changes_of(queue.take(t0 + 2s)) == Lines{"Attrib d"});
     queue.add_event(event(EventKind::created, "e/new"), t0);
     queue.add_event(moved("e/new", "f/final"), t0);
-    CHECK(changes_of(queue.take(t0 + 2s)) == Lines{"Attrib e", "Attrib f", "Create f/final"});
+    // The old name's removal is for a comparison that may have copied it before the events.
+    CHECK(changes_of(queue.take(t0 + 2s)) ==
+          Lines{"Attrib e", "Delete e/new", "Attrib f", "Create f/final"});
 }
 
 TEST_CASE("a directory created and removed again takes its children with it", "[engine][batcher]") {
@@ -183,7 +185,8 @@ TEST_CASE("moving a file created in the same window is a create at the new name"
     queue.add_event(moved("tmp123", "final.txt"), t0);
     auto batch = queue.take(t0 + 2s);
     CHECK(batch.moves.empty());
-    CHECK(changes_of(batch) == Lines{"Attrib .", "Create final.txt"});
+    // The removal covers a comparison that copied tmp123 before its events were read.
+    CHECK(changes_of(batch) == Lines{"Attrib .", "Create final.txt", "Delete tmp123"});
 }
 
 TEST_CASE("a move over a path drops what was queued for the replaced entry", "[engine][batcher]") {
