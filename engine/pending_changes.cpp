@@ -228,6 +228,9 @@ void PendingChanges::add_move(const std::string& from, const std::string& to, Ti
         Entry created = moved_self.value_or(Entry{ChangeKind::tree, false, now, now, 0});
         if (created.kind != ChangeKind::create)
             created.kind = ChangeKind::tree;
+        // It may have replaced an entry the target holds under the new name: a later removal
+        // must still delete there, not cancel out.
+        created.first_was_create = false;
         if (!to_covered)
             merge(to, created);
         // Unless a comparison that ran before the creation was read already copied it there.

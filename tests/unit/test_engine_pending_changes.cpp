@@ -316,3 +316,15 @@ TEST_CASE("a directory new since the last batch is marked as such", "[engine][ba
     CHECK(batch.changes[1].new_directory);
     CHECK_FALSE(batch.changes[2].new_directory);
 }
+
+TEST_CASE("a new file moved over a name and removed there still deletes that name",
+          "[engine][batcher]") {
+    auto queue = make_queue();
+    // The target may hold an older "final" that the move replaced on the source.
+    queue.add_event(event(EventKind::created, "tmp"), t0);
+    queue.add_event(moved("tmp", "final"), t0);
+    queue.add_event(event(EventKind::removed, "final"), t0);
+    auto batch = queue.take(t0 + 2s);
+    CHECK(batch.moves.empty());
+    CHECK(changes_of(batch) == Lines{"Attrib .", "Delete final", "Delete tmp"});
+}
