@@ -2,17 +2,17 @@
 
 #include "base/rel_path.hpp"
 
-#include <dirent.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <poll.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <array>
 #include <cerrno>
 #include <stdexcept>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace fsmirror::engine {
 
@@ -88,8 +88,8 @@ InotifyEventSource::InotifyEventSource(EventSourceOptions options) : m_options(s
 bool InotifyEventSource::is_excluded(const std::string& path, bool is_directory) const {
     if (path.empty() || !m_options.excludes)
         return false;
-    return m_options.excludes->is_excluded(path, is_directory ? EntryKind::directory
-                                                              : EntryKind::file);
+    return m_options.excludes->is_excluded(path,
+                                           is_directory ? EntryKind::directory : EntryKind::file);
 }
 
 Status InotifyEventSource::start() {
@@ -107,8 +107,28 @@ Status InotifyEventSource::watch_tree(const std::string& path, int parent_wd,
         int err = errno;
         if (path.empty() || (err != ENOENT && err != ENOTDIR && err != ELOOP))
             return std::unexpected(base::error_from_errno(err, "open " + absolute.string()));
-        return {}; // vanished (or replaced) before we got to it: its event follows
+        // `path` is what the name was when the event was queued; an ancestor may have been
+        // renamed since. Its event is still to be read: try again once it has been.
+        m_unplaced.push_back(UnplacedDirectory{parent_wd, name});
+        return {};
     }
+    if (parent_wd >= 0) {
+        // The name may now lead to another directory than the one the event was about (an
+        // ancestor renamed and its old name made again): that one gets its own events.
+        struct stat parent {};
+        auto node = m_nodes.find(parent_wd);
+        if (node == m_nodes.end() || ::fstatat(dir.get(), "..", &parent, 0) != 0 ||
+            parent.st_ino != node->second.inode) {
+            m_unplaced.push_back(UnplacedDirectory{parent_wd, name});
+            return {};
+        }
+    }
+    return watch_opened(std::move(dir), path, parent_wd, name);
+}
+
+Status InotifyEventSource::watch_opened(base::UniqueFd dir, const std::string& path, int parent_wd,
+                                        const std::string& name) {
+    auto absolute = base::absolute_in(m_options.root, path);
     struct stat st {};
     if (::fstat(dir.get(), &st) != 0)
         return base::fail_errno("stat " + absolute.string());
@@ -122,8 +142,8 @@ Status InotifyEventSource::watch_tree(const std::string& path, int parent_wd,
         return std::unexpected(base::error_from_errno(err, "watch " + absolute.string()));
     }
     auto existing = m_nodes.find(wd);
-    if (existing != m_nodes.end() && (existing->second.parent_wd != parent_wd ||
-                                      existing->second.name != name)) {
+    if (existing != m_nodes.end() &&
+        (existing->second.parent_wd != parent_wd || existing->second.name != name)) {
         // Already watched under another name (a move we did not see): re-place it.
         detach_child(existing->second.parent_wd, existing->second.name);
     }
@@ -141,14 +161,46 @@ Status InotifyEventSource::watch_tree(const std::string& path, int parent_wd,
     else
         m_nodes[parent_wd].children[name] = wd;
 
+    // Children are opened through this directory's descriptor, not by path: a rename of an
+    // ancestor during the walk cannot lead it into another subtree or make it miss this one.
+    // A child renamed or removed after the listing reports that through the watch just set.
     for (const auto& name_of_child : subdirectory_names(dir.get())) {
         std::string child = base::join_rel(path, name_of_child);
         if (is_excluded(child, true))
             continue;
-        if (auto status = watch_tree(child, wd, name_of_child); !status)
+        base::UniqueFd child_dir(::openat(dir.get(), name_of_child.c_str(),
+                                          O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!child_dir.valid()) {
+            int err = errno;
+            if (err == ENOENT || err == ENOTDIR || err == ELOOP)
+                continue;
+            return std::unexpected(base::error_from_errno(
+                err, "open " + base::absolute_in(m_options.root, child).string()));
+        }
+        if (auto status = watch_opened(std::move(child_dir), child, wd, name_of_child); !status)
             return status;
     }
     return {};
+}
+
+void InotifyEventSource::place_unplaced(std::vector<FsEvent>& out) {
+    std::vector<UnplacedDirectory> unplaced;
+    unplaced.swap(m_unplaced);
+    for (const auto& entry : unplaced) {
+        if (!m_nodes.contains(entry.parent_wd) || child_wd(entry.parent_wd, entry.name))
+            continue; // its parent is gone, or a later event placed it
+        std::string path = base::join_rel(path_of(entry.parent_wd), entry.name);
+        if (is_excluded(path, true) || inode_at(path) == 0)
+            continue; // removed or renamed since: that event covers it
+        if (auto status = watch_tree(path, entry.parent_wd, entry.name); !status) {
+            if (m_options.logger)
+                m_options.logger->error("{}", status.error().message);
+            continue;
+        }
+        // Whatever happened in it before the watch went unseen.
+        if (child_wd(entry.parent_wd, entry.name))
+            out.push_back(FsEvent{EventKind::rescan, path, "", true});
+    }
 }
 
 ino_t InotifyEventSource::inode_at(const std::string& path) const {
@@ -156,6 +208,22 @@ ino_t InotifyEventSource::inode_at(const std::string& path) const {
     if (::lstat(base::absolute_in(m_options.root, path).c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
         return 0;
     return st.st_ino;
+}
+
+bool InotifyEventSource::watch_is_newer_than_move(int wd, const std::string& from,
+                                                  const std::string& to) const {
+    // Both names are as the events read so far leave them; later renames (of the directory or
+    // of an ancestor) may already have changed what they lead to, so a name that leads nowhere
+    // proves nothing. The watch is the moved directory unless it still sits under the old name,
+    // or the new name leads to another directory.
+    auto node = m_nodes.find(wd);
+    if (node == m_nodes.end())
+        return true; // not a watch any more: watch what is at the new name
+    const ino_t watched = node->second.inode;
+    if (inode_at(from) == watched)
+        return true;
+    const ino_t at_destination = inode_at(to);
+    return at_destination != 0 && at_destination != watched;
 }
 
 void InotifyEventSource::detach_child(int parent_wd, const std::string& name) {
@@ -178,8 +246,19 @@ void InotifyEventSource::unwatch_tree(int wd) {
     auto node = m_nodes.find(wd);
     if (node == m_nodes.end())
         return;
+    // Its parent must not keep the name: a later directory of that name is another one.
+    if (auto parent_child = child_wd(node->second.parent_wd, node->second.name);
+        parent_child && *parent_child == wd)
+        detach_child(node->second.parent_wd, node->second.name);
+    unwatch_subtree(wd);
+}
+
+void InotifyEventSource::unwatch_subtree(int wd) {
+    auto node = m_nodes.find(wd);
+    if (node == m_nodes.end())
+        return;
     for (const auto& [child_name, child] : node->second.children)
-        unwatch_tree(child);
+        unwatch_subtree(child);
     ::inotify_rm_watch(m_inotify_fd.get(), wd);
     m_nodes.erase(wd);
 }
@@ -234,6 +313,7 @@ Result<std::vector<FsEvent>> InotifyEventSource::poll(std::chrono::milliseconds 
             break;
     }
     flush_unpaired_moves(events);
+    place_unplaced(events);
     return events;
 }
 
@@ -277,8 +357,8 @@ void InotifyEventSource::translate(const inotify_event& event, std::vector<FsEve
         on_overflow(out);
         return;
     }
-    if (event.wd == m_root_wd && (event.mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT |
-                                                IN_IGNORED))) {
+    if (event.wd == m_root_wd &&
+        (event.mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT | IN_IGNORED))) {
         if (!m_root_lost)
             out.push_back(FsEvent{EventKind::root_lost, "", "", true});
         m_root_lost = true;
@@ -286,12 +366,8 @@ void InotifyEventSource::translate(const inotify_event& event, std::vector<FsEve
     }
     if (event.mask & IN_IGNORED) {
         auto node = m_nodes.find(event.wd);
-        if (node != m_nodes.end()) {
-            detach_child(node->second.parent_wd, node->second.name);
-            for (const auto& [child_name, child] : node->second.children)
-                unwatch_tree(child);
-            m_nodes.erase(node);
-        }
+        if (node != m_nodes.end())
+            unwatch_tree(event.wd);
         return;
     }
     if (event.len == 0 || !m_nodes.contains(event.wd))
@@ -306,8 +382,9 @@ void InotifyEventSource::translate(const inotify_event& event, std::vector<FsEve
         return;
     }
     if (event.mask & IN_MOVED_TO) {
-        auto from = std::find_if(m_pending_moves.begin(), m_pending_moves.end(),
-                                 [&](const PendingMoveFrom& m) { return m.cookie == event.cookie; });
+        auto from =
+            std::find_if(m_pending_moves.begin(), m_pending_moves.end(),
+                         [&](const PendingMoveFrom& m) { return m.cookie == event.cookie; });
         bool excluded = is_excluded(path, is_directory);
         if (from == m_pending_moves.end()) {
             if (excluded)
@@ -327,7 +404,7 @@ void InotifyEventSource::translate(const inotify_event& event, std::vector<FsEve
             return;
         }
         bool raced = false;
-        if (moved_wd && m_nodes[*moved_wd].inode != inode_at(path)) {
+        if (moved_wd && watch_is_newer_than_move(*moved_wd, move.path, path)) {
             // The watch under the old name belongs to a directory created there after the
             // move (mkdir a; mv a b; mkdir a): leave it, watch what is really at `path`, and
             // compare that subtree, since events in it may have gone unseen.

@@ -5,11 +5,11 @@
 #include "base/unique_fd.hpp"
 #include "engine/event_source.hpp"
 
-#include <sys/inotify.h>
-
 #include <cstdint>
 #include <optional>
 #include <unordered_map>
+
+#include <sys/inotify.h>
 
 namespace fsmirror::engine {
 
@@ -39,10 +39,31 @@ private:
         bool is_directory;
     };
 
+    // A directory whose watch could not be set when its event was read: the path the event
+    // named no longer led to it (an ancestor renamed meanwhile).
+    struct UnplacedDirectory {
+        int parent_wd;
+        std::string name;
+    };
+
     // Watches `path` and every directory below it that is not excluded. `parent_wd` and
-    // `name` place the node in the tree (-1 and "" for the root).
+    // `name` place the node in the tree (-1 and "" for the root). When `path` no longer leads
+    // to a child of `parent_wd`, remembers it in m_unplaced and returns success.
     base::Status watch_tree(const std::string& path, int parent_wd, const std::string& name);
+    // Watches the opened directory `dir` (now at `path`) and, through it, its subdirectories.
+    base::Status watch_opened(base::UniqueFd dir, const std::string& path, int parent_wd,
+                              const std::string& name);
+    // Once the events read so far have updated the tree, watches the directories in
+    // m_unplaced that are still there under their parent's current path, and queues a rescan
+    // of each. Those removed or renamed meanwhile are dropped: their own events cover them.
+    void place_unplaced(std::vector<FsEvent>& out);
+    // True when watch `wd`, found under a moved directory's old name `from`, is not the moved
+    // directory but one made under that name after the move.
+    bool watch_is_newer_than_move(int wd, const std::string& from, const std::string& to) const;
+    // Removes watch `wd` and those below it, and its name from its parent.
     void unwatch_tree(int wd);
+    // The same, leaving the parent's list of children alone.
+    void unwatch_subtree(int wd);
     // Returns the inode now at `path`, 0 when there is none.
     ino_t inode_at(const std::string& path) const;
     void detach_child(int parent_wd, const std::string& name);
@@ -64,6 +85,7 @@ private:
     bool m_root_lost = false;
     std::unordered_map<int, WatchNode> m_nodes;
     std::vector<PendingMoveFrom> m_pending_moves;
+    std::vector<UnplacedDirectory> m_unplaced;
 };
 
 } // namespace fsmirror::engine

@@ -144,6 +144,8 @@ void PendingChanges::merge(const std::string& path, Entry entry) {
         return;
     }
     Entry& existing = found->second;
+    if (entry.kind == ChangeKind::remove)
+        note_lost_content(path, existing);
     auto kind = collapse(existing.kind, entry.kind, existing.first_was_create);
     if (!kind) {
         // A directory created and removed again: its queued children go with it.
@@ -165,20 +167,45 @@ void PendingChanges::merge(const std::string& path, Entry entry) {
         erase_below(path);
 }
 
+void PendingChanges::note_lost_content(const std::string& path, const Entry& entry) {
+    // Attributes too: a chmod through one name changes every name of the inode.
+    if (entry.kind == ChangeKind::create || entry.kind == ChangeKind::modify ||
+        entry.kind == ChangeKind::attrib)
+        m_lost_content.insert(path);
+}
+
+void PendingChanges::add_vanished(const Change& change, TimePoint now) {
+    merge(change.path, Entry{change.kind, false, now, now, change.attempts});
+}
+
 void PendingChanges::add_change(const std::string& path, ChangeKind kind, TimePoint now) {
     merge(path, Entry{kind, kind == ChangeKind::create, now, now, 0});
 }
 
 void PendingChanges::add_retry(const Change& change, TimePoint retry_at) {
     // Due at `retry_at` itself, not a delay later.
-    merge(change.path, Entry{change.kind, false, retry_at - m_options.delay, retry_at,
-                             change.attempts});
+    merge(change.path,
+          Entry{change.kind, false, retry_at - m_options.delay, retry_at, change.attempts});
 }
 
 void PendingChanges::add_move(const std::string& from, const std::string& to, TimePoint now) {
     // Queued changes at the destination describe something the move replaced.
-    m_entries.erase(to);
+    if (auto replaced = m_entries.find(to); replaced != m_entries.end()) {
+        note_lost_content(to, replaced->second);
+        m_entries.erase(replaced);
+    }
     erase_below(to);
+    // Lost content named under the old name is now named under the new one.
+    std::vector<std::string> lost_moved;
+    for (auto it = m_lost_content.begin(); it != m_lost_content.end();) {
+        if (*it == from || it->starts_with(from + "/")) {
+            lost_moved.push_back(to + it->substr(from.size()));
+            it = m_lost_content.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    m_lost_content.insert(lost_moved.begin(), lost_moved.end());
 
     // Queued changes under the old name now describe paths under the new name.
     std::vector<std::pair<std::string, Entry>> moved;
@@ -202,8 +229,14 @@ void PendingChanges::add_move(const std::string& from, const std::string& to, Ti
         Entry created = moved_self.value_or(Entry{ChangeKind::tree, false, now, now, 0});
         if (created.kind != ChangeKind::create)
             created.kind = ChangeKind::tree;
+        // It may have replaced an entry the target holds under the new name: a later removal
+        // must still delete there, not cancel out.
+        created.first_was_create = false;
         if (!to_covered)
             merge(to, created);
+        // Unless a comparison that ran before the creation was read already copied it there.
+        if (from_is_new && !from_covered)
+            merge(from, Entry{ChangeKind::remove, false, now, now, 0});
     } else {
         m_moves.push_back(PendingMove{Move{from, to}, now});
         // The rename puts existing data below directories that were new: the target will
@@ -247,6 +280,8 @@ std::optional<TimePoint> PendingChanges::next_due() const {
                 writes_end = grace_end;
         }
     }
+    if (!earliest && !m_lost_content.empty())
+        earliest = TimePoint{}; // alone only when the removals that lost them cancelled out
     if (earliest && writes_end)
         return std::max(*earliest, std::min(*writes_end, *earliest + k_write_close_grace));
     return earliest;
@@ -263,9 +298,14 @@ Batch PendingChanges::take(TimePoint now) {
             ++it;
             continue;
         }
-        batch.changes.push_back(Change{it->first, it->second.kind, it->second.attempts});
+        const bool new_directory =
+            it->second.kind == ChangeKind::tree && it->second.first_was_create;
+        batch.changes.push_back(
+            Change{it->first, it->second.kind, it->second.attempts, new_directory});
         it = m_entries.erase(it);
     }
+    batch.lost_content.assign(m_lost_content.begin(), m_lost_content.end());
+    m_lost_content.clear();
     return batch;
 }
 

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,9 @@ struct Change {
     std::string path;
     ChangeKind kind;
     unsigned attempts = 0; // failed attempts so far (0 for a fresh change)
+    // A directory created since the last batch: the changes below it were folded into its
+    // comparison instead of being queued one by one.
+    bool new_directory = false;
 };
 
 // Moves run first, in the order they happened; changes are sorted by path, so a directory
@@ -56,7 +60,12 @@ struct Change {
 struct Batch {
     std::vector<Move> moves;
     std::vector<Change> changes;
-    bool empty() const { return moves.empty() && changes.empty(); }
+    // Files whose content (or mode) changed and whose name then went (removed, or replaced by a
+    // move) before the change could be applied, as named after the batch's moves. When such a file
+    // was one name of several hard links, its other names hold the new content but had no
+    // event of their own.
+    std::vector<std::string> lost_content;
+    bool empty() const { return moves.empty() && changes.empty() && lost_content.empty(); }
 };
 
 // How long past its due time a batch waits for the close of a file still being written.
@@ -84,6 +93,11 @@ public:
     // Records a rename within the tree.
     void add_move(const std::string& from, const std::string& to, TimePoint now);
 
+    // Puts back a change whose path was gone from the source when its batch ran: the rename
+    // that explains it is usually still to be read, and re-keys it when it is. `change.attempts`
+    // counts these rounds.
+    void add_vanished(const Change& change, TimePoint now);
+
     // True when a batch should be taken now.
     bool is_due(TimePoint now) const;
 
@@ -95,7 +109,7 @@ public:
     Batch take(TimePoint now);
 
     std::size_t size() const { return m_entries.size() + m_moves.size(); }
-    bool empty() const { return m_entries.empty() && m_moves.empty(); }
+    bool empty() const { return m_entries.empty() && m_moves.empty() && m_lost_content.empty(); }
 
     // The queued changes (path, kind, since), oldest first is not guaranteed; for status.
     // Moves come first, in order, with `from_path` set and `path` the destination.
@@ -123,6 +137,9 @@ private:
     };
 
     void merge(const std::string& path, Entry entry);
+    // Notes that the content change queued as `entry` for `path` is being dropped because the
+    // file went away.
+    void note_lost_content(const std::string& path, const Entry& entry);
     void note_directory_changed(const std::string& directory, TimePoint now);
     bool covered_by_new_directory(const std::string& path) const;
     void erase_below(const std::string& path);
@@ -132,6 +149,7 @@ private:
     PendingChangesOptions m_options;
     std::map<std::string, Entry> m_entries;
     std::vector<PendingMove> m_moves;
+    std::set<std::string> m_lost_content;
 };
 
 } // namespace fsmirror::engine

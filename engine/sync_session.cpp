@@ -15,6 +15,9 @@ namespace {
 constexpr std::chrono::seconds k_lost_root_check_interval{2};
 constexpr std::chrono::seconds k_root_identity_check_interval{2};
 constexpr std::chrono::milliseconds k_idle_wait{1000};
+// How many batches a change whose path is gone from the source is carried to, waiting for the
+// rename that explains it.
+constexpr unsigned k_vanished_rounds = 3;
 
 DatabaseWatchOptions with_excludes(DatabaseWatchOptions options, const ExcludeFilter& excludes) {
     options.excludes = &excludes;
@@ -269,6 +272,8 @@ void SyncSession::step(std::chrono::milliseconds max_wait) {
 }
 
 void SyncSession::queue_event(const FsEvent& event, TimePoint now) {
+    if (event.kind == EventKind::created && !event.is_directory)
+        m_mirror.note_new_name(event.path);
     if (!m_databases) {
         m_pending.add_event(event, now);
         return;
@@ -439,6 +444,14 @@ void SyncSession::finish_batch(BatchOutcome outcome, TimePoint now) {
 }
 
 void SyncSession::requeue_failures(BatchOutcome outcome, TimePoint now) {
+    for (auto& change : outcome.vanished) {
+        // The event that explains a vanished path is read within a round or two; after
+        // that the path is simply gone (moved out with a directory, removed).
+        if (change.attempts >= k_vanished_rounds)
+            continue;
+        ++change.attempts;
+        m_pending.add_vanished(change, now);
+    }
     for (auto& failed : outcome.failed) {
         const TimePoint retry_at =
             now + backoff_for(failed.change.attempts, m_options.max_retry_backoff);

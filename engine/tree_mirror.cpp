@@ -4,13 +4,13 @@
 #include "transport/local_fs.hpp"
 #include "transport/target_marker.hpp"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <limits>
 #include <map>
 #include <unordered_map>
 #include <unordered_set>
+
+#include <sys/stat.h>
 
 namespace fsmirror::engine {
 
@@ -25,13 +25,14 @@ struct TreeMirror::BatchState {
     std::set<std::string> content_leaves; // files submitted for their content, to send each once
     std::vector<std::pair<std::string, unsigned>> removals;
     std::set<std::string> touched_directories;
-    std::vector<Change> follow_ups; // moves the target could not do become copies
-    bool whole_tree = false;        // the batch compares the whole tree (startup, recovery)
-    std::set<std::string> holding;  // directories with held deletions below: left as they are
-    std::uint64_t listed = 0;       // target entries seen by the comparisons
+    std::vector<Change> follow_ups;       // moves the target could not do become copies
+    bool whole_tree = false;              // the batch compares the whole tree (startup, recovery)
+    std::set<std::string> holding;        // directories with held deletions below: left as they are
+    std::uint64_t listed = 0;             // target entries seen by the comparisons
     std::atomic<std::int64_t> created{0}; // entries new on the target
     std::vector<std::string> other_links; // hard links of transferred files (pool threads)
     bool rescan_needed = false;           // guarded by `mutex`
+    std::vector<Change> vanished;         // content changes whose path was gone (`mutex`)
 
     void touch_with_ancestors(const std::string& path) {
         std::string dir = path;
@@ -47,7 +48,9 @@ struct TreeMirror::BatchState {
 
 namespace {
 
-std::string shown(const std::string& path) { return "/" + path; }
+std::string shown(const std::string& path) {
+    return "/" + path;
+}
 
 // The marker and anything below a `.fsmirror` directory at the root are fsmirror's own.
 bool is_reserved(std::string_view path) {
@@ -121,8 +124,25 @@ BatchOutcome TreeMirror::run_batch(const Batch& batch, Phase phase) {
         std::lock_guard lock(m_hard_links_mutex);
         forced_before = m_forced_inodes;
     }
+    // A lost name is looked up as the index names it before the moves (the moves mapped
+    // back) and after them, since the moves also rename the index.
+    std::set<std::uint64_t> lost_inodes;
+    for (const auto& path : batch.lost_content) {
+        std::string before = path;
+        for (auto move = batch.moves.rbegin(); move != batch.moves.rend(); ++move)
+            if (base::is_same_or_under(before, move->to))
+                before = move->from + before.substr(move->to.size());
+        for (const auto& name : {before, path})
+            if (auto inode = hard_link_inode(name))
+                lost_inodes.insert(*inode);
+    }
     for (const auto& move : batch.moves)
         apply_move(move, state);
+    for (const auto& path : batch.lost_content)
+        if (auto inode = hard_link_inode(path))
+            lost_inodes.insert(*inode);
+    for (auto inode : lost_inodes)
+        other_names_changed(inode, state);
     for (const auto& change : batch.changes)
         apply_change(change, state);
     // By index: applying a follow-up may queue another (a companion queues its database).
@@ -157,6 +177,7 @@ BatchOutcome TreeMirror::run_batch(const Batch& batch, Phase phase) {
             m_forced_inodes.erase(inode);
     }
     outcome.failed = std::move(state.failed);
+    outcome.vanished = std::move(state.vanished);
     outcome.rescan_needed = state.rescan_needed;
     outcome.snapshots = std::move(state.snapshots);
     return outcome;
@@ -270,8 +291,7 @@ std::uint64_t TreeMirror::count_entries(const std::string& path, std::uint64_t l
 safety::SourceRoot TreeMirror::inspect_source_root() const {
     auto found = m_source.any_entry("", [this](std::string_view name, bool is_directory) {
         return !transport::is_marker_path(name) &&
-               !m_excludes.is_excluded(name,
-                                       is_directory ? EntryKind::directory : EntryKind::file);
+               !m_excludes.is_excluded(name, is_directory ? EntryKind::directory : EntryKind::file);
     });
     if (!found)
         return safety::SourceRoot::missing;
@@ -287,6 +307,7 @@ void TreeMirror::apply_move(const Move& move, BatchState& state) {
             state.follow_ups.push_back(Change{move.from, ChangeKind::remove, 0});
         return;
     }
+    rename_hard_link_names(move.from, move.to);
     state.touch_with_ancestors(base::parent_rel(move.from));
     // A directory moved to another parent gets a new ".." entry, and so a new mtime, on
     // both sides at different times: set it from the source's again.
@@ -311,8 +332,19 @@ void TreeMirror::apply_move(const Move& move, BatchState& state) {
         // already have put newer data there, which the rename just replaced.
         auto moved = m_target.stat(move.to);
         bool is_directory = moved && *moved && (*moved)->type == EntryType::directory;
-        state.follow_ups.push_back(
-            Change{move.to, is_directory ? ChangeKind::tree : ChangeKind::attrib, 0});
+        ChangeKind check = ChangeKind::tree;
+        if (!is_directory) {
+            // Only attributes, unless what arrived is not the source's file by size and mtime
+            // (the old name's content was overwritten on the target after the rename happened
+            // on the source).
+            auto source_info = m_source.stat(move.to);
+            bool same = source_info && *source_info && moved && *moved &&
+                        (*source_info)->type == (*moved)->type &&
+                        (*source_info)->size == (*moved)->size &&
+                        same_mtime(**source_info, **moved);
+            check = same || !source_info || !*source_info ? ChangeKind::attrib : ChangeKind::modify;
+        }
+        state.follow_ups.push_back(Change{move.to, check, 0});
         return;
     }
     if (renamed.error().kind == base::ErrorKind::not_found) {
@@ -340,6 +372,13 @@ void TreeMirror::apply_change(const Change& change, BatchState& state) {
         // the data that rename is about to carry to its new name.
         if (change.kind != ChangeKind::remove) {
             m_logger.debug("{} is gone from the source; its event will follow", shown(change.path));
+            // Content changes go back to the queue for that event to carry to the new name:
+            // once the rename has run on the target, the file's size and mtime there may
+            // match a rewritten source file and no comparison would send it.
+            if (change.kind != ChangeKind::attrib) {
+                std::lock_guard lock(state.mutex);
+                state.vanished.push_back(change);
+            }
             return;
         }
         state.touch_with_ancestors(base::parent_rel(change.path));
@@ -364,12 +403,16 @@ void TreeMirror::apply_change(const Change& change, BatchState& state) {
         record_failure(state, change.path, ChangeKind::tree, change.attempts, made.error());
         return;
     }
+    // Below a new directory the queue kept no changes; whatever the target already holds
+    // there was put by a comparison that ran before the directory's creation was read, and
+    // was rewritten since, perhaps keeping its size and mtime. So nothing there is skipped.
     if (change.kind == ChangeKind::tree || change.kind == ChangeKind::create ||
         change.kind == ChangeKind::modify)
-        reconcile(change.path, state);
+        reconcile(change.path, state,
+                  change.new_directory ? QuickCheck::not_trusted : QuickCheck::trusted);
 }
 
-void TreeMirror::reconcile(const std::string& path, BatchState& state) {
+void TreeMirror::reconcile(const std::string& path, BatchState& state, QuickCheck quick_check) {
     auto source_entries = m_source.list_directory(path);
     if (!source_entries) {
         if (source_entries.error().kind != base::ErrorKind::not_found)
@@ -425,18 +468,21 @@ void TreeMirror::reconcile(const std::string& path, BatchState& state) {
                 state.touch_with_ancestors(child);
             if (existing)
                 on_target.erase(found);
-            reconcile(child, state);
+            reconcile(child, state, quick_check);
             continue;
         }
         bool forced = false;
-        if (entry.info.type == EntryType::file && entry.info.link_count > 1) {
-            note_hard_link(child, entry.info);
+        if (entry.info.type == EntryType::file) {
+            if (entry.info.link_count > 1)
+                note_hard_link(child, entry.info);
+            // Also with one link left: the names it was written through may be gone since.
             std::lock_guard lock(m_hard_links_mutex);
-            forced = m_forced_inodes.contains(entry.info.inode);
+            forced = !m_forced_inodes.empty() && m_forced_inodes.contains(entry.info.inode);
         }
+        if (quick_check == QuickCheck::not_trusted && entry.info.type == EntryType::file)
+            forced = true;
         bool up_to_date = !forced && existing && existing->type == entry.info.type &&
-                          existing->size == entry.info.size &&
-                          same_mtime(entry.info, *existing) &&
+                          existing->size == entry.info.size && same_mtime(entry.info, *existing) &&
                           existing->link_target == entry.info.link_target &&
                           !live_databases.contains(entry.name);
         if (up_to_date && attributes_differ(entry.info, *existing)) {
@@ -465,8 +511,8 @@ void TreeMirror::reconcile(const std::string& path, BatchState& state) {
         state.touch_with_ancestors(path);
 }
 
-void TreeMirror::submit_leaf(const std::string& path, const EntryInfo& source_info,
-                             ChangeKind kind, unsigned attempts, BatchState& state) {
+void TreeMirror::submit_leaf(const std::string& path, const EntryInfo& source_info, ChangeKind kind,
+                             unsigned attempts, BatchState& state) {
     if (source_info.type == EntryType::other) {
         m_logger.debug("skipping special file {}", shown(path));
         return;
@@ -483,9 +529,14 @@ void TreeMirror::submit_leaf(const std::string& path, const EntryInfo& source_in
         }
         if (auto synced = sync_leaf(path, source_info, kind, state); !synced) {
             if (synced.error().kind == base::ErrorKind::not_found) {
-                // It changed again while we looked; the event for that is on its way.
+                // It changed again while we looked; the event for that is on its way. When
+                // that was a rename, the change must follow the file (see apply_change).
                 m_logger.debug("{} changed during transfer: {}", shown(path),
                                synced.error().message);
+                if (kind != ChangeKind::attrib) {
+                    std::lock_guard lock(state.mutex);
+                    state.vanished.push_back(Change{path, kind, attempts});
+                }
                 return;
             }
             record_failure(state, path, kind, attempts, synced.error());
@@ -595,11 +646,90 @@ base::Status TreeMirror::sync_leaf(const std::string& path, const EntryInfo& sou
     return {};
 }
 
-std::vector<std::string> TreeMirror::note_hard_link(const std::string& path,
-                                                    const EntryInfo& info, bool* unknown_names) {
+void TreeMirror::note_new_name(const std::string& path) {
+    auto info = m_source.stat(path);
+    if (info && *info && (*info)->type == EntryType::file && (*info)->link_count > 1)
+        note_hard_link(path, **info);
+}
+
+void TreeMirror::rename_hard_link_names(const std::string& from, const std::string& to) {
+    std::lock_guard lock(m_hard_links_mutex);
+    auto forget_under = [this](const std::string& top,
+                               std::vector<std::pair<std::string, std::uint64_t>>* kept) {
+        auto forget = [&](std::map<std::string, std::uint64_t>::iterator it) {
+            if (kept)
+                kept->emplace_back(it->first, it->second);
+            if (auto names = m_hard_links.find(it->second); names != m_hard_links.end())
+                names->second.erase(it->first);
+            return m_hard_link_names.erase(it);
+        };
+        if (auto exact = m_hard_link_names.find(top); exact != m_hard_link_names.end())
+            forget(exact);
+        // "top/..." only: "top-x" sorts between "top" and "top/".
+        const std::string prefix = top + "/";
+        for (auto it = m_hard_link_names.lower_bound(prefix);
+             it != m_hard_link_names.end() && it->first.starts_with(prefix);)
+            it = forget(it);
+    };
+    std::vector<std::pair<std::string, std::uint64_t>> moved;
+    forget_under(from, &moved);
+    forget_under(to, nullptr);
+    for (const auto& [name, inode] : moved) {
+        std::string renamed = to + name.substr(from.size());
+        m_hard_link_names[renamed] = inode;
+        m_hard_links[inode].insert(renamed);
+    }
+}
+
+std::optional<std::uint64_t> TreeMirror::hard_link_inode(const std::string& path) {
+    std::lock_guard lock(m_hard_links_mutex);
+    auto found = m_hard_link_names.find(path);
+    if (found == m_hard_link_names.end())
+        return std::nullopt;
+    return found->second;
+}
+
+void TreeMirror::other_names_changed(std::uint64_t inode, BatchState& state) {
+    std::vector<std::string> alive;
+    std::uint32_t link_count = 0;
+    {
+        std::lock_guard lock(m_hard_links_mutex);
+        auto names = m_hard_links.find(inode);
+        if (names != m_hard_links.end())
+            for (auto it = names->second.begin(); it != names->second.end();) {
+                auto now = m_source.stat(*it);
+                if (!now || !*now || (*now)->inode != inode) {
+                    m_hard_link_names.erase(*it);
+                    it = names->second.erase(it);
+                    continue;
+                }
+                link_count = (*now)->link_count;
+                alive.push_back(*it);
+                ++it;
+            }
+        if (alive.empty() || alive.size() < link_count)
+            m_forced_inodes.insert(inode);
+    }
+    m_logger.debug("content of a hard-linked file changed through a name that is gone; "
+                   "sending its {} other known names",
+                   alive.size());
+    std::lock_guard lock(state.mutex);
+    state.other_links.insert(state.other_links.end(), alive.begin(), alive.end());
+    if (alive.empty() || alive.size() < link_count)
+        state.rescan_needed = true;
+}
+
+std::vector<std::string> TreeMirror::note_hard_link(const std::string& path, const EntryInfo& info,
+                                                    bool* unknown_names) {
     std::lock_guard lock(m_hard_links_mutex);
     auto& names = m_hard_links[info.inode];
     names.insert(path);
+    if (auto [known, fresh] = m_hard_link_names.try_emplace(path, info.inode);
+        !fresh && known->second != info.inode) {
+        if (auto previous = m_hard_links.find(known->second); previous != m_hard_links.end())
+            previous->second.erase(path);
+        known->second = info.inode;
+    }
     std::vector<std::string> others;
     for (auto it = names.begin(); it != names.end();) {
         if (*it == path) {
@@ -609,6 +739,9 @@ std::vector<std::string> TreeMirror::note_hard_link(const std::string& path,
         // Forget names that no longer are this inode (renamed, removed, rewritten).
         auto now = m_source.stat(*it);
         if (!now || !*now || (*now)->inode != info.inode) {
+            if (auto known = m_hard_link_names.find(*it);
+                known != m_hard_link_names.end() && known->second == info.inode)
+                m_hard_link_names.erase(known);
             it = names.erase(it);
             // It moved (perhaps with a renamed directory): worth another search.
             m_hard_links_searched.erase(info.inode);

@@ -17,10 +17,12 @@
 #include "transport/transport.hpp"
 
 #include <atomic>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <set>
-#include <unordered_map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace fsmirror::engine {
@@ -62,9 +64,9 @@ struct FailedChange {
 
 // The deletions one batch has planned, shown to the reviewer before any of them runs.
 struct DeletionPlan {
-    std::vector<std::string> paths; // sorted; nothing below another planned path
-    std::uint64_t entries = 0;      // entries removed, everything below a directory included;
-                                    // counting stops a little past the reviewer's count_limit()
+    std::vector<std::string> paths;   // sorted; nothing below another planned path
+    std::uint64_t entries = 0;        // entries removed, everything below a directory included;
+                                      // counting stops a little past the reviewer's count_limit()
     std::uint64_t target_entries = 0; // entries on the target before these deletions (estimate)
     safety::SourceRoot source_root = safety::SourceRoot::has_entries;
     Phase phase = Phase::running;
@@ -94,6 +96,9 @@ struct BatchOutcome {
     // of the whole tree finds them (their size and mtime changed with it).
     bool rescan_needed = false;
     std::vector<SnapshotLanded> snapshots; // databases mirrored by this batch
+    // Changes whose path was gone from the source: a rename not yet read may explain it, and
+    // then the change must follow the file to its new name (PendingChanges::add_vanished).
+    std::vector<Change> vanished;
 };
 
 class TreeMirror {
@@ -107,6 +112,11 @@ public:
     // Applies `batch`. Every change that could not be applied is returned for a retry; one
     // bad entry never stops the others. Deletions run only when the reviewer (if any) approves.
     BatchOutcome run_batch(const Batch& batch, Phase phase);
+
+    // Learns of a name that just appeared on the source. A new name of a file with other
+    // links is remembered at once: content written through it and the name removed again
+    // before its batch runs changed the other names with no event that names them.
+    void note_new_name(const std::string& path);
 
     // The reviewer consulted before deletions run; null approves everything. Not owned.
     void set_deletion_reviewer(DeletionReviewer* reviewer) { m_reviewer = reviewer; }
@@ -122,8 +132,11 @@ private:
 
     void apply_move(const Move& move, BatchState& state);
     void apply_change(const Change& change, BatchState& state);
+    // Whether a comparison may skip a file whose size and mtime match on the target.
+    enum class QuickCheck { trusted, not_trusted };
     // Makes the target's subtree at `path` (a directory on both sides) equal to the source's.
-    void reconcile(const std::string& path, BatchState& state);
+    void reconcile(const std::string& path, BatchState& state,
+                   QuickCheck quick_check = QuickCheck::trusted);
     void submit_leaf(const std::string& path, const transport::EntryInfo& source_info,
                      ChangeKind kind, unsigned attempts, BatchState& state);
     base::Status sync_leaf(const std::string& path, const transport::EntryInfo& source_info,
@@ -157,6 +170,14 @@ private:
     std::vector<std::string> note_hard_link(const std::string& path,
                                             const transport::EntryInfo& info,
                                             bool* unknown_names = nullptr);
+    // Keeps the hard-link index's names in step with a rename on the source: names at or
+    // below `to` were replaced, names at or below `from` now live below `to`.
+    void rename_hard_link_names(const std::string& from, const std::string& to);
+    // Returns the inode the index knows under `path`, if any.
+    std::optional<std::uint64_t> hard_link_inode(const std::string& path);
+    // The content of `inode` changed through a name that is gone: queues its other names for a
+    // transfer, and a rescan when some of its names are unknown.
+    void other_names_changed(std::uint64_t inode, BatchState& state);
 
     SourceTree& m_source;
     transport::Transport& m_target;
@@ -170,6 +191,7 @@ private:
     std::atomic<std::int64_t> m_target_entries{0};
     std::mutex m_hard_links_mutex;
     std::unordered_map<std::uint64_t, std::set<std::string>> m_hard_links; // inode -> names
+    std::map<std::string, std::uint64_t> m_hard_link_names; // name -> inode; ordered, for renames
     // Inode -> the link count a rescan already looked for all names at.
     std::unordered_map<std::uint64_t, std::uint32_t> m_hard_links_searched;
     // Inodes whose every name a rescan transfers, even when size and mtime look unchanged.

@@ -40,6 +40,9 @@ const char* checked_temp_prefix() {
 } // namespace
 
 fs::path fsmirror_binary() {
+    // A copy of the binary can be soaked while the build tree is being rebuilt.
+    if (const char* binary = std::getenv("FSMIRROR_TEST_BINARY"); binary && *binary)
+        return fs::path(binary);
     return fs::path(FSMIRROR_BINARY);
 }
 

@@ -26,7 +26,8 @@ inline constexpr const char* k_test_delay = "0.2";
 // The text the daemon logs once per sync pair when its initial sync is done.
 inline constexpr const char* k_initial_sync_line = "initial sync finished";
 
-// Returns the path of the fsmirror binary under test.
+// Returns the path of the fsmirror binary under test: $FSMIRROR_TEST_BINARY when set, else the
+// one this build made.
 std::filesystem::path fsmirror_binary();
 
 // Exits the test process with status 4 (CTest's SKIP_RETURN_CODE for this suite) after saying

@@ -5,6 +5,7 @@
 #include "tests/integration/mirror_fixture.hpp"
 #include "tests/support/file_ops.hpp"
 
+#include <csignal>
 #include <filesystem>
 
 #include <catch2/catch.hpp>
@@ -134,5 +135,47 @@ TEST_CASE("moving a directory into the tree copies it to the target",
 
     // Directories that arrived by a move must be watched like any other.
     write_file(mirror.source() / "arriving/d000/d001/new.txt", "new\n");
+    mirror.require_mirrored();
+}
+
+// The daemon is stopped (SIGSTOP) while the source changes, so it reads the events only after
+// later renames made the paths they name stale: the race a busy source produces, on demand.
+TEST_CASE("a directory made in a parent renamed before the daemon read the event is watched",
+          "[integration][engine][rename]") {
+    MirrorFixture mirror;
+    fs::create_directory(mirror.source() / "a");
+    write_file(mirror.source() / "keep", "keep\n");
+    mirror.start();
+
+    REQUIRE(mirror.daemon().send_signal(SIGSTOP));
+    fs::create_directory(mirror.source() / "a/b");
+    fs::rename(mirror.source() / "a", mirror.source() / "z");
+    REQUIRE(mirror.daemon().send_signal(SIGCONT));
+    mirror.require_mirrored();
+
+    // Only a watch on z/b sees this.
+    write_file(mirror.source() / "z/b/later.txt", "written after the rename\n");
+    mirror.require_mirrored();
+}
+
+TEST_CASE("content written through a hard link that is then renamed and removed reaches the "
+          "other name",
+          "[integration][engine][rename]") {
+    MirrorFixture mirror;
+    fs::create_directories(mirror.source() / "a");
+    fs::create_directories(mirror.source() / "b");
+    write_file(mirror.source() / "a/one", make_content(4096, 1));
+    fs::create_hard_link(mirror.source() / "a/one", mirror.source() / "b/two");
+    mirror.start();
+
+    REQUIRE(mirror.daemon().send_signal(SIGSTOP));
+    // Same size and old mtime: no comparison by size and mtime can see it.
+    const auto mtime = get_mtime(mirror.source() / "b/two");
+    overwrite_file(mirror.source() / "b/two", make_content(4096, 2));
+    set_mtime(mirror.source() / "b/two", mtime);
+    fs::rename(mirror.source() / "b", mirror.source() / "c");
+    fs::remove(mirror.source() / "c/two");
+    REQUIRE(mirror.daemon().send_signal(SIGCONT));
+
     mirror.require_mirrored();
 }

@@ -86,7 +86,8 @@ TEST_CASE("directories before children, deletions after transfers, directory tim
     test_support::write_file(h.source / "g.txt", "g");
 
     Batch batch;
-    batch.changes = {{"d", ChangeKind::tree, 0}, {"g.txt", ChangeKind::create, 0},
+    batch.changes = {{"d", ChangeKind::tree, 0},
+                     {"g.txt", ChangeKind::create, 0},
                      {"old.txt", ChangeKind::remove, 0}};
     auto outcome = h.run(batch);
     REQUIRE(outcome.failed.empty());
@@ -197,4 +198,179 @@ TEST_CASE("a same-size rewrite with the old mtime is transferred when an event s
     batch.changes = {{"f", ChangeKind::modify, 0}};
     REQUIRE(h.run(batch).failed.empty());
     CHECK(test_support::read_file(h.target / "f") == "bbbb");
+}
+
+TEST_CASE("a content change whose path is gone from the source is handed back, not dropped",
+          "[engine][tree_mirror]") {
+    Harness h;
+    std::filesystem::create_directory(h.source / "dir");
+    test_support::write_file(h.source / "dir/f", "aaaa");
+    h.open();
+    REQUIRE(h.initial().failed.empty());
+    // Rewritten in place with its old mtime, then its directory renamed before the batch ran.
+    auto mtime = test_support::get_mtime(h.source / "dir/f");
+    test_support::overwrite_file(h.source / "dir/f", "bbbb");
+    test_support::set_mtime(h.source / "dir/f", mtime);
+    std::filesystem::rename(h.source / "dir", h.source / "renamed");
+
+    Batch stale;
+    stale.changes = {{"dir/f", ChangeKind::modify, 0}};
+    auto outcome = h.run(stale);
+    REQUIRE(outcome.vanished.size() == 1);
+    CHECK(outcome.vanished[0].path == "dir/f");
+
+    // The rename's event re-keys it (PendingChanges::add_move); the next batch carries both.
+    Batch next;
+    next.moves = {{"dir", "renamed"}};
+    next.changes = {{"renamed/f", ChangeKind::modify, 1}};
+    REQUIRE(h.run(next).failed.empty());
+    CHECK(h.differences().empty());
+}
+
+TEST_CASE("a renamed file whose old name was rewritten on the target is sent again",
+          "[engine][tree_mirror]") {
+    Harness h;
+    test_support::write_file(h.source / "f", "old content");
+    h.open();
+    REQUIRE(h.initial().failed.empty());
+    // mv f g; echo new > f, and a batch for the new f ran before the rename was read: the
+    // target's f already holds the new file when it is renamed to g.
+    std::filesystem::rename(h.source / "f", h.source / "g");
+    test_support::write_file(h.source / "f", "new content");
+    Batch early;
+    early.changes = {{"f", ChangeKind::modify, 0}};
+    REQUIRE(h.run(early).failed.empty());
+
+    Batch late;
+    late.moves = {{"f", "g"}};
+    late.changes = {{"f", ChangeKind::create, 0}};
+    REQUIRE(h.run(late).failed.empty());
+    CHECK(test_support::read_file(h.target / "g") == "old content");
+    CHECK(h.differences().empty());
+}
+
+TEST_CASE("content written through a hard link whose name then went reaches the other names",
+          "[engine][tree_mirror]") {
+    Harness h;
+    std::filesystem::create_directories(h.source / "a");
+    std::filesystem::create_directories(h.source / "b");
+    test_support::write_file(h.source / "a/one", "aaaa");
+    std::filesystem::create_hard_link(h.source / "a/one", h.source / "b/two");
+    h.open();
+    REQUIRE(h.initial().failed.empty());
+
+    // Written through b/two (same size, old mtime), b renamed, then the name removed: the
+    // batch sees the move and the removal, never the write.
+    auto mtime = test_support::get_mtime(h.source / "b/two");
+    test_support::overwrite_file(h.source / "b/two", "bbbb");
+    test_support::set_mtime(h.source / "b/two", mtime);
+    std::filesystem::rename(h.source / "b", h.source / "c");
+    std::filesystem::remove(h.source / "c/two");
+    Batch batch;
+    batch.moves = {{"b", "c"}};
+    batch.changes = {{"c/two", ChangeKind::remove, 0}};
+    batch.lost_content = {"c/two"};
+    REQUIRE(h.run(batch).failed.empty());
+    CHECK(test_support::read_file(h.target / "a/one") == "bbbb");
+    CHECK(h.differences().empty());
+}
+
+TEST_CASE("a new directory's comparison sends files the target already holds with equal size "
+          "and mtime",
+          "[engine][tree_mirror]") {
+    Harness h;
+    h.open();
+    REQUIRE(h.initial().failed.empty());
+    // A comparison of the root ran before the creation of "new" was read and copied it; then
+    // a file in it was rewritten keeping size and mtime, and that event was folded into the
+    // new directory's comparison.
+    std::filesystem::create_directory(h.source / "new");
+    test_support::write_file(h.source / "new/f", "aaaa");
+    Batch early;
+    early.changes = {{"", ChangeKind::tree, 0}};
+    REQUIRE(h.run(early).failed.empty());
+    auto mtime = test_support::get_mtime(h.source / "new/f");
+    test_support::overwrite_file(h.source / "new/f", "bbbb");
+    test_support::set_mtime(h.source / "new/f", mtime);
+
+    Batch late;
+    late.changes = {{"new", ChangeKind::tree, 0, true}};
+    REQUIRE(h.run(late).failed.empty());
+    CHECK(test_support::read_file(h.target / "new/f") == "bbbb");
+}
+
+TEST_CASE("content written through a hard link's only other names, all gone, still arrives",
+          "[engine][tree_mirror]") {
+    Harness h;
+    test_support::write_file(h.source / "file", "aaaa");
+    h.open();
+    REQUIRE(h.initial().failed.empty());
+    // ln file link (its creation noted), write through link keeping size and mtime, rm link:
+    // "file" has one link again and was never known as a hard link.
+    std::filesystem::create_hard_link(h.source / "file", h.source / "link");
+    h.mirror->note_new_name("link");
+    auto mtime = test_support::get_mtime(h.source / "link");
+    test_support::overwrite_file(h.source / "link", "bbbb");
+    test_support::set_mtime(h.source / "link", mtime);
+    std::filesystem::remove(h.source / "link");
+
+    Batch batch;
+    batch.changes = {{"", ChangeKind::attrib, 0}};
+    batch.lost_content = {"link"};
+    auto outcome = h.run(batch);
+    REQUIRE(outcome.rescan_needed);
+    Batch rescan;
+    rescan.changes = {{"", ChangeKind::tree, 0}};
+    REQUIRE(h.run(rescan).failed.empty());
+    CHECK(test_support::read_file(h.target / "file") == "bbbb");
+}
+
+TEST_CASE("the hard-link index follows a directory rename, names beside it included",
+          "[engine][tree_mirror]") {
+    Harness h;
+    for (const char* dir : {"d", "d-x", "e"})
+        std::filesystem::create_directory(h.source / dir);
+    test_support::write_file(h.source / "e/one", "aaaa");
+    std::filesystem::create_hard_link(h.source / "e/one", h.source / "d/two");
+    std::filesystem::create_hard_link(h.source / "e/one", h.source / "d-x/three");
+    h.open();
+    REQUIRE(h.initial().failed.empty());
+
+    // d renamed, then the written name "three" removed: "z/two" and "e/one" must follow.
+    std::filesystem::rename(h.source / "d", h.source / "z");
+    auto mtime = test_support::get_mtime(h.source / "e/one");
+    test_support::overwrite_file(h.source / "d-x/three", "bbbb");
+    test_support::set_mtime(h.source / "d-x/three", mtime);
+    std::filesystem::remove(h.source / "d-x/three");
+    Batch batch;
+    batch.moves = {{"d", "z"}};
+    batch.changes = {{"d-x/three", ChangeKind::remove, 0}};
+    batch.lost_content = {"d-x/three"};
+    auto outcome = h.run(batch);
+    CHECK_FALSE(outcome.rescan_needed); // every remaining name was known
+    CHECK(test_support::read_file(h.target / "z/two") == "bbbb");
+    CHECK(test_support::read_file(h.target / "e/one") == "bbbb");
+    CHECK(h.differences().empty());
+}
+
+TEST_CASE("a file gone between its batch's look and its transfer is handed back",
+          "[engine][tree_mirror]") {
+    Harness h;
+    test_support::write_file(h.source / "f", "aaaa");
+    h.open();
+    REQUIRE(h.initial().failed.empty());
+    test_support::write_file(h.source / "f", "bbbb");
+    // What a worker sees when the file was renamed after the batch looked at it.
+    h.recorder->set_fault_rule([](const std::string& operation, std::string_view path) {
+        return operation == "put_file" && path == "f"
+                   ? std::optional(base::Error{base::ErrorKind::not_found, "renamed away", 0})
+                   : std::nullopt;
+    });
+    Batch batch;
+    batch.changes = {{"f", ChangeKind::modify, 0}};
+    auto outcome = h.run(batch);
+    CHECK(outcome.failed.empty());
+    REQUIRE(outcome.vanished.size() == 1);
+    CHECK(outcome.vanished[0].path == "f");
+    CHECK(outcome.vanished[0].kind == ChangeKind::modify);
 }
