@@ -4,13 +4,13 @@
 #include "transport/local_fs.hpp"
 #include "transport/target_marker.hpp"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <limits>
 #include <map>
 #include <unordered_map>
 #include <unordered_set>
+
+#include <sys/stat.h>
 
 namespace fsmirror::engine {
 
@@ -25,13 +25,19 @@ struct TreeMirror::BatchState {
     std::set<std::string> content_leaves; // files submitted for their content, to send each once
     std::vector<std::pair<std::string, unsigned>> removals;
     std::set<std::string> touched_directories;
-    std::vector<Change> follow_ups; // moves the target could not do become copies
-    bool whole_tree = false;        // the batch compares the whole tree (startup, recovery)
-    std::set<std::string> holding;  // directories with held deletions below: left as they are
-    std::uint64_t listed = 0;       // target entries seen by the comparisons
+    std::vector<Change> follow_ups;       // moves the target could not do become copies
+    bool whole_tree = false;              // the batch compares the whole tree (startup, recovery)
+    std::set<std::string> holding;        // directories with held deletions below: left as they are
+    std::uint64_t listed = 0;             // target entries seen by the comparisons
     std::atomic<std::int64_t> created{0}; // entries new on the target
     std::vector<std::string> other_links; // hard links of transferred files (pool threads)
     bool rescan_needed = false;           // guarded by `mutex`
+    // What the target held at a path when this batch looked (a listing, or the stats fetched
+    // together up front), so a leaf costs no lookup of its own; each is used once. Guarded by
+    // `mutex`.
+    std::unordered_map<std::string, std::optional<EntryInfo>> target_known;
+    std::atomic<std::uint64_t> target_lookups{0};     // target entries asked for one by one...
+    std::atomic<std::uint64_t> target_round_trips{0}; // ...or together: requests awaited
 
     void touch_with_ancestors(const std::string& path) {
         std::string dir = path;
@@ -47,7 +53,9 @@ struct TreeMirror::BatchState {
 
 namespace {
 
-std::string shown(const std::string& path) { return "/" + path; }
+std::string shown(const std::string& path) {
+    return "/" + path;
+}
 
 // The marker and anything below a `.fsmirror` directory at the root are fsmirror's own.
 bool is_reserved(std::string_view path) {
@@ -123,6 +131,7 @@ BatchOutcome TreeMirror::run_batch(const Batch& batch, Phase phase) {
     }
     for (const auto& move : batch.moves)
         apply_move(move, state);
+    prefetch_target(batch.changes, state);
     for (const auto& change : batch.changes)
         apply_change(change, state);
     // By index: applying a follow-up may queue another (a companion queues its database).
@@ -156,10 +165,43 @@ BatchOutcome TreeMirror::run_batch(const Batch& batch, Phase phase) {
         for (auto inode : forced_before)
             m_forced_inodes.erase(inode);
     }
+    if (state.target_lookups.load() > 0)
+        m_logger.debug("looked up {} target entries in {} round trips", state.target_lookups.load(),
+                       state.target_round_trips.load());
     outcome.failed = std::move(state.failed);
     outcome.rescan_needed = state.rescan_needed;
     outcome.snapshots = std::move(state.snapshots);
     return outcome;
+}
+
+void TreeMirror::prefetch_target(const std::vector<Change>& changes, BatchState& state) {
+    std::vector<std::string> paths;
+    for (const auto& change : changes)
+        if (!change.path.empty() && change.kind != ChangeKind::remove && !is_reserved(change.path))
+            paths.push_back(change.path);
+    // One path gains nothing from going first; it is looked up when (and if) it is needed.
+    if (paths.size() < 2)
+        return;
+    auto found = m_target.stat_many(paths);
+    state.target_lookups.fetch_add(paths.size());
+    state.target_round_trips.fetch_add(1);
+    std::lock_guard lock(state.mutex);
+    for (std::size_t i = 0; i < paths.size(); ++i)
+        if (found[i]) // a failed lookup is repeated, and reported, where it is needed
+            state.target_known.insert_or_assign(paths[i], std::move(*found[i]));
+}
+
+base::Result<std::optional<EntryInfo>> TreeMirror::target_entry(const std::string& path,
+                                                                BatchState& state) {
+    {
+        std::lock_guard lock(state.mutex);
+        // Used once: after this the leaf may change the target, and a later look must see it.
+        if (auto known = state.target_known.extract(path))
+            return std::move(known.mapped());
+    }
+    state.target_lookups.fetch_add(1);
+    state.target_round_trips.fetch_add(1);
+    return m_target.stat(path);
 }
 
 std::uint64_t TreeMirror::target_entries_estimate() const {
@@ -270,8 +312,7 @@ std::uint64_t TreeMirror::count_entries(const std::string& path, std::uint64_t l
 safety::SourceRoot TreeMirror::inspect_source_root() const {
     auto found = m_source.any_entry("", [this](std::string_view name, bool is_directory) {
         return !transport::is_marker_path(name) &&
-               !m_excludes.is_excluded(name,
-                                       is_directory ? EntryKind::directory : EntryKind::file);
+               !m_excludes.is_excluded(name, is_directory ? EntryKind::directory : EntryKind::file);
     });
     if (!found)
         return safety::SourceRoot::missing;
@@ -357,7 +398,7 @@ void TreeMirror::apply_change(const Change& change, BatchState& state) {
     }
     state.touch_with_ancestors(change.path);
     if (!change.path.empty()) {
-        if (auto before = m_target.stat(change.path); before && !*before)
+        if (auto before = target_entry(change.path, state); before && !*before)
             state.created.fetch_add(1);
     }
     if (auto made = m_target.make_directory(change.path, info); !made) {
@@ -435,14 +476,18 @@ void TreeMirror::reconcile(const std::string& path, BatchState& state) {
             forced = m_forced_inodes.contains(entry.info.inode);
         }
         bool up_to_date = !forced && existing && existing->type == entry.info.type &&
-                          existing->size == entry.info.size &&
-                          same_mtime(entry.info, *existing) &&
+                          existing->size == entry.info.size && same_mtime(entry.info, *existing) &&
                           existing->link_target == entry.info.link_target &&
                           !live_databases.contains(entry.name);
         if (up_to_date && attributes_differ(entry.info, *existing)) {
             if (auto set = m_target.set_attributes(child, entry.info); !set)
                 record_failure(state, child, ChangeKind::attrib, 0, set.error());
         } else if (!up_to_date) {
+            {
+                std::lock_guard lock(state.mutex);
+                state.target_known.insert_or_assign(
+                    child, existing ? std::optional<EntryInfo>(*existing) : std::nullopt);
+            }
             submit_leaf(child, entry.info, existing ? ChangeKind::modify : ChangeKind::create, 0,
                         state);
             changed = true;
@@ -465,8 +510,8 @@ void TreeMirror::reconcile(const std::string& path, BatchState& state) {
         state.touch_with_ancestors(path);
 }
 
-void TreeMirror::submit_leaf(const std::string& path, const EntryInfo& source_info,
-                             ChangeKind kind, unsigned attempts, BatchState& state) {
+void TreeMirror::submit_leaf(const std::string& path, const EntryInfo& source_info, ChangeKind kind,
+                             unsigned attempts, BatchState& state) {
     if (source_info.type == EntryType::other) {
         m_logger.debug("skipping special file {}", shown(path));
         return;
@@ -536,7 +581,7 @@ std::set<std::string> TreeMirror::find_companions(const std::string& dir,
 
 base::Status TreeMirror::sync_leaf(const std::string& path, const EntryInfo& source_info,
                                    ChangeKind kind, BatchState& state) {
-    auto existing = m_target.stat(path);
+    auto existing = target_entry(path, state);
     if (!existing)
         return std::unexpected(existing.error());
     if (!*existing)
@@ -595,8 +640,8 @@ base::Status TreeMirror::sync_leaf(const std::string& path, const EntryInfo& sou
     return {};
 }
 
-std::vector<std::string> TreeMirror::note_hard_link(const std::string& path,
-                                                    const EntryInfo& info, bool* unknown_names) {
+std::vector<std::string> TreeMirror::note_hard_link(const std::string& path, const EntryInfo& info,
+                                                    bool* unknown_names) {
     std::lock_guard lock(m_hard_links_mutex);
     auto& names = m_hard_links[info.inode];
     names.insert(path);

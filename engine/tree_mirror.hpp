@@ -19,8 +19,8 @@
 #include <atomic>
 #include <mutex>
 #include <set>
-#include <unordered_map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace fsmirror::engine {
@@ -62,9 +62,9 @@ struct FailedChange {
 
 // The deletions one batch has planned, shown to the reviewer before any of them runs.
 struct DeletionPlan {
-    std::vector<std::string> paths; // sorted; nothing below another planned path
-    std::uint64_t entries = 0;      // entries removed, everything below a directory included;
-                                    // counting stops a little past the reviewer's count_limit()
+    std::vector<std::string> paths;   // sorted; nothing below another planned path
+    std::uint64_t entries = 0;        // entries removed, everything below a directory included;
+                                      // counting stops a little past the reviewer's count_limit()
     std::uint64_t target_entries = 0; // entries on the target before these deletions (estimate)
     safety::SourceRoot source_root = safety::SourceRoot::has_entries;
     Phase phase = Phase::running;
@@ -122,6 +122,12 @@ private:
 
     void apply_move(const Move& move, BatchState& state);
     void apply_change(const Change& change, BatchState& state);
+    // Looks up the target entries of every path in `changes` together (one round trip over
+    // SSH) and keeps them for the leaves that need them.
+    void prefetch_target(const std::vector<Change>& changes, BatchState& state);
+    // Returns the target's entry at `path`: as this batch already saw it, or looked up now.
+    base::Result<std::optional<transport::EntryInfo>> target_entry(const std::string& path,
+                                                                   BatchState& state);
     // Makes the target's subtree at `path` (a directory on both sides) equal to the source's.
     void reconcile(const std::string& path, BatchState& state);
     void submit_leaf(const std::string& path, const transport::EntryInfo& source_info,
