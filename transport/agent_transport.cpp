@@ -76,6 +76,11 @@ private:
     bool m_open = true;
 };
 
+// True when the agent must fsync this file and its directory before answering.
+bool is_durable(const SourceFile& source) {
+    return source.safety == FileSafety::atomic_and_durable;
+}
+
 // The entry a stat request was answered with.
 base::Result<std::optional<EntryInfo>> entry_of(base::Result<agent::ReplyBody> reply) {
     if (!reply)
@@ -216,8 +221,8 @@ base::Result<PutResult> AgentTransport::put_file(std::string_view path, const So
 
 base::Result<PutResult> AgentTransport::put_whole(std::string_view path, const SourceFile& source) {
     auto call = m_client->call();
-    if (auto sent =
-            call.send(agent::PutBegin{std::string(path), source.info, agent::PutMode::whole});
+    if (auto sent = call.send(agent::PutBegin{std::string(path), source.info, agent::PutMode::whole,
+                                              is_durable(source)});
         !sent)
         return std::unexpected(sent.error());
     PutGuard guard(call);
@@ -276,8 +281,8 @@ base::Result<PutResult> AgentTransport::put_delta(std::string_view path, const S
 
     // The delta of the source against it, streamed as it is computed.
     auto call = m_client->call();
-    if (auto sent =
-            call.send(agent::PutBegin{std::string(path), source.info, agent::PutMode::delta});
+    if (auto sent = call.send(agent::PutBegin{std::string(path), source.info, agent::PutMode::delta,
+                                              is_durable(source)});
         !sent)
         return std::unexpected(sent.error());
     PutGuard guard(call);
