@@ -91,12 +91,19 @@ base::Result<int> connect_tcp(const SshOptions& options, std::chrono::millisecon
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_ADDRCONFIG;
     addrinfo* found = nullptr;
     std::string host = options.host;
     if (host.size() > 2 && host.front() == '[' && host.back() == ']')
         host = host.substr(1, host.size() - 2);
-    int rc = ::getaddrinfo(host.c_str(), std::to_string(options.port).c_str(), &hints, &found);
+    const std::string port = std::to_string(options.port);
+    // A literal address is used as given: AI_ADDRCONFIG would refuse ::1 on a machine whose
+    // only IPv6 address is the loopback one. Names only resolve to families the machine has.
+    hints.ai_flags = AI_NUMERICHOST;
+    int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &found);
+    if (rc == EAI_NONAME) {
+        hints.ai_flags = AI_ADDRCONFIG;
+        rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &found);
+    }
     if (rc != 0)
         return base::fail(base::ErrorKind::transient,
                           fmt::format("cannot resolve {}: {}", options.host, ::gai_strerror(rc)));
