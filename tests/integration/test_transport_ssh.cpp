@@ -406,7 +406,7 @@ TEST_CASE("a burst of small files looks the target entries up together, not one 
                                     k_test_delay, "--log-level", "debug"},
                                    ssh_flags(sshd, fixture.target())),
                             std::nullopt, 1);
-    const auto lines_before = fixture.daemon().log_text().size();
+    const auto log_before = fixture.daemon().log_text().size();
 
     // Written outside and moved in, so the whole burst lands within one delay.
     constexpr unsigned k_files = 40;
@@ -419,15 +419,24 @@ TEST_CASE("a burst of small files looks the target entries up together, not one 
                    fixture.source() / fmt::format("small-{:02}", i));
     fixture.require_mirrored();
 
-    // Every batch reports "looked up N target entries in R round trips".
-    const std::string log = fixture.daemon().log_text().substr(lines_before);
+    // Every batch reports "looked up N target entries in R round trips" once it has finished,
+    // which may be a moment after its last file landed.
     static const std::regex pattern(R"(looked up (\d+) target entries in (\d+) round trips)");
+    std::string log;
     std::uint64_t lookups = 0;
     std::uint64_t round_trips = 0;
-    for (std::sregex_iterator it(log.begin(), log.end(), pattern), end; it != end; ++it) {
-        lookups += std::stoull((*it)[1].str());
-        round_trips += std::stoull((*it)[2].str());
-    }
+    wait_until(
+        [&] {
+            log = fixture.daemon().log_text().substr(log_before);
+            lookups = 0;
+            round_trips = 0;
+            for (std::sregex_iterator it(log.begin(), log.end(), pattern), end; it != end; ++it) {
+                lookups += std::stoull((*it)[1].str());
+                round_trips += std::stoull((*it)[2].str());
+            }
+            return lookups >= k_files;
+        },
+        k_settle_timeout);
     INFO(log);
     CHECK(lookups >= k_files);
     // One per batch (the burst may straddle two), where it used to be one per file.
