@@ -33,6 +33,12 @@ struct TreeMirror::BatchState {
     std::vector<std::string> other_links; // hard links of transferred files (pool threads)
     bool rescan_needed = false;           // guarded by `mutex`
     std::vector<Change> vanished;         // content changes whose path was gone (`mutex`)
+    // What the target held at a path when this batch looked (a listing, or the stats fetched
+    // together up front), so a leaf costs no lookup of its own; each is used once. Guarded by
+    // `mutex`.
+    std::unordered_map<std::string, std::optional<EntryInfo>> target_known;
+    std::atomic<std::uint64_t> target_lookups{0};     // target entries asked for one by one...
+    std::atomic<std::uint64_t> target_round_trips{0}; // ...or together: requests awaited
 
     void touch_with_ancestors(const std::string& path) {
         std::string dir = path;
@@ -143,6 +149,7 @@ BatchOutcome TreeMirror::run_batch(const Batch& batch, Phase phase) {
             lost_inodes.insert(*inode);
     for (auto inode : lost_inodes)
         other_names_changed(inode, state);
+    prefetch_target(batch.changes, state);
     for (const auto& change : batch.changes)
         apply_change(change, state);
     // By index: applying a follow-up may queue another (a companion queues its database).
@@ -176,11 +183,44 @@ BatchOutcome TreeMirror::run_batch(const Batch& batch, Phase phase) {
         for (auto inode : forced_before)
             m_forced_inodes.erase(inode);
     }
+    if (state.target_lookups.load() > 0)
+        m_logger.debug("looked up {} target entries in {} round trips", state.target_lookups.load(),
+                       state.target_round_trips.load());
     outcome.failed = std::move(state.failed);
     outcome.vanished = std::move(state.vanished);
     outcome.rescan_needed = state.rescan_needed;
     outcome.snapshots = std::move(state.snapshots);
     return outcome;
+}
+
+void TreeMirror::prefetch_target(const std::vector<Change>& changes, BatchState& state) {
+    std::vector<std::string> paths;
+    for (const auto& change : changes)
+        if (!change.path.empty() && change.kind != ChangeKind::remove && !is_reserved(change.path))
+            paths.push_back(change.path);
+    // One path gains nothing from going first; it is looked up when (and if) it is needed.
+    if (paths.size() < 2)
+        return;
+    auto found = m_target.stat_many(paths);
+    state.target_lookups.fetch_add(paths.size());
+    state.target_round_trips.fetch_add(1);
+    std::lock_guard lock(state.mutex);
+    for (std::size_t i = 0; i < paths.size(); ++i)
+        if (found[i]) // a failed lookup is repeated, and reported, where it is needed
+            state.target_known.insert_or_assign(paths[i], std::move(*found[i]));
+}
+
+base::Result<std::optional<EntryInfo>> TreeMirror::target_entry(const std::string& path,
+                                                                BatchState& state) {
+    {
+        std::lock_guard lock(state.mutex);
+        // Used once: after this the leaf may change the target, and a later look must see it.
+        if (auto known = state.target_known.extract(path))
+            return std::move(known.mapped());
+    }
+    state.target_lookups.fetch_add(1);
+    state.target_round_trips.fetch_add(1);
+    return m_target.stat(path);
 }
 
 std::uint64_t TreeMirror::target_entries_estimate() const {
@@ -396,7 +436,7 @@ void TreeMirror::apply_change(const Change& change, BatchState& state) {
     }
     state.touch_with_ancestors(change.path);
     if (!change.path.empty()) {
-        if (auto before = m_target.stat(change.path); before && !*before)
+        if (auto before = target_entry(change.path, state); before && !*before)
             state.created.fetch_add(1);
     }
     if (auto made = m_target.make_directory(change.path, info); !made) {
@@ -489,6 +529,11 @@ void TreeMirror::reconcile(const std::string& path, BatchState& state, QuickChec
             if (auto set = m_target.set_attributes(child, entry.info); !set)
                 record_failure(state, child, ChangeKind::attrib, 0, set.error());
         } else if (!up_to_date) {
+            {
+                std::lock_guard lock(state.mutex);
+                state.target_known.insert_or_assign(
+                    child, existing ? std::optional<EntryInfo>(*existing) : std::nullopt);
+            }
             submit_leaf(child, entry.info, existing ? ChangeKind::modify : ChangeKind::create, 0,
                         state);
             changed = true;
@@ -587,7 +632,7 @@ std::set<std::string> TreeMirror::find_companions(const std::string& dir,
 
 base::Status TreeMirror::sync_leaf(const std::string& path, const EntryInfo& source_info,
                                    ChangeKind kind, BatchState& state) {
-    auto existing = m_target.stat(path);
+    auto existing = target_entry(path, state);
     if (!existing)
         return std::unexpected(existing.error());
     if (!*existing)
@@ -718,6 +763,7 @@ void TreeMirror::other_names_changed(std::uint64_t inode, BatchState& state) {
     if (alive.empty() || alive.size() < link_count)
         state.rescan_needed = true;
 }
+
 
 std::vector<std::string> TreeMirror::note_hard_link(const std::string& path, const EntryInfo& info,
                                                     bool* unknown_names) {

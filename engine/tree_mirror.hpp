@@ -134,6 +134,12 @@ private:
     void apply_change(const Change& change, BatchState& state);
     // Whether a comparison may skip a file whose size and mtime match on the target.
     enum class QuickCheck { trusted, not_trusted };
+    // Looks up the target entries of every path in `changes` together (one round trip over
+    // SSH) and keeps them for the leaves that need them.
+    void prefetch_target(const std::vector<Change>& changes, BatchState& state);
+    // Returns the target's entry at `path`: as this batch already saw it, or looked up now.
+    base::Result<std::optional<transport::EntryInfo>> target_entry(const std::string& path,
+                                                                   BatchState& state);
     // Makes the target's subtree at `path` (a directory on both sides) equal to the source's.
     void reconcile(const std::string& path, BatchState& state,
                    QuickCheck quick_check = QuickCheck::trusted);

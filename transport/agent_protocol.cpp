@@ -278,6 +278,7 @@ void write_body(Writer& w, const RequestBody& body) {
                        w.string(m.path);
                        w.info(m.info);
                        w.u8(static_cast<std::uint8_t>(m.mode));
+                       w.u8(m.durable ? 1 : 0);
                    },
                    [&](const PutData& m) { w.string(m.bytes); },
                    [&](const PutEnd& m) {
@@ -398,6 +399,10 @@ RequestBody read_request_body(Reader& r, std::uint8_t type) {
         if (mode > static_cast<std::uint8_t>(PutMode::delta))
             r.fail(fmt::format("put: unknown mode {}", mode));
         m.mode = static_cast<PutMode>(mode);
+        auto durable = r.u8("put durability");
+        if (durable > 1)
+            r.fail(fmt::format("put: durability must be 0 or 1, got {}", durable));
+        m.durable = durable == 1;
         return m;
     }
     case index_of<RequestBody, PutData>() + 1:

@@ -94,6 +94,9 @@ struct PutBegin {
     std::string path;
     EntryInfo info; // the attributes the file gets
     PutMode mode = PutMode::whole;
+    // The file and its directory are fsynced before the put is answered, whatever the
+    // session's durability (an SQLite snapshot must never be lost once it replaced the last).
+    bool durable = false;
 };
 struct PutData {
     std::string bytes;

@@ -53,6 +53,7 @@ struct PutState {
     std::optional<IncomingFile> file;
     EntryInfo info;
     PutMode mode = PutMode::whole;
+    bool durable = false;
     base::UniqueFd basis;
     std::optional<RsyncJob> patch;
     ContentHasher hasher;
@@ -353,6 +354,7 @@ Exit AgentServer::handle_put_begin(std::uint32_t id, const PutBegin& begin) {
     PutState put;
     put.info = begin.info;
     put.mode = begin.mode;
+    put.durable = begin.durable;
     if (begin.mode == PutMode::delta) {
         auto basis = m_transport->open_file(begin.path);
         if (!basis) {
@@ -417,7 +419,7 @@ Exit AgentServer::handle_put_end(std::uint32_t id, const PutEnd& end) {
         return fail_put(id, base::Error{base::ErrorKind::protocol,
                                         "received content does not match the sender's hash",
                                         k_code_hash_mismatch});
-    if (auto committed = m_transport->commit_incoming(*put.file, put.info); !committed)
+    if (auto committed = m_transport->commit_incoming(*put.file, put.info, put.durable); !committed)
         return fail_put(id, committed.error());
     PutDone done{put.written, put.mode == PutMode::delta};
     m_puts.erase(found);

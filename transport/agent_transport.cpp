@@ -3,7 +3,9 @@
 #include "transport/content_hash.hpp"
 #include "transport/rsync_delta.hpp"
 
+#include <algorithm>
 #include <cerrno>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -74,6 +76,21 @@ private:
     bool m_open = true;
 };
 
+// True when the agent must fsync this file and its directory before answering.
+bool is_durable(const SourceFile& source) {
+    return source.safety == FileSafety::atomic_and_durable;
+}
+
+// The entry a stat request was answered with.
+base::Result<std::optional<EntryInfo>> entry_of(base::Result<agent::ReplyBody> reply) {
+    if (!reply)
+        return std::unexpected(reply.error());
+    auto* entry = std::get_if<agent::EntryReply>(&*reply);
+    if (entry == nullptr)
+        return std::unexpected(unexpected_reply("stat"));
+    return std::move(entry->info);
+}
+
 } // namespace
 
 AgentTransport::AgentTransport(std::unique_ptr<AgentClient> client, std::string description)
@@ -99,13 +116,38 @@ base::Status AgentTransport::check_root() {
 }
 
 base::Result<std::optional<EntryInfo>> AgentTransport::stat(std::string_view path) {
-    auto reply = m_client->request(agent::Stat{std::string(path)});
-    if (!reply)
-        return std::unexpected(reply.error());
-    auto* entry = std::get_if<agent::EntryReply>(&*reply);
-    if (entry == nullptr)
-        return std::unexpected(unexpected_reply("stat"));
-    return std::move(entry->info);
+    return entry_of(m_client->request(agent::Stat{std::string(path)}));
+}
+
+std::vector<base::Result<std::optional<EntryInfo>>>
+AgentTransport::stat_many(const std::vector<std::string>& paths) {
+    std::vector<base::Result<std::optional<EntryInfo>>> results;
+    results.reserve(paths.size());
+    // Bounded rounds keep the replies waiting in memory small for a huge batch; within a round
+    // every request is on its way before the first reply is awaited.
+    for (std::size_t first = 0; first < paths.size(); first += k_stats_per_round) {
+        const std::size_t last = std::min(paths.size(), first + k_stats_per_round);
+        std::vector<AgentClient::Call> calls;
+        std::vector<base::Status> sent;
+        calls.reserve(last - first);
+        sent.reserve(last - first);
+        for (std::size_t i = first; i < last; ++i) {
+            calls.push_back(m_client->call());
+            sent.push_back(calls.back().send(agent::Stat{paths[i]}));
+        }
+        for (std::size_t i = 0; i < calls.size(); ++i) {
+            if (!sent[i]) {
+                results.push_back(std::unexpected(sent[i].error()));
+                continue;
+            }
+            auto reply = calls[i].next();
+            if (reply)
+                if (auto* failure = std::get_if<agent::Failure>(&*reply))
+                    reply = std::unexpected(failure->error);
+            results.push_back(entry_of(std::move(reply)));
+        }
+    }
+    return results;
 }
 
 base::Result<std::vector<DirEntry>> AgentTransport::list_directory(std::string_view path) {
@@ -179,8 +221,8 @@ base::Result<PutResult> AgentTransport::put_file(std::string_view path, const So
 
 base::Result<PutResult> AgentTransport::put_whole(std::string_view path, const SourceFile& source) {
     auto call = m_client->call();
-    if (auto sent =
-            call.send(agent::PutBegin{std::string(path), source.info, agent::PutMode::whole});
+    if (auto sent = call.send(agent::PutBegin{std::string(path), source.info, agent::PutMode::whole,
+                                              is_durable(source)});
         !sent)
         return std::unexpected(sent.error());
     PutGuard guard(call);
@@ -239,8 +281,8 @@ base::Result<PutResult> AgentTransport::put_delta(std::string_view path, const S
 
     // The delta of the source against it, streamed as it is computed.
     auto call = m_client->call();
-    if (auto sent =
-            call.send(agent::PutBegin{std::string(path), source.info, agent::PutMode::delta});
+    if (auto sent = call.send(agent::PutBegin{std::string(path), source.info, agent::PutMode::delta,
+                                              is_durable(source)});
         !sent)
         return std::unexpected(sent.error());
     PutGuard guard(call);

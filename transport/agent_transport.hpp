@@ -25,6 +25,8 @@ public:
     std::string describe() const override { return m_description; }
     base::Status check_root() override;
     base::Result<std::optional<EntryInfo>> stat(std::string_view path) override;
+    std::vector<base::Result<std::optional<EntryInfo>>>
+    stat_many(const std::vector<std::string>& paths) override;
     base::Result<std::vector<DirEntry>> list_directory(std::string_view path) override;
     base::Status make_directory(std::string_view path, const EntryInfo& info) override;
     base::Result<PutResult> put_file(std::string_view path, const SourceFile& source,
@@ -38,6 +40,8 @@ public:
 
     // Files at least this large that exist on the remote are sent as deltas.
     static constexpr std::uint64_t k_delta_threshold = 64 * 1024;
+    // Stat requests stat_many() sends before it awaits their replies.
+    static constexpr std::size_t k_stats_per_round = 1024;
 
 private:
     base::Status simple(agent::RequestBody body);

@@ -91,12 +91,19 @@ base::Result<int> connect_tcp(const SshOptions& options, std::chrono::millisecon
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_ADDRCONFIG;
     addrinfo* found = nullptr;
     std::string host = options.host;
     if (host.size() > 2 && host.front() == '[' && host.back() == ']')
         host = host.substr(1, host.size() - 2);
-    int rc = ::getaddrinfo(host.c_str(), std::to_string(options.port).c_str(), &hints, &found);
+    const std::string port = std::to_string(options.port);
+    // A literal address is used as given: AI_ADDRCONFIG would refuse ::1 on a machine whose
+    // only IPv6 address is the loopback one. Names only resolve to families the machine has.
+    hints.ai_flags = AI_NUMERICHOST;
+    int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &found);
+    if (rc == EAI_NONAME) {
+        hints.ai_flags = AI_ADDRCONFIG;
+        rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &found);
+    }
     if (rc != 0)
         return base::fail(base::ErrorKind::transient,
                           fmt::format("cannot resolve {}: {}", options.host, ::gai_strerror(rc)));
@@ -139,8 +146,17 @@ base::Result<int> connect_tcp(const SshOptions& options, std::chrono::millisecon
         fmt::format("cannot connect to {} port {}: {}", options.host, options.port, last_error));
 }
 
-// known_hosts entries of one session. Lines libssh2 cannot parse (certificate authorities,
-// security-key types) are skipped instead of failing the whole file, as OpenSSH does.
+// A known_hosts line marked @revoked: its key is refused for every host, whatever the policy.
+struct RevokedKey {
+    std::string key_base64; // as written in the file
+    std::size_t line = 0;
+};
+
+// known_hosts entries of one session. Lines libssh2 cannot parse (security-key types) are
+// skipped instead of failing the whole file, as OpenSSH does. Markers libssh2 does not know are
+// handled here: @revoked keys are collected (a revoked key must be refused even when another
+// line accepts it), @cert-authority lines are ignored because fsmirror does not check host
+// certificates.
 class KnownHosts {
 public:
     explicit KnownHosts(LIBSSH2_SESSION* session) : m_hosts(libssh2_knownhost_init(session)) {}
@@ -153,8 +169,9 @@ public:
 
     LIBSSH2_KNOWNHOSTS* get() const { return m_hosts; }
 
-    // Loads `path`; a missing file is an empty list.
-    base::Status load(const std::filesystem::path& path) {
+    // Loads `path`; a missing file is an empty list. `logger` is null when the caller only
+    // probes the file and must not repeat its notes.
+    base::Status load(const std::filesystem::path& path, base::Logger* logger) {
         if (m_hosts == nullptr)
             return base::fail(base::ErrorKind::fatal, "libssh2_knownhost_init failed");
         struct stat st {};
@@ -165,15 +182,27 @@ public:
             return base::fail(base::ErrorKind::permission_denied,
                               "cannot read known_hosts file " + path.string());
         std::string line;
-        while (std::getline(in, line)) {
+        for (std::size_t number = 1; std::getline(in, line); ++number) {
             auto start = line.find_first_not_of(" \t");
-            if (start == std::string::npos || line[start] == '#' || line[start] == '@')
+            if (start == std::string::npos || line[start] == '#')
                 continue;
+            if (line[start] == '@') {
+                note_marker(std::string_view(line).substr(start), path, number, logger);
+                continue;
+            }
             line += '\n';
             libssh2_knownhost_readline(m_hosts, line.data() + start, line.size() - start,
                                        LIBSSH2_KNOWNHOST_FILE_OPENSSH);
         }
         return {};
+    }
+
+    // Returns the @revoked line holding `key_base64`, if any.
+    const RevokedKey* revoked(std::string_view key_base64) const {
+        for (const auto& entry : m_revoked)
+            if (entry.key_base64 == key_base64)
+                return &entry;
+        return nullptr;
     }
 
     // True when some entry for the host has a key of type `bit` (a check with a key that cannot
@@ -188,8 +217,44 @@ public:
     }
 
 private:
+    // "@marker host-patterns key-type key [comment]"
+    void note_marker(std::string_view line, const std::filesystem::path& path, std::size_t number,
+                     base::Logger* logger) {
+        std::vector<std::string_view> fields;
+        while (fields.size() < 4) {
+            auto begin = line.find_first_not_of(" \t");
+            if (begin == std::string_view::npos)
+                break;
+            line.remove_prefix(begin);
+            auto end = line.find_first_of(" \t");
+            fields.push_back(line.substr(0, end));
+            line.remove_prefix(end == std::string_view::npos ? line.size() : end);
+        }
+        if (!fields.empty() && fields[0] == "@revoked" && fields.size() == 4) {
+            // The host patterns are not consulted: a revoked key is compromised for any host.
+            m_revoked.push_back(RevokedKey{std::string(fields[3]), number});
+            return;
+        }
+        if (logger == nullptr)
+            return;
+        if (!fields.empty() && fields[0] == "@cert-authority")
+            logger->debug("{}:{}: @cert-authority line ignored: fsmirror does not check host "
+                          "certificates, only plain host keys",
+                          path.string(), number);
+        else
+            logger->debug("{}:{}: line with an unknown marker ignored", path.string(), number);
+    }
+
     LIBSSH2_KNOWNHOSTS* m_hosts;
+    std::vector<RevokedKey> m_revoked;
 };
+
+// Returns `bytes` in base64 with padding, as known_hosts holds keys.
+std::string base64_padded(std::string_view bytes) {
+    std::string out = base64_unpadded(bytes);
+    out.append((4 - out.size() % 4) % 4, '=');
+    return out;
+}
 
 // Returns the host key methods this libssh2 supports.
 std::vector<std::string> supported_host_key_methods(LIBSSH2_SESSION* session) {
@@ -208,7 +273,7 @@ std::vector<std::string> supported_host_key_methods(LIBSSH2_SESSION* session) {
 // methods libssh2 supports are named: it mishandles (overlapping memcpy) the removal of others.
 void prefer_known_key_types(LIBSSH2_SESSION* session, const SshOptions& options) {
     KnownHosts hosts(session);
-    if (!hosts.load(options.known_hosts))
+    if (!hosts.load(options.known_hosts, nullptr))
         return;
     const auto supported = supported_host_key_methods(session);
     std::vector<std::string> known;
@@ -287,12 +352,20 @@ base::Status verify_host_key(LIBSSH2_SESSION* session, const SshOptions& options
                                   : "SHA256:" + base64_unpadded(std::string_view(hash, 32));
 
     KnownHosts hosts(session);
-    if (auto loaded = hosts.load(options.known_hosts); !loaded)
+    if (auto loaded = hosts.load(options.known_hosts, &logger); !loaded)
         return loaded;
+    const std::string name = known_hosts_name(options);
+    if (const RevokedKey* revoked = hosts.revoked(base64_padded(std::string_view(key, key_length))))
+        return base::fail(
+            base::ErrorKind::permission_denied,
+            fmt::format("host key verification failed: the {} host key of {} ({}) is marked "
+                        "@revoked in {}:{}; it is refused whatever the host key policy. Ask the "
+                        "host's administrator for its new key",
+                        type->name, name, fingerprint, options.known_hosts.string(),
+                        revoked->line));
     int result = libssh2_knownhost_checkp(
         hosts.get(), options.host.c_str(), options.port, key, key_length,
         LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW | type->knownhost_bit, nullptr);
-    const std::string name = known_hosts_name(options);
     switch (result) {
     case LIBSSH2_KNOWNHOST_CHECK_MATCH:
         return {};
@@ -320,6 +393,45 @@ base::Status verify_host_key(LIBSSH2_SESSION* session, const SshOptions& options
                           fmt::format("cannot check the host key of {} against {}: {}", name,
                                       options.known_hosts.string(), last_message(session)));
     }
+}
+
+// Offers each key ssh-agent at `socket` holds. Returns true once one was accepted; otherwise
+// notes in `tried` why the agent did not help (unreachable, no keys, every key refused), so the
+// final error tells an empty or wrong agent apart from a missing one.
+bool try_agent(LIBSSH2_SESSION* session, const std::string& user, const char* socket,
+               std::vector<std::string>& tried, base::Logger& logger) {
+    LIBSSH2_AGENT* agent = libssh2_agent_init(session);
+    if (agent == nullptr) {
+        tried.push_back(
+            fmt::format("ssh-agent at {} (cannot be used: {})", socket, last_message(session)));
+        return false;
+    }
+    std::unique_ptr<LIBSSH2_AGENT, void (*)(LIBSSH2_AGENT*)> owned(agent, [](LIBSSH2_AGENT* a) {
+        libssh2_agent_disconnect(a);
+        libssh2_agent_free(a);
+    });
+    if (libssh2_agent_connect(agent) != 0 || libssh2_agent_list_identities(agent) != 0) {
+        tried.push_back(
+            fmt::format("ssh-agent at {} (cannot be reached: {})", socket, last_message(session)));
+        return false;
+    }
+    libssh2_agent_publickey* identity = nullptr;
+    libssh2_agent_publickey* previous = nullptr;
+    std::size_t offered = 0;
+    while (libssh2_agent_get_identity(agent, &identity, previous) == 0) {
+        previous = identity;
+        ++offered;
+        const char* comment = identity->comment != nullptr ? identity->comment : "";
+        if (libssh2_agent_userauth(agent, user.c_str(), identity) == 0) {
+            logger.debug("authenticated with ssh-agent key '{}'", comment);
+            return true;
+        }
+        tried.push_back(fmt::format("ssh-agent key '{}' (refused by the server)", comment));
+    }
+    if (offered == 0)
+        tried.push_back(
+            fmt::format("ssh-agent at {} (holds no keys: add one with ssh-add)", socket));
+    return false;
 }
 
 base::Status authenticate(LIBSSH2_SESSION* session, const SshOptions& options,
@@ -370,28 +482,8 @@ base::Status authenticate(LIBSSH2_SESSION* session, const SshOptions& options,
             return {};
     } else {
         if (const char* socket = std::getenv("SSH_AUTH_SOCK"); socket != nullptr && *socket) {
-            LIBSSH2_AGENT* agent = libssh2_agent_init(session);
-            if (agent != nullptr && libssh2_agent_connect(agent) == 0 &&
-                libssh2_agent_list_identities(agent) == 0) {
-                libssh2_agent_publickey* identity = nullptr;
-                libssh2_agent_publickey* previous = nullptr;
-                while (libssh2_agent_get_identity(agent, &identity, previous) == 0) {
-                    previous = identity;
-                    if (libssh2_agent_userauth(agent, options.user.c_str(), identity) == 0) {
-                        libssh2_agent_disconnect(agent);
-                        libssh2_agent_free(agent);
-                        return {};
-                    }
-                    tried.push_back(fmt::format("ssh-agent key '{}' (refused)",
-                                                identity->comment ? identity->comment : ""));
-                }
-            } else {
-                logger.debug("ssh-agent at {} is not usable", socket);
-            }
-            if (agent != nullptr) {
-                libssh2_agent_disconnect(agent);
-                libssh2_agent_free(agent);
-            }
+            if (try_agent(session, options.user, socket, tried, logger))
+                return {};
         }
         auto ssh_dir = std::filesystem::path(home_directory()) / ".ssh";
         for (const char* name : {"id_ed25519", "id_ecdsa", "id_rsa"}) {
@@ -410,6 +502,21 @@ base::Status authenticate(LIBSSH2_SESSION* session, const SshOptions& options,
                                                   "no ~/.ssh/id_*)"
                                                 : "tried ",
                                   list));
+}
+
+// Logs what the key exchange settled on, so an operator (and the tests) can see whether
+// compression was actually agreed rather than merely asked for.
+void log_negotiated_methods(LIBSSH2_SESSION* session, const std::string& name,
+                            base::Logger& logger) {
+    auto method = [&](int type) {
+        const char* value = libssh2_session_methods(session, type);
+        return value != nullptr ? value : "?";
+    };
+    logger.debug("{}: key exchange {}, host key {}, cipher {}, compression {} (to the server) "
+                 "and {} (from it)",
+                 name, method(LIBSSH2_METHOD_KEX), method(LIBSSH2_METHOD_HOSTKEY),
+                 method(LIBSSH2_METHOD_CRYPT_CS), method(LIBSSH2_METHOD_COMP_CS),
+                 method(LIBSSH2_METHOD_COMP_SC));
 }
 
 } // namespace
@@ -476,7 +583,10 @@ base::Result<std::unique_ptr<SshConnection>>
 SshConnection::open(const SshOptions& options, std::chrono::milliseconds io_timeout,
                     base::Logger& logger) {
     init_libssh2_once();
-    auto name = fmt::format("{}@{}:{}", options.user, options.host, options.port);
+    // An IPv6 address in brackets, so its colons are not read as the port's.
+    const bool ipv6 = options.host.find(':') != std::string::npos;
+    auto name = fmt::format("{}@{}:{}", options.user,
+                            ipv6 ? "[" + options.host + "]" : options.host, options.port);
     auto socket = connect_tcp(options, options.connect_timeout);
     if (!socket)
         return std::unexpected(socket.error());
@@ -495,6 +605,7 @@ SshConnection::open(const SshOptions& options, std::chrono::milliseconds io_time
     if (libssh2_session_handshake(session, *socket) != 0)
         return std::unexpected(connection->error(base::ErrorKind::transient,
                                                  "SSH handshake with " + name + " failed"));
+    log_negotiated_methods(session, name, logger);
     if (auto verified = verify_host_key(session, options, logger); !verified)
         return std::unexpected(verified.error());
     if (auto authenticated = authenticate(session, options, logger); !authenticated)

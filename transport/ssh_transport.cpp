@@ -172,6 +172,15 @@ base::Result<std::optional<EntryInfo>> SshTransport::stat(std::string_view path)
     return with_backend([&](RemoteBackend& b) { return b.stat(path); });
 }
 
+std::vector<base::Result<std::optional<EntryInfo>>>
+SshTransport::stat_many(const std::vector<std::string>& paths) {
+    auto backend = acquire();
+    if (!backend)
+        return std::vector<base::Result<std::optional<EntryInfo>>>(
+            paths.size(), std::unexpected(backend.error()));
+    return (*backend)->stat_many(paths);
+}
+
 base::Result<std::vector<DirEntry>> SshTransport::list_directory(std::string_view path) {
     return with_backend([&](RemoteBackend& b) { return b.list_directory(path); });
 }

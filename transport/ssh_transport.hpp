@@ -66,6 +66,8 @@ public:
     std::string describe() const override;
     base::Status check_root() override;
     base::Result<std::optional<EntryInfo>> stat(std::string_view path) override;
+    std::vector<base::Result<std::optional<EntryInfo>>>
+    stat_many(const std::vector<std::string>& paths) override;
     base::Result<std::vector<DirEntry>> list_directory(std::string_view path) override;
     base::Status make_directory(std::string_view path, const EntryInfo& info) override;
     base::Result<PutResult> put_file(std::string_view path, const SourceFile& source,

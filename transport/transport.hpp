@@ -50,6 +50,18 @@ public:
     // Returns the entry at `path` (symlinks not followed), or nullopt when absent.
     virtual base::Result<std::optional<EntryInfo>> stat(std::string_view path) = 0;
 
+    // Returns what stat() returns for each of `paths`, in the same order. A transport with a
+    // network in between sends every request before awaiting any answer, so the whole list
+    // costs about one round trip instead of one per path.
+    virtual std::vector<base::Result<std::optional<EntryInfo>>>
+    stat_many(const std::vector<std::string>& paths) {
+        std::vector<base::Result<std::optional<EntryInfo>>> results;
+        results.reserve(paths.size());
+        for (const auto& path : paths)
+            results.push_back(stat(path));
+        return results;
+    }
+
     // Returns the entries of directory `path`. The transport's own temporary files are hidden
     // (and stale ones left by a crash are removed).
     virtual base::Result<std::vector<DirEntry>> list_directory(std::string_view path) = 0;

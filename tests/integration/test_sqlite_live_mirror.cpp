@@ -7,6 +7,8 @@
 #include "tests/integration/mirror_fixture.hpp"
 #include "tests/support/file_ops.hpp"
 #include "tests/support/sqlite_probe.hpp"
+#include "tests/support/ssh_agent.hpp"
+#include "tests/support/sshd_server.hpp"
 #include "tests/support/wait.hpp"
 
 #include <chrono>
@@ -23,7 +25,9 @@
 
 namespace fs = std::filesystem;
 using namespace fsmirror::test_support;
+using fsmirror::integration::fsmirror_binary;
 using fsmirror::integration::join_lines;
+using fsmirror::integration::k_test_delay;
 using fsmirror::integration::MirrorFixture;
 
 namespace {
@@ -274,4 +278,50 @@ TEST_CASE("a database that never stops changing is snapshotted once per sqlite i
     writer.stop();
     require_final_state(fixture, "app.db");
     fixture.stop();
+}
+
+TEST_CASE("a WAL database written continuously is sound at every read on an SSH target",
+          "[integration][sqlite][ssh]") {
+    MirrorFixture fixture;
+    const fs::path sshd_directory = fixture.root() / "sshd";
+    fs::create_directories(sshd_directory);
+    SshdServer sshd(sshd_directory);
+    // Logged in through ssh-agent, as an operator with a passphrase-protected key would be.
+    SshAgent agent(sshd_directory);
+    agent.add(sshd.client_key());
+    ScopedEnvironment home("HOME", fixture.outside().string());
+    ScopedEnvironment socket("SSH_AUTH_SOCK", agent.socket().string());
+
+    const std::string name = "app.db";
+    Writer writer(fixture.source() / name, fixture.root() / "writer.log",
+                  {"--journal", "wal", "--rate", "300", "--autocheckpoint", "20"});
+    std::vector<std::string> args{"run",
+                                  "--source",
+                                  fixture.source().string(),
+                                  "--target",
+                                  sshd.target(fixture.target()),
+                                  "--known-hosts",
+                                  sshd.known_hosts().string(),
+                                  "--agent-path",
+                                  fsmirror_binary().string(),
+                                  "--delay",
+                                  k_test_delay,
+                                  "--log-level",
+                                  "debug"};
+    const auto sqlite = sqlite_flags(fixture);
+    args.insert(args.end(), sqlite.begin(), sqlite.end());
+    fixture.start_with_args(args, std::nullopt, 1);
+    REQUIRE(fixture.daemon().count_in_log("authenticated with ssh-agent key") >= 1);
+    REQUIRE(fixture.daemon().count_in_log("connected (fsmirror agent") == 1);
+
+    const std::set<long long> seen = watch_target(fixture, name, k_watch_time);
+    INFO("distinct counters seen on the target: " << seen.size());
+    INFO("daemon log:\n" << fixture.log_tail());
+    REQUIRE(seen.size() >= 3);
+
+    writer.stop();
+    require_final_state(fixture, name);
+    fixture.stop();
+    require_no_companions(fixture, name);
+    require_nothing_left_behind(fixture, name);
 }

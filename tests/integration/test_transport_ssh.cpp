@@ -16,10 +16,10 @@
 #include <thread>
 #include <vector>
 
-#include <sys/stat.h>
-
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
+
+#include <sys/stat.h>
 
 namespace fs = std::filesystem;
 using namespace fsmirror;
@@ -160,9 +160,9 @@ TEST_CASE("without fsmirror on the remote, SFTP carries whole files and converge
         .symlink_mtimes = false, .directory_mtimes = true, .ignored = {}};
     // The rename of d000 below is a deletion and a creation in a one-shot sync, more than half
     // the tree: the mass-delete guard would hold it (test_safety_guard.cpp).
-    const auto args = concat({"sync", "--source", fixture.source().string(),
-                              "--max-delete-percent", "100"},
-                             ssh_flags(sshd, fixture.target(), k_missing_agent));
+    const auto args =
+        concat({"sync", "--source", fixture.source().string(), "--max-delete-percent", "100"},
+               ssh_flags(sshd, fixture.target(), k_missing_agent));
 
     auto first = run_fsmirror(fixture, args);
     INFO(first.log);
@@ -396,4 +396,51 @@ TEST_CASE("a key the server does not accept gives a clear authentication error",
                                           "--known-hosts", sshd.known_hosts().string()});
     CHECK(missing.status == 1);
     CHECK(count_of(missing.log, "cannot read identity file") >= 1);
+}
+
+TEST_CASE("a burst of small files looks the target entries up together, not one round trip each",
+          "[integration][ssh][pipelining]") {
+    MirrorFixture fixture;
+    SshdServer sshd(sshd_directory(fixture));
+    fixture.start_with_args(concat({"run", "--source", fixture.source().string(), "--delay",
+                                    k_test_delay, "--log-level", "debug"},
+                                   ssh_flags(sshd, fixture.target())),
+                            std::nullopt, 1);
+    const auto log_before = fixture.daemon().log_text().size();
+
+    // Written outside and moved in, so the whole burst lands within one delay.
+    constexpr unsigned k_files = 40;
+    fs::create_directories(fixture.outside() / "burst");
+    for (unsigned i = 0; i < k_files; ++i)
+        write_file(fixture.outside() / "burst" / fmt::format("small-{:02}", i),
+                   make_content(500, i));
+    for (unsigned i = 0; i < k_files; ++i)
+        fs::rename(fixture.outside() / "burst" / fmt::format("small-{:02}", i),
+                   fixture.source() / fmt::format("small-{:02}", i));
+    fixture.require_mirrored();
+
+    // Every batch reports "looked up N target entries in R round trips" once it has finished,
+    // which may be a moment after its last file landed.
+    static const std::regex pattern(R"(looked up (\d+) target entries in (\d+) round trips)");
+    std::string log;
+    std::uint64_t lookups = 0;
+    std::uint64_t round_trips = 0;
+    wait_until(
+        [&] {
+            log = fixture.daemon().log_text().substr(log_before);
+            lookups = 0;
+            round_trips = 0;
+            for (std::sregex_iterator it(log.begin(), log.end(), pattern), end; it != end; ++it) {
+                lookups += std::stoull((*it)[1].str());
+                round_trips += std::stoull((*it)[2].str());
+            }
+            return lookups >= k_files;
+        },
+        k_settle_timeout);
+    INFO(log);
+    CHECK(lookups >= k_files);
+    // One per batch (the burst may straddle two), where it used to be one per file.
+    CHECK(round_trips >= 1);
+    CHECK(round_trips <= 3);
+    fixture.stop();
 }

@@ -116,7 +116,22 @@ bool is_gone(pid_t pid) {
 
 } // namespace
 
-SshdServer::SshdServer(const fs::path& directory) : m_directory(directory) {
+std::optional<std::string> ipv6_loopback_missing() {
+    int fd = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return fmt::format("no IPv6 on this machine: {}", std::strerror(errno));
+    sockaddr_in6 address{};
+    address.sin6_family = AF_INET6;
+    address.sin6_addr = in6addr_loopback;
+    const bool bound = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+    const int error = errno;
+    ::close(fd);
+    if (!bound)
+        return fmt::format("cannot bind to ::1: {}", std::strerror(error));
+    return std::nullopt;
+}
+
+SshdServer::SshdServer(const fs::path& directory, Listen listen) : m_directory(directory) {
     for (const char* tool : {k_sshd, k_keygen})
         if (::access(tool, X_OK) != 0)
             skip(fmt::format("{} is not available ({}): install openssh-server and "
@@ -146,11 +161,17 @@ SshdServer::SshdServer(const fs::path& directory) : m_directory(directory) {
     fields >> type >> blob;
     m_host_public_key = type + " " + blob;
     m_known_hosts = m_directory / "known_hosts";
-    std::ofstream(m_known_hosts) << fmt::format("[127.0.0.1]:{} {}\n", m_port, m_host_public_key);
+    const bool ipv6 = listen == Listen::ipv4_and_ipv6;
+    if (ipv6)
+        if (auto missing = ipv6_loopback_missing())
+            skip(*missing);
+    std::ofstream(m_known_hosts) << fmt::format("[127.0.0.1]:{} {}\n", m_port, m_host_public_key)
+                                 << (ipv6 ? fmt::format("[::1]:{} {}\n", m_port, m_host_public_key)
+                                          : "");
 
     m_config = m_directory / "sshd_config";
     std::ofstream(m_config) << fmt::format("Port {}\n"
-                                           "ListenAddress 127.0.0.1\n"
+                                           "ListenAddress 127.0.0.1\n{}"
                                            "HostKey {}\n"
                                            "PidFile {}\n"
                                            "AuthorizedKeysFile {}\n"
@@ -164,8 +185,8 @@ SshdServer::SshdServer(const fs::path& directory) : m_directory(directory) {
                                            "MaxSessions 100\n"
                                            "Subsystem sftp internal-sftp\n"
                                            "LogLevel VERBOSE\n",
-                                           m_port, host_key.string(),
-                                           (m_directory / "sshd.pid").string(),
+                                           m_port, ipv6 ? "ListenAddress ::1\n" : "",
+                                           host_key.string(), (m_directory / "sshd.pid").string(),
                                            (m_directory / "authorized_keys").string());
     start();
     if (!m_sshd->wait_for_log("Server listening on", 10s))

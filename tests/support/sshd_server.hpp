@@ -9,17 +9,27 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
 namespace fsmirror::test_support {
+
+// The loopback addresses the server listens on.
+enum class Listen {
+    ipv4,          // 127.0.0.1
+    ipv4_and_ipv6, // 127.0.0.1 and ::1 (see ipv6_loopback_missing())
+};
+
+// Returns why ::1 cannot be used on this machine (no IPv6, or no ::1 on lo), or nullopt.
+std::optional<std::string> ipv6_loopback_missing();
 
 class SshdServer {
 public:
     // Generates the keys and config in `directory` (which must exist) and starts sshd. When
     // sshd or ssh-keygen is missing or sshd cannot start, prints why and exits the test process
     // with status 4 (the integration suite's SKIP_RETURN_CODE).
-    explicit SshdServer(const std::filesystem::path& directory);
+    explicit SshdServer(const std::filesystem::path& directory, Listen listen = Listen::ipv4);
     ~SshdServer();
     SshdServer(const SshdServer&) = delete;
     SshdServer& operator=(const SshdServer&) = delete;
@@ -29,7 +39,8 @@ public:
     // The private key sshd accepts for the current user (root in CI).
     const std::filesystem::path& client_key() const { return m_client_key; }
 
-    // A known_hosts file holding the server's host key under "[127.0.0.1]:port".
+    // A known_hosts file holding the server's host key under "[127.0.0.1]:port" (and
+    // "[::1]:port" when listening there too).
     const std::filesystem::path& known_hosts() const { return m_known_hosts; }
 
     // The server's host public key line ("ssh-ed25519 AAAA...").

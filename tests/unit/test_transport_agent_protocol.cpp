@@ -106,8 +106,9 @@ TEST_CASE("every request survives an encode/decode round trip", "[transport][age
     round_trip(Request{15, CheckRoot{}});
     round_trip(Request{16, Signature{"big"}});
     auto begin = std::get<PutBegin>(
-        round_trip(Request{17, PutBegin{"f", sample_file(), PutMode::delta}}).body);
+        round_trip(Request{17, PutBegin{"f", sample_file(), PutMode::delta, true}}).body);
     CHECK(begin.mode == PutMode::delta);
+    CHECK(begin.durable);
     std::string binary("\0\x01\xff data", 8);
     CHECK(std::get<PutData>(round_trip(Request{17, PutData{binary}}).body).bytes == binary);
     Digest digest{};
@@ -200,7 +201,10 @@ TEST_CASE("malformed fields are refused, never trusted", "[transport][agent_prot
         frame[5 + 4 + 1] = 9; // entry type
         CHECK_FALSE(decode_request(frame));
         auto put = payload_of(encode(Request{1, PutBegin{"f", sample_file(), PutMode::whole}}));
-        put.back() = 7; // put mode
+        put[put.size() - 2] = 7; // put mode
+        CHECK_FALSE(decode_request(put));
+        put = payload_of(encode(Request{1, PutBegin{"f", sample_file(), PutMode::whole}}));
+        put.back() = 2; // durability
         CHECK_FALSE(decode_request(put));
     }
     SECTION("mode bits beyond 07777 and inconsistent link targets") {
