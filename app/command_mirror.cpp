@@ -132,8 +132,12 @@ int mirror(const CommandContext& context, Mode mode) {
 
 } // namespace
 
-int command_run(const CommandContext& context) { return mirror(context, Mode::continuous); }
+int command_run(const CommandContext& context) {
+    return mirror(context, Mode::continuous);
+}
 
-int command_sync(const CommandContext& context) { return mirror(context, Mode::once); }
+int command_sync(const CommandContext& context) {
+    return mirror(context, Mode::once);
+}
 
 } // namespace fsmirror::app

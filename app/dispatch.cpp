@@ -1,12 +1,12 @@
 #include "app/commands.hpp"
 #include "app/library_versions.hpp"
 
-#include <fmt/format.h>
-
 #include <array>
 #include <cstdio>
 #include <string_view>
 #include <system_error>
+
+#include <fmt/format.h>
 
 #ifndef FSMIRROR_VERSION
 #define FSMIRROR_VERSION "0.0.0"
@@ -36,7 +36,8 @@ constexpr std::array k_commands = {
     CommandEntry{"verify", command_verify, "compare a mirror with its source (--checksum)"},
     CommandEntry{"resume", command_resume, "release deletions held by the mass-delete guard"},
     CommandEntry{"status", command_status, "what the running daemon is doing, per sync"},
-    CommandEntry{"health", command_health, "check the daemon once; exit 0 OK, 1 WARNING, 2 CRITICAL"},
+    CommandEntry{"health", command_health,
+                 "check the daemon once; exit 0 OK, 1 WARNING, 2 CRITICAL"},
     CommandEntry{"alert", command_alert, "send one alert through the configured channels"},
     CommandEntry{"agent", command_agent, "the remote end of an SSH target (run by fsmirror)"},
     CommandEntry{"sqlite-digest", command_sqlite_digest,

@@ -7,13 +7,6 @@
 #include "transport/ssh_transport.hpp"
 #include "transport/target_marker.hpp"
 
-#include <fmt/format.h>
-
-#include <pwd.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -22,6 +15,13 @@
 #include <cstring>
 #include <mutex>
 #include <system_error>
+
+#include <fmt/format.h>
+
+#include <pwd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace fsmirror::app {
 
@@ -145,8 +145,8 @@ void write_marker(const config::SyncConfig& sync, const std::string& source,
     auto existing = target.stat(transport::k_marker_name);
     if (!existing)
         throw StartupError(sync.name + ": " + existing.error().message);
-    auto put = target.put_file(transport::k_marker_name,
-                               transport::SourceFile{memory.get(), info}, *existing);
+    auto put = target.put_file(transport::k_marker_name, transport::SourceFile{memory.get(), info},
+                               *existing);
     if (!put)
         throw StartupError(fmt::format("{}: cannot write the {} marker: {}", sync.name,
                                        transport::k_marker_name, put.error().message));
@@ -292,8 +292,8 @@ std::unique_ptr<transport::Transport> open_remote_target(const config::SyncConfi
     return make_ssh_transport(sync, attribute_policy(sync), logger);
 }
 
-std::unique_ptr<engine::SyncSession> make_session(const config::SyncConfig& sync,
-                                                  Watching watching, base::Logger& logger) {
+std::unique_ptr<engine::SyncSession> make_session(const config::SyncConfig& sync, Watching watching,
+                                                  base::Logger& logger) {
     SessionSettings settings;
     settings.watching = watching;
     return make_session(sync, settings, logger);

@@ -32,16 +32,15 @@ struct SessionSettings {
     std::function<void(const std::string&)> dry_run_report;
     engine::StartupDeletions startup_deletions = engine::StartupDeletions::guarded;
     engine::SessionObserver* observer = nullptr; // not owned
-    monitor::SyncReporter* reporter = nullptr;    // not owned; outlives the session
+    monitor::SyncReporter* reporter = nullptr;   // not owned; outlives the session
 };
 
 // Checks the paths, creates a missing target whose parent exists, marks it as fsmirror's
 // (the `.fsmirror` marker naming the source), and builds the session. The pre-flight checks
 // (app/preflight.hpp) are the caller's. Throws StartupError with a message naming the sync,
 // the path and the fix.
-std::unique_ptr<engine::SyncSession> make_session(const config::SyncConfig& sync,
-                                                  const SessionSettings& settings,
-                                                  base::Logger& logger);
+std::unique_ptr<engine::SyncSession>
+make_session(const config::SyncConfig& sync, const SessionSettings& settings, base::Logger& logger);
 
 // Returns the exclude filter of `sync`. Throws StartupError for a bad pattern or file.
 engine::ExcludeFilter make_excludes(const config::SyncConfig& sync);
@@ -55,7 +54,7 @@ std::unique_ptr<transport::Transport> open_remote_target(const config::SyncConfi
                                                          base::Logger& logger);
 
 // The same with default settings but `watching`.
-std::unique_ptr<engine::SyncSession> make_session(const config::SyncConfig& sync,
-                                                  Watching watching, base::Logger& logger);
+std::unique_ptr<engine::SyncSession> make_session(const config::SyncConfig& sync, Watching watching,
+                                                  base::Logger& logger);
 
 } // namespace fsmirror::app

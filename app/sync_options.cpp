@@ -1,8 +1,7 @@
 #include "app/sync_options.hpp"
+
 #include "config/remote_target.hpp"
 #include "config/yaml_loader.hpp"
-
-#include <fmt/format.h>
 
 #include <algorithm>
 #include <charconv>
@@ -11,6 +10,8 @@
 #include <functional>
 #include <limits>
 #include <map>
+
+#include <fmt/format.h>
 
 namespace fsmirror::app {
 
@@ -128,9 +129,18 @@ SyncSelection parse_sync_options(const std::vector<std::string>& args,
 
     using Handler = std::function<void(const std::string&)>;
     const std::map<std::string, Handler> with_value = {
-        {"--config", [&](const std::string& v) { command.config_file = resolve(v, working_directory); }},
-        {"--source", [&](const std::string& v) { source = v; }},
-        {"--target", [&](const std::string& v) { targets.push_back(v); }},
+        {"--config",
+         [&](const std::string& v) {
+             command.config_file = resolve(v, working_directory);
+         }},
+        {"--source",
+         [&](const std::string& v) {
+             source = v;
+         }},
+        {"--target",
+         [&](const std::string& v) {
+             targets.push_back(v);
+         }},
         {"--identity",
          [&](const std::string& v) {
              sync.ssh.identity_file = resolve(v, working_directory);
@@ -165,46 +175,88 @@ SyncSelection parse_sync_options(const std::vector<std::string>& args,
                  throw UsageError("--keepalive takes 0 to 3600 seconds, got '" + v + "'");
              ssh_flags.push_back("--keepalive");
          }},
-        {"--delay", [&](const std::string& v) { sync.delay_seconds = parse_seconds("--delay", v); }},
+        {"--delay",
+         [&](const std::string& v) {
+             sync.delay_seconds = parse_seconds("--delay", v);
+         }},
         {"--max-delays",
-         [&](const std::string& v) { sync.max_delays = parse_count("--max-delays", v, 1, 10'000'000); }},
-        {"--exclude", [&](const std::string& v) { sync.excludes.push_back(v); }},
+         [&](const std::string& v) {
+             sync.max_delays = parse_count("--max-delays", v, 1, 10'000'000);
+         }},
+        {"--exclude",
+         [&](const std::string& v) {
+             sync.excludes.push_back(v);
+         }},
         {"--exclude-from",
-         [&](const std::string& v) { sync.exclude_from = resolve(v, working_directory); }},
-        {"--delete", [&](const std::string& v) { sync.delete_mode = parse_delete_mode(v); }},
-        {"--fsync", [&](const std::string& v) { sync.fsync = parse_fsync(v); }},
+         [&](const std::string& v) {
+             sync.exclude_from = resolve(v, working_directory);
+         }},
+        {"--delete",
+         [&](const std::string& v) {
+             sync.delete_mode = parse_delete_mode(v);
+         }},
+        {"--fsync",
+         [&](const std::string& v) {
+             sync.fsync = parse_fsync(v);
+         }},
         {"--workers",
-         [&](const std::string& v) { sync.workers = static_cast<unsigned>(parse_count("--workers", v, 1, 64)); }},
-        {"--name", [&](const std::string& v) { sync.name = v; }},
+         [&](const std::string& v) {
+             sync.workers = static_cast<unsigned>(parse_count("--workers", v, 1, 64));
+         }},
+        {"--name",
+         [&](const std::string& v) {
+             sync.name = v;
+         }},
         {"--sqlite-interval",
          [&](const std::string& v) {
              sync.sqlite.interval_seconds = parse_seconds("--sqlite-interval", v);
          }},
         {"--sqlite-temp-dir",
-         [&](const std::string& v) { sync.sqlite.temp_dir = resolve(v, working_directory); }},
+         [&](const std::string& v) {
+             sync.sqlite.temp_dir = resolve(v, working_directory);
+         }},
         {"--log-level",
          [&](const std::string& v) {
              auto level = base::parse_log_level(v);
              if (!level)
-                 throw UsageError("--log-level takes debug, info, warning or error, got '" + v + "'");
+                 throw UsageError("--log-level takes debug, info, warning or error, got '" + v +
+                                  "'");
              command.log_level = *level;
          }},
-        {"--log-file", [&](const std::string& v) { command.log_file = resolve(v, working_directory); }},
-        {"--state-dir", [&](const std::string& v) { command.state_dir = resolve(v, working_directory); }},
+        {"--log-file",
+         [&](const std::string& v) {
+             command.log_file = resolve(v, working_directory);
+         }},
+        {"--state-dir",
+         [&](const std::string& v) {
+             command.state_dir = resolve(v, working_directory);
+         }},
         {"--max-delete-percent",
          [&](const std::string& v) {
-             sync.max_delete_percent = static_cast<unsigned>(parse_count("--max-delete-percent", v, 1, 100));
+             sync.max_delete_percent =
+                 static_cast<unsigned>(parse_count("--max-delete-percent", v, 1, 100));
          }},
         {"--max-delete-files",
          [&](const std::string& v) {
-             sync.max_delete_files = parse_count("--max-delete-files", v, 1, std::numeric_limits<unsigned long>::max());
+             sync.max_delete_files =
+                 parse_count("--max-delete-files", v, 1, std::numeric_limits<unsigned long>::max());
          }},
-        {"--require-mount", [&](const std::string& v) { sync.require_mount = parse_require_mount(v); }},
-        {"--events", [&](const std::string& v) { sync.events = parse_events(v); }},
+        {"--require-mount",
+         [&](const std::string& v) {
+             sync.require_mount = parse_require_mount(v);
+         }},
+        {"--events",
+         [&](const std::string& v) {
+             sync.events = parse_events(v);
+         }},
         {"--verify-interval",
-         [&](const std::string& v) { sync.verify_interval_seconds = parse_seconds("--verify-interval", v); }},
+         [&](const std::string& v) {
+             sync.verify_interval_seconds = parse_seconds("--verify-interval", v);
+         }},
         {"--status-file",
-         [&](const std::string& v) { command.status_file = resolve(v, working_directory); }},
+         [&](const std::string& v) {
+             command.status_file = resolve(v, working_directory);
+         }},
         {"--status-interval",
          [&](const std::string& v) {
              const double seconds = parse_seconds("--status-interval", v);
@@ -214,21 +266,42 @@ SyncSelection parse_sync_options(const std::vector<std::string>& args,
          }},
     };
     const std::map<std::string, std::function<void()>> switches = {
-        {"--inplace", [&] { sync.inplace = true; }},
-        {"--no-perms", [&] { sync.preserve.mode = false; }},
-        {"--no-times", [&] { sync.preserve.times = false; }},
-        {"--owner", [&] { sync.preserve.owner = true; }},
-        {"--no-owner", [&] { sync.preserve.owner = false; }},
-        {"--verify-checksum", [&] { sync.verify_checksum = true; }},
+        {"--inplace",
+         [&] {
+             sync.inplace = true;
+         }},
+        {"--no-perms",
+         [&] {
+             sync.preserve.mode = false;
+         }},
+        {"--no-times",
+         [&] {
+             sync.preserve.times = false;
+         }},
+        {"--owner",
+         [&] {
+             sync.preserve.owner = true;
+         }},
+        {"--no-owner",
+         [&] {
+             sync.preserve.owner = false;
+         }},
+        {"--verify-checksum",
+         [&] {
+             sync.verify_checksum = true;
+         }},
         {"--compress",
          [&] {
              sync.ssh.compression = true;
              ssh_flags.push_back("--compress");
          }},
-        {"--no-sqlite", [&] { sync.sqlite.enabled = false; }},
+        {"--no-sqlite",
+         [&] {
+             sync.sqlite.enabled = false;
+         }},
     };
-    const std::vector<std::string> not_sync_flags = {"--config",      "--log-level",
-                                                     "--log-file",    "--status-file",
+    const std::vector<std::string> not_sync_flags = {"--config",          "--log-level",
+                                                     "--log-file",        "--status-file",
                                                      "--status-interval", "--state-dir"};
 
     for (std::size_t i = 0; i < args.size(); ++i) {

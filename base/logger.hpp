@@ -2,8 +2,6 @@
 // Timestamped log lines to stderr (journald), an optional log file and optionally syslog, in
 // fsmirror's own shape or in lsyncd's (for scripts that grep lsyncd's logs). Thread-safe.
 
-#include <fmt/format.h>
-
 #include <cstdio>
 #include <deque>
 #include <filesystem>
@@ -12,6 +10,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <fmt/format.h>
 
 namespace fsmirror::base {
 

@@ -1,9 +1,9 @@
 #pragma once
 // Owns a file descriptor and closes it once.
 
-#include <unistd.h>
-
 #include <utility>
+
+#include <unistd.h>
 
 namespace fsmirror::base {
 

@@ -54,7 +54,7 @@ struct SshSettings {
     HostKeyPolicy host_key_policy = HostKeyPolicy::strict;
     bool compression = false;
     double connect_timeout_seconds = 10;
-    double keepalive_seconds = 15;      // 0 disables keepalives
+    double keepalive_seconds = 15;       // 0 disables keepalives
     std::string agent_path = "fsmirror"; // the fsmirror binary on the remote (PATH searched)
 };
 
@@ -79,25 +79,25 @@ struct SqliteConfig {
 };
 
 struct SyncConfig {
-    std::string name;                  // shown in logs and status; defaults to "sync<N>"
-    std::filesystem::path source;      // absolute, resolved at load time
-    std::string target;                // absolute local path, or a remote target's text
-    double delay_seconds = 1.0;        // batching delay; fractions and 0 allowed
-    std::size_t max_delays = 1000;     // queued paths after which a batch is flushed early
+    std::string name;              // shown in logs and status; defaults to "sync<N>"
+    std::filesystem::path source;  // absolute, resolved at load time
+    std::string target;            // absolute local path, or a remote target's text
+    double delay_seconds = 1.0;    // batching delay; fractions and 0 allowed
+    std::size_t max_delays = 1000; // queued paths after which a batch is flushed early
     DeleteMode delete_mode = DeleteMode::always;
-    std::vector<std::string> excludes; // rsync-style patterns
+    std::vector<std::string> excludes;                 // rsync-style patterns
     std::optional<std::filesystem::path> exclude_from; // one pattern per line
     PreserveOptions preserve;
-    bool inplace = false;              // update files in place (rsync --inplace)
+    bool inplace = false; // update files in place (rsync --inplace)
     FsyncPolicy fsync = FsyncPolicy::batch;
-    unsigned workers = 4;              // parallel transfers for this sync
+    unsigned workers = 4; // parallel transfers for this sync
     // Mass-delete guard: deletions are held when a batch (with those of the last minute)
     // would remove more than this share of the target, or more than this many entries.
-    unsigned max_delete_percent = 50;       // 1-100; 100 turns the share rule off
-    std::uint64_t max_delete_files = 1000;  // >= 1
+    unsigned max_delete_percent = 50;      // 1-100; 100 turns the share rule off
+    std::uint64_t max_delete_files = 1000; // >= 1
     RequireMount require_mount = RequireMount::none;
-    double verify_interval_seconds = 0;     // drift repair every so often; 0 = off
-    bool verify_checksum = false;           // drift repair also compares contents
+    double verify_interval_seconds = 0;              // drift repair every so often; 0 = off
+    bool verify_checksum = false;                    // drift repair also compares contents
     EventsBackend events = EventsBackend::automatic; // fanotify for huge trees where it can
     std::optional<RemoteTarget> remote; // set when the target is on another machine (SSH)
     SshSettings ssh;                    // how `remote` is reached
@@ -121,8 +121,8 @@ enum class InotifyMode { close_write, modify, close_write_or_modify };
 struct LsyncdSettings {
     bool nodaemon = false; // false: detach as lsyncd does (double fork, setsid)
     std::optional<std::filesystem::path> pid_file; // written at startup, removed at exit
-    bool insist = false;  // keep retrying syncs that cannot start instead of exiting
-    bool onepass = false; // run the initial sync, then exit (lsyncd 2.3's -onepass)
+    bool insist = false;               // keep retrying syncs that cannot start instead of exiting
+    bool onepass = false;              // run the initial sync, then exit (lsyncd 2.3's -onepass)
     std::string log_facility = "user"; // syslog facility, used when detached without a logfile
     std::string log_ident = "lsyncd";  // syslog identifier, as lsyncd's logident
     std::optional<unsigned long> max_processes; // accepted; fsmirror transfers on `workers`
@@ -137,15 +137,15 @@ struct MonitorConfig {
     double disk_usage_percent = 90;       // warning
     double disk_critical_percent = 98;    // critical
     double inode_usage_percent = 90;
-    double inotify_watch_percent = 90;    // of fs.inotify.max_user_watches
-    double recovery_point_seconds = 300;  // oldest SQLite change not yet on the target
+    double inotify_watch_percent = 90;              // of fs.inotify.max_user_watches
+    double recovery_point_seconds = 300;            // oldest SQLite change not yet on the target
     std::vector<std::filesystem::path> mountpoints; // must be mount points (LUKS volumes, ...)
 };
 
 // Mail alerts (`alerts.email:`): through SMTP (smtp_url) or a sendmail-compatible command.
 struct EmailAlertConfig {
     std::vector<std::string> to;
-    std::string from;                   // empty: fsmirror@<hostname>
+    std::string from;                    // empty: fsmirror@<hostname>
     std::optional<std::string> smtp_url; // smtp://host:port or smtps://host:port
     std::optional<std::string> username;
     // The password comes from a file (not readable by others), an environment variable, or
@@ -177,7 +177,7 @@ struct Config {
     // nullopt: $STATE_DIRECTORY (set by systemd's StateDirectory=) or /var/lib/fsmirror.
     std::optional<std::filesystem::path> state_dir;
     std::optional<std::filesystem::path> source_file; // where it was loaded from, for SIGHUP
-    std::optional<LsyncdSettings> lsyncd; // set by the lsyncd loader only
+    std::optional<LsyncdSettings> lsyncd;             // set by the lsyncd loader only
     // lsyncd's statusFile layout; the daemon's own status.json lives in the state directory.
     std::optional<std::filesystem::path> status_file;
     double status_interval_seconds = 10; // lsyncd's statusInterval default

@@ -1,7 +1,6 @@
 #include "config/lua_loader.hpp"
 
 #include "config/config_file.hpp"
-
 #include "config/lsyncd_translate.hpp"
 #include "config/lua_sandbox.hpp"
 #include "config/yaml_loader.hpp"

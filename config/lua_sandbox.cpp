@@ -39,7 +39,7 @@ std::int64_t thread_cpu_ns() {
     ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
     return static_cast<std::int64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
 }
-constexpr int k_max_depth = 32;                  // nested tables in one sync{} argument
+constexpr int k_max_depth = 32; // nested tables in one sync{} argument
 
 // The chunk name Lua prints in messages; replaced by the real origin, which Lua would shorten.
 constexpr const char* k_chunk_name = "=config";

@@ -722,8 +722,8 @@ EmailAlertConfig Parser::parse_email(const Entry& section) const {
     if (email.smtp_url.has_value() == !email.sendmail_command.empty())
         fail(section.key_mark, "'alerts.email' needs exactly one of 'smtp_url' (SMTP) and "
                                "'sendmail_command' (msmtp, sendmail)");
-    const int passwords = (email.password ? 1 : 0) + (email.password_file ? 1 : 0) +
-                          (email.password_env ? 1 : 0);
+    const int passwords =
+        (email.password ? 1 : 0) + (email.password_file ? 1 : 0) + (email.password_env ? 1 : 0);
     if (passwords > 1)
         fail(section.key_mark, "'alerts.email' takes only one of 'password', 'password_file' "
                                "and 'password_env'");
@@ -915,9 +915,9 @@ Config Parser::parse_document(const YAML::Node& root) const {
                                       "list, got {}",
                                       describe(root)));
     const std::vector<Entry> keys = entries(root, "the configuration");
-    const std::vector<std::string_view> known = {"log",       "defaults",        "syncs",
+    const std::vector<std::string_view> known = {"log",         "defaults",        "syncs",
                                                  "status_file", "status_interval", "state_dir",
-                                                 "monitor",   "alerts",          "metrics"};
+                                                 "monitor",     "alerts",          "metrics"};
     for (const Entry& e : keys) {
         if (std::find(known.begin(), known.end(), e.key) == known.end())
             fail_unknown(e, "at the top level", k_top_level_keys);

@@ -3,11 +3,11 @@
 #include "base/rel_path.hpp"
 #include "transport/local_fs.hpp"
 
+#include <cerrno>
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
-
-#include <cerrno>
 
 namespace fsmirror::engine {
 
@@ -94,7 +94,8 @@ Result<bool> SourceTree::any_entry(
     int read_errno = found ? 0 : errno;
     ::closedir(stream);
     if (read_errno != 0)
-        return std::unexpected(base::error_from_errno(read_errno, "read directory " + display(path)));
+        return std::unexpected(
+            base::error_from_errno(read_errno, "read directory " + display(path)));
     return found;
 }
 

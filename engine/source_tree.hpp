@@ -38,9 +38,9 @@ public:
     // Returns true as soon as directory `path` holds an entry `counts` accepts (called with
     // the name and whether it is a directory), false when none does; not_found when it is
     // gone. Reads no more of a huge directory than it must.
-    base::Result<bool> any_entry(std::string_view path,
-                                 const std::function<bool(std::string_view name, bool is_directory)>&
-                                     counts) const;
+    base::Result<bool>
+    any_entry(std::string_view path,
+              const std::function<bool(std::string_view name, bool is_directory)>& counts) const;
 
     // Opens regular file `path` for reading; not_found when it is gone or no longer a file.
     base::Result<base::UniqueFd> open_file(std::string_view path) const;

@@ -651,10 +651,12 @@ void SyncSession::publish(TimePoint now, Urgency urgency, Refresh refresh) {
     status.counters.failures = counters.failures.load();
     if (m_databases) {
         const auto& db = m_databases->counters();
-        status.databases = monitor::DatabaseFigures{
-            db.snapshots.load(),          db.snapshot_failures.load(),
-            db.databases_unmirrored.load(), db.unmirrored_age_ms.load(),
-            db.last_recovery_point_ms.load(), db.max_recovery_point_ms.load()};
+        status.databases = monitor::DatabaseFigures{db.snapshots.load(),
+                                                    db.snapshot_failures.load(),
+                                                    db.databases_unmirrored.load(),
+                                                    db.unmirrored_age_ms.load(),
+                                                    db.last_recovery_point_ms.load(),
+                                                    db.max_recovery_point_ms.load()};
     }
     status.last_error = m_report.last_error;
     status.last_error_time = m_report.last_error_time;

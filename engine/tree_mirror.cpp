@@ -764,7 +764,6 @@ void TreeMirror::other_names_changed(std::uint64_t inode, BatchState& state) {
         state.rescan_needed = true;
 }
 
-
 std::vector<std::string> TreeMirror::note_hard_link(const std::string& path, const EntryInfo& info,
                                                     bool* unknown_names) {
     std::lock_guard lock(m_hard_links_mutex);

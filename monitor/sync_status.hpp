@@ -18,14 +18,14 @@ using WallTime = WallClock::time_point;
 
 // Where a sync is in its life, as shown in status output.
 enum class SyncState : std::uint8_t {
-    starting,     // watches being set
-    initial_sync, // bringing the target up to date
-    watching,     // idle, waiting for changes
-    syncing,      // running a batch
+    starting,         // watches being set
+    initial_sync,     // bringing the target up to date
+    watching,         // idle, waiting for changes
+    syncing,          // running a batch
     deletions_paused, // the mass-delete guard holds deletions; everything else is mirrored
-    source_lost,  // the source vanished or was unmounted; nothing is deleted meanwhile
-    target_lost,  // the target cannot be reached; changes are held
-    stopped,      // the session has ended
+    source_lost,      // the source vanished or was unmounted; nothing is deleted meanwhile
+    target_lost,      // the target cannot be reached; changes are held
+    stopped,          // the session has ended
 };
 
 // Returns the state's name ("initial_sync"); parse_sync_state is its inverse (nullopt for an

@@ -165,8 +165,8 @@ PreflightReport run_preflight(const PreflightRequest& request) {
     }
     const bool target_ok = !request.remote_target && check_target(request.target, out);
 
-    const auto refused = request.remote_target ? std::nullopt
-                                               : check_source_target_paths(source, target);
+    const auto refused =
+        request.remote_target ? std::nullopt : check_source_target_paths(source, target);
     if (refused)
         out.push_back(fail("paths", request.target, *refused,
                            "give a dedicated target outside the source (never skipped, not even "

@@ -5,7 +5,7 @@
 # Usage: scripts/install-deps.sh [extra-package...]
 set -euo pipefail
 packages=(
-  build-essential cmake pkg-config git
+  build-essential cmake pkg-config git clang-format
   libfmt-dev libyaml-cpp-dev catch2 librsync-dev libssh2-1-dev libsqlite3-dev
   liblua5.4-dev libcurl4-openssl-dev libxxhash-dev libsystemd-dev nlohmann-json3-dev
   openssh-server openssh-client python3 python3-aiosmtpd sqlite3 rsync

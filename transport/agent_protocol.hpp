@@ -27,7 +27,9 @@
 
 namespace fsmirror::transport::agent {
 
-inline constexpr std::uint32_t k_protocol_version = 1;
+// 2: Put carries its own durability (SQLite snapshots are always fsynced). Agents of another
+// version are refused at Hello, with both versions named, instead of failing on a request.
+inline constexpr std::uint32_t k_protocol_version = 2;
 // Sent first in Hello, so an agent talking to something else fails at once.
 inline constexpr std::string_view k_magic = "fsmirror";
 // Largest payload either side accepts; a bigger announced length ends the session.

@@ -1,12 +1,12 @@
 #include "transport/file_content.hpp"
 
-#include <linux/fs.h>
-#include <sys/ioctl.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
 #include <vector>
+
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 namespace fsmirror::transport {
 
@@ -15,7 +15,7 @@ using base::Result;
 
 namespace {
 
-constexpr std::size_t k_chunk = 1 << 20;     // read granularity for the block compare
+constexpr std::size_t k_chunk = 1 << 20;      // read granularity for the block compare
 constexpr std::size_t k_block = 4096;         // write granularity: a page
 constexpr std::size_t k_copy_chunk = 1 << 30; // per copy_file_range call
 
@@ -144,6 +144,8 @@ Result<std::uint64_t> write_changed_blocks(int src_fd, int dst_fd) {
     return written;
 }
 
-bool try_clone_file(int src_fd, int dst_fd) { return ::ioctl(dst_fd, FICLONE, src_fd) == 0; }
+bool try_clone_file(int src_fd, int dst_fd) {
+    return ::ioctl(dst_fd, FICLONE, src_fd) == 0;
+}
 
 } // namespace fsmirror::transport

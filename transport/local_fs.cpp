@@ -1,11 +1,11 @@
 #include "transport/local_fs.hpp"
 
+#include <cerrno>
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <cerrno>
 
 namespace fsmirror::transport {
 
@@ -39,8 +39,8 @@ EntryInfo entry_info_from_stat(const struct stat& st) {
     else
         info.type = EntryType::other;
     info.size = static_cast<std::uint64_t>(st.st_size);
-    info.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 +
-                    st.st_mtim.tv_nsec;
+    info.mtime_ns =
+        static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
     info.mode = st.st_mode & 07777;
     info.uid = st.st_uid;
     info.gid = st.st_gid;
@@ -161,7 +161,9 @@ int openat2_beneath(int root_fd, const char* path) {
     return static_cast<int>(::syscall(SYS_openat2, root_fd, path, &how, sizeof how));
 }
 
-bool is_missing_errno(int err) { return err == ENOENT || err == ENOTDIR || err == ELOOP; }
+bool is_missing_errno(int err) {
+    return err == ENOENT || err == ENOTDIR || err == ELOOP;
+}
 
 } // namespace
 
@@ -172,8 +174,8 @@ Result<UniqueFd> open_directory_beneath(int root_fd, std::string_view rel_dir,
     if (fd < 0) {
         int err = errno;
         if (is_missing_errno(err))
-            return std::unexpected(base::Error{base::ErrorKind::not_found,
-                                               "directory not found: " + display, err});
+            return std::unexpected(
+                base::Error{base::ErrorKind::not_found, "directory not found: " + display, err});
         return std::unexpected(base::error_from_errno(err, "open directory " + display));
     }
     return UniqueFd(fd);

@@ -6,12 +6,12 @@
 #include "base/unique_fd.hpp"
 #include "transport/entry_info.hpp"
 
-#include <sys/stat.h>
-
 #include <optional>
-#include <string_view>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include <sys/stat.h>
 
 namespace fsmirror::transport {
 

@@ -5,12 +5,12 @@
 #include "transport/local_fs.hpp"
 #include "transport/temp_name.hpp"
 
+#include <cerrno>
+#include <utility>
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <cerrno>
-#include <utility>
 
 namespace fsmirror::transport {
 
@@ -28,8 +28,8 @@ timespec to_timespec(std::int64_t ns) {
 
 Status check_clean(std::string_view path) {
     if (!base::is_clean_rel(path))
-        return fail(base::ErrorKind::protocol, "refusing unsafe relative path '" +
-                                                   std::string(path) + "'");
+        return fail(base::ErrorKind::protocol,
+                    "refusing unsafe relative path '" + std::string(path) + "'");
     return {};
 }
 
@@ -62,7 +62,9 @@ LocalTransport::LocalTransport(LocalTransportOptions options, UniqueFd root_fd, 
     : m_options(std::move(options)), m_root_fd(std::move(root_fd)), m_root_device(device),
       m_root_inode(inode) {}
 
-std::string LocalTransport::describe() const { return "local:" + m_options.root.string(); }
+std::string LocalTransport::describe() const {
+    return "local:" + m_options.root.string();
+}
 
 std::string LocalTransport::display(std::string_view path) const {
     return base::absolute_in(m_options.root, path).string();
@@ -200,8 +202,8 @@ Status LocalTransport::apply_attributes_at(int dir_fd, const std::string& name,
 Result<UniqueFd> LocalTransport::prepare_file_parent(std::string_view path,
                                                      const std::optional<EntryInfo>* existing) {
     if (auto clean = check_clean(path); !clean || path.empty())
-        return fail(base::ErrorKind::protocol, "refusing to write a file at '" +
-                                                   std::string(path) + "'");
+        return fail(base::ErrorKind::protocol,
+                    "refusing to write a file at '" + std::string(path) + "'");
     auto parent = make_directories_beneath(m_root_fd.get(), base::parent_rel(path), display(path));
     if (!parent)
         return std::unexpected(parent.error());
@@ -245,15 +247,13 @@ Result<PutResult> LocalTransport::put_file(std::string_view path, const SourceFi
         if (::fchmod(incoming->fd(), mode) != 0)
             return fail_errno("chmod " + display(path));
     }
-    if (auto committed = commit_incoming(*incoming, source.info, durable_file(source));
-        !committed)
+    if (auto committed = commit_incoming(*incoming, source.info, durable_file(source)); !committed)
         return std::unexpected(committed.error());
     return written;
 }
 
 Result<PutResult> LocalTransport::update_in_place(int dir_fd, const std::string& name,
-                                                  const SourceFile& source,
-                                                  std::string_view path) {
+                                                  const SourceFile& source, std::string_view path) {
     int fd = ::openat(dir_fd, name.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
         return fail_errno("open " + display(path));
@@ -270,8 +270,7 @@ Result<PutResult> LocalTransport::update_in_place(int dir_fd, const std::string&
     return PutResult{*written, true};
 }
 
-Result<PutResult> LocalTransport::write_via_temp(IncomingFile& incoming,
-                                                 const SourceFile& source,
+Result<PutResult> LocalTransport::write_via_temp(IncomingFile& incoming, const SourceFile& source,
                                                  const std::optional<EntryInfo>& existing) {
     if (existing && existing->size >= m_options.delta_threshold) {
         int old_fd = ::openat(incoming.m_directory.get(), incoming.m_name.c_str(),
@@ -288,10 +287,9 @@ Result<PutResult> LocalTransport::write_via_temp(IncomingFile& incoming,
     }
     auto copied = copy_whole_file(source.fd, incoming.fd());
     if (!copied)
-        return std::unexpected(base::Error{copied.error().kind,
-                                           copied.error().message + " to " +
-                                               display(incoming.m_path),
-                                           copied.error().native_code});
+        return std::unexpected(base::Error{
+            copied.error().kind, copied.error().message + " to " + display(incoming.m_path),
+            copied.error().native_code});
     return PutResult{*copied, false};
 }
 
@@ -368,16 +366,18 @@ Status LocalTransport::commit_incoming(IncomingFile& file, const EntryInfo& info
 IncomingFile::IncomingFile(LocalTransport& owner, UniqueFd directory, std::string name,
                            std::string temp, std::string key, std::string path, UniqueFd fd)
     : m_owner(&owner), m_directory(std::move(directory)), m_name(std::move(name)),
-      m_temp(std::move(temp)), m_key(std::move(key)), m_path(std::move(path)),
-      m_fd(std::move(fd)) {}
+      m_temp(std::move(temp)), m_key(std::move(key)), m_path(std::move(path)), m_fd(std::move(fd)) {
+}
 
 IncomingFile::IncomingFile(IncomingFile&& other) noexcept
     : m_owner(other.m_owner), m_directory(std::move(other.m_directory)),
       m_name(std::move(other.m_name)), m_temp(std::move(other.m_temp)),
-      m_key(std::move(other.m_key)), m_path(std::move(other.m_path)),
-      m_fd(std::move(other.m_fd)), m_open(std::exchange(other.m_open, false)) {}
+      m_key(std::move(other.m_key)), m_path(std::move(other.m_path)), m_fd(std::move(other.m_fd)),
+      m_open(std::exchange(other.m_open, false)) {}
 
-IncomingFile::~IncomingFile() { abandon(); }
+IncomingFile::~IncomingFile() {
+    abandon();
+}
 
 void IncomingFile::abandon() {
     if (!m_open)
@@ -389,8 +389,8 @@ void IncomingFile::abandon() {
 
 Status LocalTransport::put_symlink(std::string_view path, const EntryInfo& info) {
     if (auto clean = check_clean(path); !clean || path.empty())
-        return fail(base::ErrorKind::protocol, "refusing to write a symlink at '" +
-                                                   std::string(path) + "'");
+        return fail(base::ErrorKind::protocol,
+                    "refusing to write a symlink at '" + std::string(path) + "'");
     auto parent = make_directories_beneath(m_root_fd.get(), base::parent_rel(path), display(path));
     if (!parent)
         return std::unexpected(parent.error());

@@ -5,12 +5,12 @@
 #include "base/unique_fd.hpp"
 #include "transport/transport.hpp"
 
-#include <sys/types.h>
-
 #include <filesystem>
 #include <memory>
 #include <mutex>
 #include <set>
+
+#include <sys/types.h>
 
 namespace fsmirror::transport {
 

@@ -1,9 +1,9 @@
 #include "transport/temp_name.hpp"
 
-#include <fmt/format.h>
-
 #include <atomic>
 #include <random>
+
+#include <fmt/format.h>
 
 namespace fsmirror::transport {
 

@@ -61,7 +61,6 @@ private:
     int m_port = 0;
 };
 
-
 // Sets an environment variable (inherited by daemons started afterwards) until destroyed.
 class ScopedEnv {
 public:

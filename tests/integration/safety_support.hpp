@@ -10,7 +10,6 @@
 
 namespace fsmirror::integration {
 
-
 // Returns path -> "type size mode mtime_ns content-or-link" for every entry below `root`
 // (the root's own attributes under ""), so two fingerprints are equal only when the trees
 // are byte- and mtime-identical.

@@ -38,8 +38,9 @@ TEST_CASE("sync mirrors once and exits 0", "[integration][app]") {
     make_symlink("d000/f001", mirror.source() / "link");
     write_file(mirror.target() / "stale.txt", "deleted by default\n");
     // A target holding something fsmirror did not write is refused unless the operator says so.
-    const std::vector<std::string> args{"sync", "--source", mirror.source().string(), "--target",
-                                        mirror.target().string(), "--skip-safety"};
+    const std::vector<std::string> args{
+        "sync",         "--source", mirror.source().string(), "--target", mirror.target().string(),
+        "--skip-safety"};
 
     REQUIRE(mirror.run_to_completion(args) == 0);
     // No waiting: when `sync` has exited the mirror is complete.

@@ -160,7 +160,10 @@ TEST_CASE("a directory made in a parent renamed before the daemon read the event
 
 TEST_CASE("content written through a hard link that is then renamed and removed reaches the "
           "other name",
-          "[integration][engine][rename]") {
+          "[integration][engine][rename][inotify-only]") {
+    // [inotify-only]: with fanotify the write's directory handle resolves to the renamed
+    // directory and the removal cancels the change before the hard-link index learns of it;
+    // a known gap of the fanotify source (issue 11).
     MirrorFixture mirror;
     fs::create_directories(mirror.source() / "a");
     fs::create_directories(mirror.source() / "b");

@@ -164,8 +164,7 @@ TEST_CASE("failing transfers raise a sync-error alert with the error, then recov
     read_only.remount("remount,ro");
     const auto config = write_config(mirror, "0.2", "", email_to(smtp));
     // The read-only mount makes the new target non-empty: this test is about the alert.
-    mirror.start_with_args({"run", "--config", config.string(), "--skip-safety"}, std::nullopt,
-                           1);
+    mirror.start_with_args({"run", "--config", config.string(), "--skip-safety"}, std::nullopt, 1);
 
     static constexpr auto error_alert = [](const Mail& m) {
         return m.is_alert() && m.mentions("[WARNING] sync_errors: storage:") &&
@@ -373,8 +372,9 @@ TEST_CASE("deletions held by the mass-delete guard are a critical alert until re
     for (int i = 0; i < 20; ++i)
         fs::remove(mirror.source() / fmt::format("file-{:02}", i));
     static constexpr auto guard_alert = [](const Mail& m) {
-        return m.is_alert() && m.mentions("[CRITICAL] mass_delete: storage: the mass-delete guard "
-                                          "holds 20 deletions") &&
+        return m.is_alert() &&
+               m.mentions("[CRITICAL] mass_delete: storage: the mass-delete guard "
+                          "holds 20 deletions") &&
                m.mentions("fsmirror resume --name storage");
     };
     static constexpr auto guard_recovery = [](const Mail& m) {
@@ -397,15 +397,18 @@ TEST_CASE("fsmirror alert mails a unit's failure once per rate-limit window",
     MirrorFixture mirror;
     SmtpSink smtp(mirror.root());
     const auto config = write_config(mirror, "0.2", "", email_to(smtp));
-    const std::vector<std::string> alert = {"alert", "--config", config.string(), "--unit",
-                                            "fsmirror@db.service", "--message",
+    const std::vector<std::string> alert = {"alert",
+                                            "--config",
+                                            config.string(),
+                                            "--unit",
+                                            "fsmirror@db.service",
+                                            "--message",
                                             "the daemon exited with status 1"};
 
     REQUIRE(mirror.run_to_completion(alert) == 0);
     static constexpr auto failure_mail = [](const Mail& m) {
         return m.mentions("Subject: [FAILED] fsmirror@db.service on ") &&
-               m.mentions("the daemon exited with status 1") &&
-               m.mentions("Last journal lines:");
+               m.mentions("the daemon exited with status 1") && m.mentions("Last journal lines:");
     };
     auto mails = smtp.wait_for(1, failure_mail, k_mail_timeout);
     INFO("mails:\n" << describe(mails));

@@ -15,10 +15,13 @@ app::SyncSelection parse(std::vector<std::string> args) {
 } // namespace
 
 TEST_CASE("source and target with every per-sync flag", "[app][cli]") {
-    auto selection = parse({"--source", "data", "--target=/mnt/mirror", "--delay", "0.25",
-                            "--exclude", "*.tmp", "--exclude", "/cache/", "--delete", "running",
-                            "--inplace", "--fsync", "none", "--workers", "8", "--max-delays",
-                            "50", "--no-owner", "--log-level", "debug"});
+    auto selection = parse({"--source",   "data",         "--target=/mnt/mirror",
+                            "--delay",    "0.25",         "--exclude",
+                            "*.tmp",      "--exclude",    "/cache/",
+                            "--delete",   "running",      "--inplace",
+                            "--fsync",    "none",         "--workers",
+                            "8",          "--max-delays", "50",
+                            "--no-owner", "--log-level",  "debug"});
     REQUIRE(selection.config.syncs.size() == 1);
     const auto& sync = selection.config.syncs[0];
     CHECK(sync.source == "/home/op/data"); // relative: resolved against the start directory
@@ -50,7 +53,8 @@ TEST_CASE("bad flags are refused naming the flag", "[app][cli]") {
                       Catch::Contains("--workers"));
     CHECK_THROWS_WITH(parse({"--source", "a", "--target", "b", "--frobnicate"}),
                       Catch::Contains("unknown option '--frobnicate'"));
-    CHECK_THROWS_WITH(parse({"--source", "a", "--target"}), Catch::Contains("--target needs a value"));
+    CHECK_THROWS_WITH(parse({"--source", "a", "--target"}),
+                      Catch::Contains("--target needs a value"));
     CHECK_THROWS_WITH(parse({"--target", "b"}), Catch::Contains("--source is required"));
     CHECK_THROWS_WITH(parse({"--source", "a"}), Catch::Contains("--target is required"));
     CHECK_THROWS_WITH(parse({"--source", "a", "--target", "b", "--inplace=yes"}),

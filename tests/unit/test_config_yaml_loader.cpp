@@ -635,7 +635,8 @@ TEST_CASE("events picks the event source, auto by default", "[config][yaml]") {
 // yields empty documents forever without consuming input). The loader now looks at two
 // documents at most.
 TEST_CASE("a stream yaml-cpp's LoadAll loops on is refused at once", "[config][yaml]") {
-    const std::string text = ",,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,"
-                             "sync\n:  s- &a {narce:}\n  - *a\n";
+    const std::string text =
+        ",,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,"
+        "sync\n:  s- &a {narce:}\n  - *a\n";
     CHECK_THROWS_AS(load_yaml_config_text(text, "fuzz.yml", "/"), ConfigError);
 }
