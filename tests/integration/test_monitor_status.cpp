@@ -282,7 +282,16 @@ TEST_CASE("metrics as a textfile and over HTTP on loopback", "[integration][moni
                    text.find("fsmirror_sync_backlog{sync=\"storage\"} 0\n") == std::string::npos;
         },
         10'000ms));
-    const std::string response = http_get(port, "/metrics");
+    // The page is rendered from the latest status: wait for the batch to end (a loaded
+    // machine may show it mid-batch, "syncing").
+    std::string response;
+    wait_until(
+        [&] {
+            response = http_get(port, "/metrics");
+            return response.find("fsmirror_sync_state{sync=\"storage\",state=\"watching\"} 1") !=
+                   std::string::npos;
+        },
+        10'000ms);
     CHECK_THAT(response, Catch::StartsWith("HTTP/1.1 200 OK\r\n"));
     CHECK_THAT(response, Catch::Contains("Content-Type: text/plain; version=0.0.4"));
     CHECK_THAT(response, Catch::Contains("\nfsmirror_up 1\n"));
