@@ -98,6 +98,7 @@ Running start_all(const config::Config& config, const DaemonContext& daemon) {
     settings.watching = Watching::yes;
     settings.dry_run = options.dry_run;
     settings.startup_deletions = options.startup_deletions;
+    settings.non_empty = options.non_empty;
     settings.observer = daemon.observer;
     settings.reporter = &daemon.board;
     daemon.board.clear();
@@ -266,6 +267,7 @@ int run_once(const config::Config& config, const RunOptions& options, base::Logg
     settings.watching = Watching::no;
     settings.dry_run = options.dry_run;
     settings.startup_deletions = options.startup_deletions;
+    settings.non_empty = options.non_empty;
     std::size_t failures = 0;
     for (const auto& sync : config.syncs) {
         try {

@@ -6,6 +6,7 @@
 #include "transport/local_transport.hpp"
 #include "transport/ssh_transport.hpp"
 #include "transport/target_marker.hpp"
+#include "transport/temp_name.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -110,10 +111,33 @@ void mark_target(const config::SyncConfig& sync, transport::Transport& target,
     write_marker(sync, source, target, logger);
 }
 
+// Returns what an SSH target's root holds, listed through the transport: the same facts the
+// local check reads, except the marker's contents (a marker there is taken as ours).
+base::Result<safety::TargetListing> remote_listing(transport::Transport& target) {
+    auto entries = target.list_directory("");
+    if (!entries)
+        return std::unexpected(entries.error());
+    safety::TargetListing listing;
+    listing.exists = true;
+    std::vector<std::string> names;
+    for (const auto& entry : *entries) {
+        if (transport::is_marker_path(entry.name) || transport::is_temp_name(entry.name))
+            continue;
+        names.push_back(entry.name +
+                        (entry.info.type == transport::EntryType::directory ? "/" : ""));
+    }
+    std::sort(names.begin(), names.end());
+    listing.entry_count = names.size();
+    names.resize(std::min<std::size_t>(names.size(), 5));
+    listing.sample = std::move(names);
+    return listing;
+}
+
 // The same for an SSH target, whose marker cannot be read from here: one is written when
-// there is none (the transport only stats it).
+// there is none (the transport only stats it), after the non-empty check the local pre-flight
+// checks cannot run for a target on another machine.
 void mark_remote_target(const config::SyncConfig& sync, transport::Transport& target,
-                        base::Logger& logger) {
+                        safety::NonEmptyTarget non_empty, base::Logger& logger) {
     auto existing = target.stat(transport::k_marker_name);
     if (!existing) {
         if (existing.error().kind == base::ErrorKind::transient)
@@ -122,7 +146,23 @@ void mark_remote_target(const config::SyncConfig& sync, transport::Transport& ta
     }
     if (*existing)
         return;
-    write_marker(sync, canonical_or_lexical(sync.source).string(), target, logger);
+    const std::string source = canonical_or_lexical(sync.source).string();
+    auto listing = remote_listing(target);
+    if (!listing && listing.error().kind == base::ErrorKind::not_found)
+        listing = safety::TargetListing{}; // made on the first write
+    if (!listing) {
+        if (listing.error().kind == base::ErrorKind::transient)
+            return;
+        throw StartupError(sync.name + ": " + listing.error().message);
+    }
+    const safety::Finding finding =
+        safety::check_target_ownership(source, target.describe(), *listing, non_empty);
+    if (finding.severity == safety::Severity::error)
+        throw StartupError(fmt::format("{}: pre-flight check failed: {}", sync.name,
+                                       safety::format_finding(finding)));
+    if (finding.severity == safety::Severity::warning)
+        logger.warning("{}: {}", sync.name, safety::format_finding(finding));
+    write_marker(sync, source, target, logger);
 }
 
 void write_marker(const config::SyncConfig& sync, const std::string& source,
@@ -314,7 +354,7 @@ std::unique_ptr<engine::SyncSession> make_session(const config::SyncConfig& sync
                 std::move(target), sync.target, attributes,
                 settings.dry_run_report ? settings.dry_run_report : print_dry_run(sync.name));
         else
-            mark_remote_target(sync, *target, logger);
+            mark_remote_target(sync, *target, settings.non_empty, logger);
     } else {
         if (auto refused = safety::check_source_target_paths(canonical_or_lexical(sync.source),
                                                              canonical_or_lexical(sync.target)))

@@ -4,6 +4,7 @@
 #include "base/logger.hpp"
 #include "config/config.hpp"
 #include "engine/sync_session.hpp"
+#include "safety/target_ownership.hpp"
 
 #include <functional>
 #include <memory>
@@ -33,6 +34,9 @@ struct SessionSettings {
     engine::StartupDeletions startup_deletions = engine::StartupDeletions::guarded;
     engine::SessionObserver* observer = nullptr; // not owned
     monitor::SyncReporter* reporter = nullptr;   // not owned; outlives the session
+    // A non-empty SSH target without a marker (checked here: the pre-flight checks cannot
+    // list another machine).
+    safety::NonEmptyTarget non_empty = safety::NonEmptyTarget::refuse;
 };
 
 // Checks the paths, creates a missing target whose parent exists, marks it as fsmirror's

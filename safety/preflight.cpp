@@ -155,9 +155,10 @@ PreflightReport run_preflight(const PreflightRequest& request) {
     const bool source_ok = check_source(request.source, out);
     if (request.remote_target) {
         out.push_back(Finding{"target", request.target.string(), Severity::warning,
-                              "is on another machine: its target-side checks (non-empty, "
-                              "ownership marker, free space) do not run",
-                              "check the remote directory by hand before the first run"});
+                              "is on another machine: the non-empty check runs over the "
+                              "connection when `run` or `sync` starts; free space and mounts "
+                              "are not checked there",
+                              "check the remote file system's free space by hand"});
         if (request.require_target_mount)
             out.push_back(fail("target-mount", request.target,
                                "cannot check a mount point on another machine",

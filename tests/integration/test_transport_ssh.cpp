@@ -444,3 +444,34 @@ TEST_CASE("a burst of small files looks the target entries up together, not one 
     CHECK(round_trips <= 3);
     fixture.stop();
 }
+
+TEST_CASE("a non-empty SSH target without a marker is refused unless --skip-safety",
+          "[integration][ssh][safety]") {
+    MirrorFixture fixture;
+    SshdServer sshd(sshd_directory(fixture));
+    write_file(fixture.source() / "kept.txt", "source\n");
+    write_file(fixture.target() / "precious.txt", "not fsmirror's\n");
+    fs::create_directories(fixture.target() / "data");
+    const std::vector<std::string> sync = {"sync", "--source", fixture.source().string()};
+
+    const Run refused = run_fsmirror(fixture, concat(sync, ssh_flags(sshd, fixture.target())));
+    INFO(refused.log);
+    CHECK(refused.status != 0);
+    CHECK_THAT(refused.log, Catch::Contains("non-empty-target") &&
+                                Catch::Contains("2 entries (data/, precious.txt)") &&
+                                Catch::Contains("--skip-safety"));
+    CHECK_FALSE(fs::exists(fixture.target() / ".fsmirror"));
+    CHECK_FALSE(fs::exists(fixture.target() / "kept.txt"));
+
+    const Run allowed = run_fsmirror(
+        fixture, concat(concat(sync, ssh_flags(sshd, fixture.target())), {"--skip-safety"}));
+    INFO(allowed.log);
+    CHECK(allowed.status == 0);
+    CHECK(fs::exists(fixture.target() / ".fsmirror"));
+    CHECK(read_file(fixture.target() / "kept.txt") == "source\n");
+
+    // Marked now: a second run needs no flag.
+    const Run again = run_fsmirror(fixture, concat(sync, ssh_flags(sshd, fixture.target())));
+    INFO(again.log);
+    CHECK(again.status == 0);
+}
