@@ -18,8 +18,10 @@ case "$mode" in
     ;;
 esac
 logs="$PWD/$dir/sanitizer-logs"
+# Warnings are not errors here: GCC 12 with -fsanitize=address warns (maybe-uninitialized)
+# inside libstdc++'s <regex>, which Catch2 includes; the ordinary -Werror build is the gate.
 cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFSMIRROR_SANITIZE="$sanitizers" \
-  >/dev/null
+  -DFSMIRROR_WERROR=OFF >/dev/null
 cmake --build "$dir" -j"$(nproc)" --target fsmirror fsmirror_unit_tests \
   fsmirror_integration_tests fsmirror_test_sqlite_writer
 
