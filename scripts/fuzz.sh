@@ -27,13 +27,16 @@ failed=()
 for target in "${targets[@]}"; do
   corpus=build-fuzz/corpus/$target
   mkdir -p "$corpus"
+  # The Lua loader's seeds are also the lsyncd config corpus the tests load, read in place.
+  extra_seeds=()
+  [ "$target" = lua_config ] && extra_seeds=(tests/lsyncd-configs tests/lsyncd-configs/bad)
   log=build-fuzz/fuzz-$target.log
   echo "== fuzz_$target: ${seconds} s from tests/fuzz-corpus/$target"
   # -timeout: one input taking 25 s is a hang (runaway backtracking, a loop the sandbox misses);
   # generous, because a loaded machine stretches the clock and the Lua sandbox allows 1 s of CPU.
   if build-fuzz/fuzz/fuzz_"$target" -max_total_time="$seconds" -timeout=25 -rss_limit_mb=2048 \
       -artifact_prefix=build-fuzz/crash-"$target"- -print_final_stats=1 \
-      "$corpus" tests/fuzz-corpus/"$target" >"$log" 2>&1; then
+      "$corpus" tests/fuzz-corpus/"$target" "${extra_seeds[@]}" >"$log" 2>&1; then
     grep -E '^stat::number_of_executed_units|^stat::new_units_added' "$log" | tr '\n' ' '
     echo
   else

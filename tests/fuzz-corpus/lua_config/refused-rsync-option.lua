@@ -1,6 +1,0 @@
-sync {
-    default.rsync,
-    source = "/srv/data",
-    target = "/srv/mirror",
-    rsync = { archive = true, backup = true, backup_dir = "/srv/old" },
-}

@@ -1,9 +1,0 @@
-settings {
-    logfile = "/var/log/lsyncd.log",
-}
-
-sync {
-    default.rsync,
-    source = "/srv/data"
-    target = "/srv/mirror",
-}

@@ -1,6 +1,0 @@
-sync {
-    default.rsync,
-    source = "/srv/data",
-    target = "/srv/mirror",
-    dealy  = 5,
-}
