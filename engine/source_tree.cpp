@@ -100,23 +100,12 @@ Result<bool> SourceTree::any_entry(
 }
 
 Result<UniqueFd> SourceTree::open_file(std::string_view path) const {
-    auto parent =
-        transport::open_directory_beneath(m_root_fd.get(), base::parent_rel(path), display(path));
-    if (!parent)
-        return std::unexpected(parent.error());
-    std::string name(base::base_name(path));
     // O_NOATIME keeps reading from dirtying the source's inodes; only the owner or root may ask.
-    int fd = ::openat(parent->get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
-    if (fd < 0 && errno == EPERM)
-        fd = ::openat(parent->get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) {
-        int err = errno;
-        if (err == ELOOP || err == ENOENT || err == ENOTDIR)
-            return std::unexpected(
-                base::Error{base::ErrorKind::not_found, "no longer a file: " + display(path), err});
-        return std::unexpected(base::error_from_errno(err, "open " + display(path)));
-    }
-    return UniqueFd(fd);
+    auto file = transport::open_file_beneath(m_root_fd.get(), path, O_RDONLY | O_NOATIME,
+                                             display(path));
+    if (!file && file.error().native_code == EPERM)
+        file = transport::open_file_beneath(m_root_fd.get(), path, O_RDONLY, display(path));
+    return file;
 }
 
 Result<UniqueFd> SourceTree::open_directory(std::string_view path) const {

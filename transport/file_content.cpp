@@ -1,5 +1,6 @@
 #include "transport/file_content.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -68,12 +69,19 @@ Result<std::uint64_t> copy_by_read_write(int src_fd, int dst_fd, off_t offset) {
 
 } // namespace
 
-Result<std::uint64_t> copy_whole_file(int src_fd, int dst_fd) {
+Result<std::uint64_t> copy_whole_file(int src_fd, int dst_fd, std::uint64_t expected_size,
+                                      Destination destination) {
     loff_t in_offset = 0;
     loff_t out_offset = 0;
     std::uint64_t total = 0;
-    for (;;) {
-        ssize_t n = ::copy_file_range(src_fd, &in_offset, dst_fd, &out_offset, k_copy_chunk, 0);
+    // Asking for the expected size (not "up to EOF") lets the first call finish the copy; the
+    // call that returns 0 at EOF is then not needed.
+    while (total < expected_size || expected_size == 0) {
+        std::size_t want = expected_size > total
+                               ? static_cast<std::size_t>(std::min<std::uint64_t>(
+                                     expected_size - total, k_copy_chunk))
+                               : k_copy_chunk;
+        ssize_t n = ::copy_file_range(src_fd, &in_offset, dst_fd, &out_offset, want, 0);
         if (n > 0) {
             total += static_cast<std::uint64_t>(n);
             continue;
@@ -91,7 +99,9 @@ Result<std::uint64_t> copy_whole_file(int src_fd, int dst_fd) {
         }
         return fail_errno("copy_file_range");
     }
-    if (::ftruncate(dst_fd, static_cast<off_t>(total)) != 0)
+    // A fresh file holds exactly what was copied; only an older file can be longer.
+    if (destination == Destination::may_hold_data &&
+        ::ftruncate(dst_fd, static_cast<off_t>(total)) != 0)
         return fail_errno("truncate");
     return total;
 }

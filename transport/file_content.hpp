@@ -8,10 +8,16 @@
 
 namespace fsmirror::transport {
 
-// Copies all of `src_fd` (from offset 0 to EOF) into `dst_fd` (from offset 0), using
-// copy_file_range (which reflinks where the file system can) and read/write as a fallback.
-// Returns the number of bytes copied.
-base::Result<std::uint64_t> copy_whole_file(int src_fd, int dst_fd);
+// Whether the destination of a copy is a file just created (so nothing beyond the copy can be
+// left in it) or may hold older data that must be cut off.
+enum class Destination { empty, may_hold_data };
+
+// Copies all of `src_fd` (from offset 0) into `dst_fd` (from offset 0), using copy_file_range
+// (which reflinks where the file system can) and read/write as a fallback. Stops once
+// `expected_size` bytes (the size the caller just read with fstat) are copied: a file that grew
+// since is modified, and its event brings it back. Returns the number of bytes copied.
+base::Result<std::uint64_t> copy_whole_file(int src_fd, int dst_fd, std::uint64_t expected_size,
+                                            Destination destination);
 
 // Makes `dst_fd`'s content equal to `src_fd`'s by comparing them block by block and writing
 // only the blocks that differ, then truncating to the source's length. Returns the number of

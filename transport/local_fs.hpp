@@ -40,6 +40,13 @@ namespace fsmirror::transport {
 base::Result<base::UniqueFd> open_directory_beneath(int root_fd, std::string_view rel_dir,
                                                     const std::string& display);
 
+// Opens the file `rel_path` below `root_fd` with `flags` (O_CLOEXEC added) in one openat2,
+// under the same rules: no symlink anywhere on the way or at the end, never outside the root.
+// Returns the errno-mapped error; a missing component, a non-directory on the way or a symlink
+// is not_found.
+base::Result<base::UniqueFd> open_file_beneath(int root_fd, std::string_view rel_path, int flags,
+                                               const std::string& display);
+
 // As open_directory_beneath, but creates missing components (mode 0755) and replaces
 // non-directories in the way, as a mirror must when the source has a directory there.
 base::Result<base::UniqueFd> make_directories_beneath(int root_fd, std::string_view rel_dir,

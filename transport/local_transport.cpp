@@ -112,6 +112,37 @@ Result<std::optional<EntryInfo>> LocalTransport::stat(std::string_view path) {
     return stat_at(parent->get(), std::string(base::base_name(path)), display(path));
 }
 
+std::vector<Result<std::optional<EntryInfo>>>
+LocalTransport::stat_many(const std::vector<std::string>& paths) {
+    std::vector<Result<std::optional<EntryInfo>>> results;
+    results.reserve(paths.size());
+    // A batch's paths come grouped by directory (a storm writes many files into a few), so
+    // keeping the last parent open saves an open and a close per path.
+    std::string open_parent;
+    std::optional<Result<UniqueFd>> parent;
+    for (const auto& path : paths) {
+        if (auto clean = check_clean(path); !clean || path.empty()) {
+            results.push_back(stat(path));
+            continue;
+        }
+        std::string parent_path = base::parent_rel(path);
+        if (!parent || parent_path != open_parent) {
+            open_parent = std::move(parent_path);
+            parent = open_directory_beneath(m_root_fd.get(), open_parent, display(path));
+        }
+        if (!*parent) {
+            if ((*parent).error().kind == base::ErrorKind::not_found)
+                results.push_back(std::optional<EntryInfo>{});
+            else
+                results.push_back(std::unexpected((*parent).error()));
+            continue;
+        }
+        results.push_back(
+            stat_at((*parent)->get(), std::string(base::base_name(path)), display(path)));
+    }
+    return results;
+}
+
 Result<std::vector<DirEntry>> LocalTransport::list_directory(std::string_view path) {
     if (auto clean = check_clean(path); !clean)
         return std::unexpected(clean.error());
@@ -285,7 +316,8 @@ Result<PutResult> LocalTransport::write_via_temp(IncomingFile& incoming, const S
             }
         }
     }
-    auto copied = copy_whole_file(source.fd, incoming.fd());
+    // The temporary file was just created, empty (clone attempts that fail leave it so).
+    auto copied = copy_whole_file(source.fd, incoming.fd(), source.info.size, Destination::empty);
     if (!copied)
         return std::unexpected(base::Error{
             copied.error().kind, copied.error().message + " to " + display(incoming.m_path),
@@ -296,23 +328,23 @@ Result<PutResult> LocalTransport::write_via_temp(IncomingFile& incoming, const S
 Result<UniqueFd> LocalTransport::open_file(std::string_view path) {
     if (auto clean = check_clean(path); !clean || path.empty())
         return fail(base::ErrorKind::protocol, "refusing to open '" + std::string(path) + "'");
-    auto parent = open_directory_beneath(m_root_fd.get(), base::parent_rel(path), display(path));
-    if (!parent)
-        return std::unexpected(parent.error());
-    std::string name(base::base_name(path));
-    int fd = ::openat(parent->get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ELOOP)
-            return fail(base::ErrorKind::not_found, display(path) + " is a symlink");
-        return fail_errno("open " + display(path));
-    }
-    UniqueFd file(fd);
+    auto file = open_regular_file(path);
+    if (!file)
+        return std::unexpected(file.error());
+    return std::move(file->first);
+}
+
+Result<std::pair<UniqueFd, struct stat>> LocalTransport::open_regular_file(std::string_view path) {
+    // O_NONBLOCK: a FIFO in its place must not hang the opener.
+    auto file = open_file_beneath(m_root_fd.get(), path, O_RDONLY | O_NONBLOCK, display(path));
+    if (!file)
+        return std::unexpected(file.error());
     struct stat st {};
-    if (::fstat(file.get(), &st) != 0)
+    if (::fstat(file->get(), &st) != 0)
         return fail_errno("stat " + display(path));
     if (!S_ISREG(st.st_mode))
-        return fail(base::ErrorKind::not_found, display(path) + " is not a regular file");
-    return file;
+        return fail(base::ErrorKind::not_found, "not a regular file: " + display(path));
+    return std::pair{std::move(*file), st};
 }
 
 Result<IncomingFile> LocalTransport::begin_incoming(std::string_view path) {
@@ -481,25 +513,10 @@ Status LocalTransport::flush() {
 Result<ContentDigest> LocalTransport::hash_file(std::string_view path) {
     if (auto clean = check_clean(path); !clean || path.empty())
         return fail(base::ErrorKind::protocol, "refusing to hash '" + std::string(path) + "'");
-    auto parent = open_directory_beneath(m_root_fd.get(), base::parent_rel(path), display(path));
-    if (!parent)
-        return std::unexpected(parent.error());
-    std::string name(base::base_name(path));
-    int fd = ::openat(parent->get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) {
-        int err = errno;
-        if (err == ELOOP || err == ENOENT || err == ENOTDIR)
-            return std::unexpected(
-                base::Error{base::ErrorKind::not_found, "no longer a file: " + display(path), err});
-        return std::unexpected(base::error_from_errno(err, "open " + display(path)));
-    }
-    UniqueFd file(fd);
-    struct stat st {};
-    if (::fstat(file.get(), &st) != 0)
-        return fail_errno("stat " + display(path));
-    if (!S_ISREG(st.st_mode))
-        return fail(base::ErrorKind::not_found, "not a regular file: " + display(path));
-    return hash_file_content(file.get(), display(path));
+    auto file = open_regular_file(path);
+    if (!file)
+        return std::unexpected(file.error());
+    return hash_file_content(file->first.get(), display(path));
 }
 
 void LocalTransport::register_in_flight(const std::string& key) {

@@ -9,7 +9,9 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <utility>
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 namespace fsmirror::transport {
@@ -83,6 +85,9 @@ public:
     std::string describe() const override;
     base::Status check_root() override;
     base::Result<std::optional<EntryInfo>> stat(std::string_view path) override;
+    // Opens each distinct parent directory once for the whole list.
+    std::vector<base::Result<std::optional<EntryInfo>>>
+    stat_many(const std::vector<std::string>& paths) override;
     base::Result<std::vector<DirEntry>> list_directory(std::string_view path) override;
     base::Status make_directory(std::string_view path, const EntryInfo& info) override;
     base::Result<PutResult> put_file(std::string_view path, const SourceFile& source,
@@ -118,6 +123,9 @@ private:
                    ino_t inode);
 
     std::string display(std::string_view path) const;
+    // Opens the regular file `path` read-only and returns it with its fstat; not_found when it
+    // is absent, a symlink or something else.
+    base::Result<std::pair<base::UniqueFd, struct stat>> open_regular_file(std::string_view path);
     // True when `source` must be fsynced (with its directory after the rename).
     bool durable_file(const SourceFile& source) const;
     base::Status apply_attributes_fd(int fd, const EntryInfo& info, std::string_view path);
