@@ -273,7 +273,20 @@ void write_body(Writer& w, const RequestBody& body) {
                        w.info(m.info);
                    },
                    [&](const Flush&) {},
-                   [&](const Signature& m) { w.string(m.path); },
+                   [&](const Signature& m) {
+                       w.string(m.path);
+                       w.u64(m.offset);
+                       w.u64(m.length);
+                   },
+                   [&](const SegmentHashes& m) {
+                       w.string(m.path);
+                       w.u64(m.segment_size);
+                   },
+                   [&](const PutRange& m) {
+                       w.u8(static_cast<std::uint8_t>(m.kind));
+                       w.u64(m.offset);
+                       w.u64(m.length);
+                   },
                    [&](const PutBegin& m) {
                        w.string(m.path);
                        w.info(m.info);
@@ -326,6 +339,13 @@ void write_body(Writer& w, const ReplyBody& body) {
                                               m.digest.size()));
                    },
                    [&](const Pong&) {},
+                   [&](const SegmentHashChunk& m) {
+                       w.u64(m.basis_size);
+                       w.u32(static_cast<std::uint32_t>(m.hashes.size()));
+                       for (auto hash : m.hashes)
+                           w.u64(hash);
+                       w.boolean(m.more);
+                   },
                },
                body);
 }
@@ -389,14 +409,38 @@ RequestBody read_request_body(Reader& r, std::uint8_t type) {
     }
     case index_of<RequestBody, Flush>() + 1:
         return Flush{};
-    case index_of<RequestBody, Signature>() + 1:
-        return Signature{r.path("signature path", false)};
+    case index_of<RequestBody, Signature>() + 1: {
+        Signature m;
+        m.path = r.path("signature path", false);
+        m.offset = r.u64("signature offset");
+        m.length = r.u64("signature length");
+        return m;
+    }
+    case index_of<RequestBody, SegmentHashes>() + 1: {
+        SegmentHashes m;
+        m.path = r.path("segment hashes path", false);
+        m.segment_size = r.u64("segment size");
+        if (r.ok() && (m.segment_size < k_min_segment || m.segment_size > k_max_segment))
+            r.fail(fmt::format("segment size {} is outside {}..{}", m.segment_size, k_min_segment,
+                               k_max_segment));
+        return m;
+    }
+    case index_of<RequestBody, PutRange>() + 1: {
+        PutRange m;
+        auto kind = r.u8("range kind");
+        if (kind > static_cast<std::uint8_t>(RangeKind::patch))
+            r.fail(fmt::format("put range: unknown kind {}", kind));
+        m.kind = static_cast<RangeKind>(kind);
+        m.offset = r.u64("range offset");
+        m.length = r.u64("range length");
+        return m;
+    }
     case index_of<RequestBody, PutBegin>() + 1: {
         PutBegin m;
         m.path = r.path("put path", false);
         m.info = r.info("put info");
         auto mode = r.u8("put mode");
-        if (mode > static_cast<std::uint8_t>(PutMode::delta))
+        if (mode > static_cast<std::uint8_t>(PutMode::segments))
             r.fail(fmt::format("put: unknown mode {}", mode));
         m.mode = static_cast<PutMode>(mode);
         auto durable = r.u8("put durability");
@@ -472,6 +516,18 @@ ReplyBody read_reply_body(Reader& r, std::uint8_t type) {
         return HashValue{r.digest("hash value")};
     case k_reply_base + index_of<ReplyBody, Pong>():
         return Pong{};
+    case k_reply_base + index_of<ReplyBody, SegmentHashChunk>(): {
+        SegmentHashChunk m;
+        m.basis_size = r.u64("basis size");
+        auto count = r.u32("hash count");
+        if (r.ok() && count > k_max_hashes_per_chunk)
+            r.fail(fmt::format("{} segment hashes in one chunk, more than the {} allowed", count,
+                               k_max_hashes_per_chunk));
+        for (std::uint32_t i = 0; r.ok() && i < count; ++i)
+            m.hashes.push_back(r.u64("segment hash"));
+        m.more = r.boolean("segment hashes more");
+        return m;
+    }
     default:
         r.fail(fmt::format("unknown reply type {}", type));
         return Pong{};
@@ -485,6 +541,8 @@ bool is_final(const ReplyBody& body) {
         return !entries->more;
     if (const auto* chunk = std::get_if<SignatureChunk>(&body))
         return !chunk->more;
+    if (const auto* hashes = std::get_if<SegmentHashChunk>(&body))
+        return !hashes->more;
     return true;
 }
 
@@ -567,7 +625,8 @@ const char* request_name(const RequestBody& body) {
     static constexpr const char* k_names[] = {
         "hello",    "check_root", "stat",      "list",  "mkdir",     "symlink",
         "rename",   "remove",     "set_attrs", "flush", "signature", "put_begin",
-        "put_data", "put_end",    "hash",      "ping",  "put_abort"};
+        "put_data", "put_end",    "hash",      "ping",  "put_abort", "segment_hashes",
+        "put_range"};
     static_assert(std::size(k_names) == std::variant_size_v<RequestBody>);
     return k_names[body.index()];
 }

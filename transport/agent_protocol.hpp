@@ -9,8 +9,9 @@
 // A session starts with Hello (client) and HelloReply (agent); then the client sends requests
 // with ids of its choosing and the agent answers each id with one or more replies, in order per
 // id. Replies for different ids may interleave. Entries and SignatureChunk replies come in
-// several frames; the last one has `more == false`. A put is PutBegin, any number of PutData,
-// then PutEnd (or PutAbort), all with the same id; only PutEnd is answered. A failure anywhere
+// several frames; the last one has `more == false` (so do SegmentHashChunk replies). A put is
+// PutBegin, any number of PutData (and, in a segments put, PutRange), then PutEnd (or
+// PutAbort), all with the same id; only PutEnd is answered. A failure anywhere
 // in a put is answered at once, and the remaining frames of that id are then ignored.
 
 #include "base/error.hpp"
@@ -27,15 +28,22 @@
 
 namespace fsmirror::transport::agent {
 
-// 2: Put carries its own durability (SQLite snapshots are always fsynced). Agents of another
-// version are refused at Hello, with both versions named, instead of failing on a request.
-inline constexpr std::uint32_t k_protocol_version = 2;
+// 2: Put carries its own durability (SQLite snapshots are always fsynced).
+// 3: a changed large file goes as segments (SegmentHashes, ranged Signature, PutRange). Agents
+// of another version are refused at Hello, with both versions named, instead of failing on a
+// request.
+inline constexpr std::uint32_t k_protocol_version = 3;
 // Sent first in Hello, so an agent talking to something else fails at once.
 inline constexpr std::string_view k_magic = "fsmirror";
 // Largest payload either side accepts; a bigger announced length ends the session.
 inline constexpr std::uint32_t k_max_payload = 1u << 20;
 // How much file data, delta or signature one frame carries.
 inline constexpr std::size_t k_chunk_size = 256 * 1024;
+// The segment sizes SegmentHashes accepts: each hash stands for one segment of the basis.
+inline constexpr std::uint64_t k_min_segment = 64 * 1024;
+inline constexpr std::uint64_t k_max_segment = 64ull * 1024 * 1024;
+// Most hashes one SegmentHashChunk carries (8 bytes each, well under the frame limit).
+inline constexpr std::size_t k_max_hashes_per_chunk = 16 * 1024;
 // Longest relative path or symlink target accepted (Linux's PATH_MAX).
 inline constexpr std::size_t k_max_path = 4096;
 // Longest error message accepted.
@@ -53,6 +61,15 @@ enum class Durability : std::uint8_t { per_file = 0, per_batch = 1, none = 2 };
 enum class PutMode : std::uint8_t {
     whole = 0, // PutData carries the file's bytes
     delta = 1, // PutData carries a librsync delta against the file now at the path
+    // The new content is assembled in order from PutRange frames against the file now at the
+    // path: a copy of one of its ranges, or a librsync patch of one of its ranges (the delta in
+    // the PutData frames that follow, up to the delta's own end).
+    segments = 2,
+};
+
+enum class RangeKind : std::uint8_t {
+    copy = 0,  // the basis range as it is (copy_file_range: shared extents where supported)
+    patch = 1, // a delta against the basis range follows in PutData frames
 };
 
 // --- requests (client -> agent) ---
@@ -89,8 +106,17 @@ struct SetAttributes {
     EntryInfo info;
 };
 struct Flush {};
+// The librsync signature of the basis range [offset, offset + length) (clipped at its end),
+// with a block length chosen for the range's length.
 struct Signature {
     std::string path;
+    std::uint64_t offset = 0;
+    std::uint64_t length = UINT64_MAX;
+};
+// XXH3-64 of each `segment_size` bytes of the file, in order, streamed as SegmentHashChunk.
+struct SegmentHashes {
+    std::string path;
+    std::uint64_t segment_size = 0;
 };
 struct PutBegin {
     std::string path;
@@ -102,6 +128,12 @@ struct PutBegin {
 };
 struct PutData {
     std::string bytes;
+};
+// The next piece of a segments put (see PutMode::segments).
+struct PutRange {
+    RangeKind kind = RangeKind::copy;
+    std::uint64_t offset = 0;
+    std::uint64_t length = 0; // a patch's basis range may end past the basis's end (clipped)
 };
 struct PutEnd {
     Digest content_hash{}; // xxh3-128 of the file's new content
@@ -115,7 +147,8 @@ struct PutAbort {};
 
 using RequestBody =
     std::variant<Hello, CheckRoot, Stat, List, MakeDirectory, PutSymlink, Rename, Remove,
-                 SetAttributes, Flush, Signature, PutBegin, PutData, PutEnd, Hash, Ping, PutAbort>;
+                 SetAttributes, Flush, Signature, PutBegin, PutData, PutEnd, Hash, Ping, PutAbort,
+                 SegmentHashes, PutRange>;
 
 struct Request {
     std::uint32_t id = 0;
@@ -142,6 +175,11 @@ struct SignatureChunk {
     std::string bytes;
     bool more = false;
 };
+struct SegmentHashChunk {
+    std::uint64_t basis_size = 0; // the file's size when hashing began
+    std::vector<std::uint64_t> hashes;
+    bool more = false;
+};
 struct PutDone {
     std::uint64_t bytes_written = 0; // bytes the agent wrote into the file
     bool delta = false;
@@ -152,7 +190,7 @@ struct HashValue {
 struct Pong {};
 
 using ReplyBody = std::variant<HelloReply, Failure, Done, EntryReply, Entries, SignatureChunk,
-                               PutDone, HashValue, Pong>;
+                               PutDone, HashValue, Pong, SegmentHashChunk>;
 
 struct Reply {
     std::uint32_t id = 0;

@@ -2,9 +2,11 @@
 
 #include "transport/agent_protocol.hpp"
 #include "transport/content_hash.hpp"
+#include "transport/file_content.hpp"
 #include "transport/local_transport.hpp"
 #include "transport/rsync_delta.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <deque>
@@ -30,6 +32,8 @@ constexpr std::size_t k_max_open_puts = 256;
 // Ids of failed puts whose remaining frames are ignored; the oldest are forgotten first.
 constexpr std::size_t k_max_failed_puts = 4096;
 constexpr std::size_t k_read_buffer = 256 * 1024;
+// Segment hashes sent together: small frames early, so the client compares while we hash.
+constexpr std::size_t k_hashes_per_chunk = 8;
 // Encoded entries per Entries frame, well under the frame limit.
 constexpr std::size_t k_entries_per_frame_bytes = 256 * 1024;
 
@@ -55,7 +59,7 @@ struct PutState {
     PutMode mode = PutMode::whole;
     bool durable = false;
     base::UniqueFd basis;
-    std::optional<RsyncJob> patch;
+    std::optional<RsyncJob> patch; // a delta put's job; in a segments put, the open patch range
     ContentHasher hasher;
     std::uint64_t written = 0;
 };
@@ -74,7 +78,11 @@ private:
     Exit handle(std::uint32_t id, RequestBody& body);
     Exit handle_hello(std::uint32_t id, const Hello& hello);
     Exit handle_list(std::uint32_t id, const std::string& path);
-    Exit handle_signature(std::uint32_t id, const std::string& path);
+    Exit handle_signature(std::uint32_t id, const Signature& request);
+    Exit handle_segment_hashes(std::uint32_t id, const SegmentHashes& request);
+    Exit handle_put_range(std::uint32_t id, const PutRange& range);
+    // Appends the basis range to a segments put's file, hashing what landed there.
+    base::Status copy_basis_range(PutState& put, std::uint64_t offset, std::uint64_t length);
     Exit handle_hash(std::uint32_t id, const std::string& path);
     Exit handle_put_begin(std::uint32_t id, const PutBegin& begin);
     Exit handle_put_data(std::uint32_t id, const std::string& bytes);
@@ -196,7 +204,11 @@ Exit AgentServer::handle(std::uint32_t id, RequestBody& body) {
     if (std::holds_alternative<Flush>(body))
         return send_status(id, m_transport->flush());
     if (auto* signature = std::get_if<Signature>(&body))
-        return handle_signature(id, signature->path);
+        return handle_signature(id, *signature);
+    if (auto* hashes = std::get_if<SegmentHashes>(&body))
+        return handle_segment_hashes(id, *hashes);
+    if (auto* range = std::get_if<PutRange>(&body))
+        return handle_put_range(id, *range);
     if (auto* hash = std::get_if<Hash>(&body))
         return handle_hash(id, hash->path);
     if (auto* begin = std::get_if<PutBegin>(&body))
@@ -273,14 +285,19 @@ Exit AgentServer::handle_list(std::uint32_t id, const std::string& path) {
     return send(id, std::move(frame));
 }
 
-Exit AgentServer::handle_signature(std::uint32_t id, const std::string& path) {
+Exit AgentServer::handle_signature(std::uint32_t id, const Signature& request) {
+    const std::string& path = request.path;
     auto file = m_transport->open_file(path);
     if (!file)
         return send(id, Failure{file.error()});
     struct stat st {};
     if (::fstat(file->get(), &st) != 0)
         return send(id, Failure{base::error_from_errno(errno, "stat " + path)});
-    auto job = RsyncJob::signature(static_cast<std::uint64_t>(st.st_size));
+    const auto size = static_cast<std::uint64_t>(st.st_size);
+    const std::uint64_t start = std::min(request.offset, size);
+    const std::uint64_t length = std::min(request.length, size - start);
+    // The block length follows the range's length: a small changed range gets small blocks.
+    auto job = RsyncJob::signature(length);
     std::string pending;
     Exit exit = Exit::keep_going;
     auto sink = [&](std::string_view bytes) -> base::Status {
@@ -294,14 +311,17 @@ Exit AgentServer::handle_signature(std::uint32_t id, const std::string& path) {
         return {};
     };
     std::vector<char> buffer(k_read_buffer);
-    off_t offset = 0;
+    std::uint64_t done = 0;
     for (;;) {
-        ssize_t got = ::pread(file->get(), buffer.data(), buffer.size(), offset);
+        auto want = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), length - done));
+        ssize_t got = want == 0 ? 0
+                                : ::pread(file->get(), buffer.data(), want,
+                                          static_cast<off_t>(start + done));
         if (got < 0 && errno == EINTR)
             continue;
         if (got < 0)
             return send(id, Failure{base::error_from_errno(errno, "read " + path)});
-        offset += got;
+        done += static_cast<std::uint64_t>(got);
         auto fed = job.feed(std::string_view(buffer.data(), static_cast<std::size_t>(got)),
                             got == 0, sink);
         if (exit != Exit::keep_going)
@@ -315,6 +335,48 @@ Exit AgentServer::handle_signature(std::uint32_t id, const std::string& path) {
                                                 "signature job did not finish", 0}});
     }
     return send(id, SignatureChunk{std::move(pending), false});
+}
+
+Exit AgentServer::handle_segment_hashes(std::uint32_t id, const SegmentHashes& request) {
+    auto file = m_transport->open_file(request.path);
+    if (!file)
+        return send(id, Failure{file.error()});
+    struct stat st {};
+    if (::fstat(file->get(), &st) != 0)
+        return send(id, Failure{base::error_from_errno(errno, "stat " + request.path)});
+    SegmentHashChunk chunk;
+    chunk.basis_size = static_cast<std::uint64_t>(st.st_size);
+    std::vector<char> buffer(request.segment_size);
+    for (std::uint64_t offset = 0; offset < chunk.basis_size;) {
+        auto want = static_cast<std::size_t>(
+            std::min<std::uint64_t>(request.segment_size, chunk.basis_size - offset));
+        std::size_t have = 0;
+        while (have < want) {
+            ssize_t got = ::pread(file->get(), buffer.data() + have, want - have,
+                                  static_cast<off_t>(offset + have));
+            if (got < 0 && errno == EINTR)
+                continue;
+            if (got < 0)
+                return send(id, Failure{base::error_from_errno(errno, "read " + request.path)});
+            if (got == 0)
+                break; // shrank: the client finds the segments past here missing
+            have += static_cast<std::size_t>(got);
+        }
+        if (have == 0)
+            break;
+        chunk.hashes.push_back(segment_hash(std::string_view(buffer.data(), have)));
+        offset += have;
+        if (have < want)
+            break;
+        if (chunk.hashes.size() >= k_hashes_per_chunk) {
+            chunk.more = true;
+            if (auto sent = send(id, chunk); sent != Exit::keep_going)
+                return sent;
+            chunk.hashes.clear();
+        }
+    }
+    chunk.more = false;
+    return send(id, std::move(chunk));
 }
 
 Exit AgentServer::handle_hash(std::uint32_t id, const std::string& path) {
@@ -355,7 +417,7 @@ Exit AgentServer::handle_put_begin(std::uint32_t id, const PutBegin& begin) {
     put.info = begin.info;
     put.mode = begin.mode;
     put.durable = begin.durable;
-    if (begin.mode == PutMode::delta) {
+    if (begin.mode != PutMode::whole) {
         auto basis = m_transport->open_file(begin.path);
         if (!basis) {
             auto error = basis.error();
@@ -364,7 +426,8 @@ Exit AgentServer::handle_put_begin(std::uint32_t id, const PutBegin& begin) {
             return fail_put(id, std::move(error));
         }
         put.basis = std::move(*basis);
-        put.patch.emplace(RsyncJob::patch(put.basis.get()));
+        if (begin.mode == PutMode::delta)
+            put.patch.emplace(RsyncJob::patch(put.basis.get()));
     }
     auto file = m_transport->begin_incoming(begin.path);
     if (!file)
@@ -376,8 +439,19 @@ Exit AgentServer::handle_put_begin(std::uint32_t id, const PutBegin& begin) {
 
 base::Status AgentServer::write_to_put(PutState& put, std::string_view bytes) {
     put.hasher.update(bytes);
-    put.written += bytes.size();
-    return write_all(put.file->fd(), bytes, "write received file");
+    // At an explicit offset: copied ranges (copy_file_range) do not move the file offset.
+    while (!bytes.empty()) {
+        ssize_t n = ::pwrite(put.file->fd(), bytes.data(), bytes.size(),
+                             static_cast<off_t>(put.written));
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return base::fail_errno("write received file");
+        }
+        put.written += static_cast<std::uint64_t>(n);
+        bytes.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return {};
 }
 
 Exit AgentServer::handle_put_data(std::uint32_t id, const std::string& bytes) {
@@ -390,10 +464,16 @@ Exit AgentServer::handle_put_data(std::uint32_t id, const std::string& bytes) {
             return fail_put(id, written.error());
         return Exit::keep_going;
     }
+    if (!put.patch)
+        return fail_put(id, base::Error{base::ErrorKind::protocol,
+                                        "put data outside a patch range of a segments put", 0});
     auto fed =
         put.patch->feed(bytes, false, [&](std::string_view out) { return write_to_put(put, out); });
     if (!fed)
         return fail_put(id, fed.error());
+    // A patch range ends where its delta does; the next PutRange may follow.
+    if (*fed && put.mode == PutMode::segments)
+        put.patch.reset();
     return Exit::keep_going;
 }
 
@@ -407,7 +487,7 @@ Exit AgentServer::handle_put_end(std::uint32_t id, const PutEnd& end) {
                                         fmt::format("no transfer in progress for id {}", id), 0}});
     }
     PutState& put = found->second;
-    if (put.mode == PutMode::delta) {
+    if (put.patch) {
         auto fed =
             put.patch->feed({}, true, [&](std::string_view out) { return write_to_put(put, out); });
         if (!fed)
@@ -421,10 +501,60 @@ Exit AgentServer::handle_put_end(std::uint32_t id, const PutEnd& end) {
                                         k_code_hash_mismatch});
     if (auto committed = m_transport->commit_incoming(*put.file, put.info, put.durable); !committed)
         return fail_put(id, committed.error());
-    PutDone done{put.written, put.mode == PutMode::delta};
+    PutDone done{put.written, put.mode != PutMode::whole};
     m_puts.erase(found);
     m_failed_puts.erase(id);
     return send(id, done);
+}
+
+Exit AgentServer::handle_put_range(std::uint32_t id, const PutRange& range) {
+    auto found = m_puts.find(id);
+    if (found == m_puts.end())
+        return Exit::keep_going; // a failed put (already answered), or a stray frame
+    PutState& put = found->second;
+    if (put.mode != PutMode::segments)
+        return fail_put(id, base::Error{base::ErrorKind::protocol,
+                                        "a put range outside a segments put", 0});
+    if (put.patch)
+        return fail_put(id, base::Error{base::ErrorKind::protocol,
+                                        "a put range before the previous patch's delta ended", 0});
+    if (range.kind == RangeKind::patch) {
+        put.patch.emplace(RsyncJob::patch(put.basis.get(), range.offset, range.length));
+        return Exit::keep_going;
+    }
+    if (auto copied = copy_basis_range(put, range.offset, range.length); !copied)
+        return fail_put(id, copied.error());
+    return Exit::keep_going;
+}
+
+base::Status AgentServer::copy_basis_range(PutState& put, std::uint64_t offset,
+                                           std::uint64_t length) {
+    const std::uint64_t at = put.written;
+    auto copied = copy_range(put.basis.get(), offset, put.file->fd(), at, length);
+    if (!copied)
+        return std::unexpected(copied.error());
+    if (*copied != length)
+        // The basis is shorter than when it was hashed: the client sends the whole file.
+        return base::fail(base::ErrorKind::not_found, "the file changed during the transfer",
+                          k_code_basis_missing);
+    // Hash what is now in the file, read back (from the page cache), so the content check
+    // covers the copied ranges as well as the patched ones.
+    std::vector<char> buffer(k_read_buffer);
+    for (std::uint64_t done = 0; done < length;) {
+        auto want = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), length - done));
+        ssize_t got =
+            ::pread(put.file->fd(), buffer.data(), want, static_cast<off_t>(at + done));
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0)
+            return base::fail_errno("read back the received file");
+        if (got == 0)
+            return base::fail(base::ErrorKind::fatal, "the received file is shorter than written");
+        put.hasher.update(std::string_view(buffer.data(), static_cast<std::size_t>(got)));
+        done += static_cast<std::uint64_t>(got);
+    }
+    put.written += length;
+    return {};
 }
 
 Exit AgentServer::send(std::uint32_t id, ReplyBody body) {

@@ -4,6 +4,7 @@
 #include "transport/rsync_delta.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <cerrno>
 #include <vector>
 
@@ -208,7 +209,7 @@ base::Result<ContentDigest> AgentTransport::hash_file(std::string_view path) {
 base::Result<PutResult> AgentTransport::put_file(std::string_view path, const SourceFile& source,
                                                  const std::optional<EntryInfo>& existing) {
     if (existing && existing->type == EntryType::file && existing->size >= k_delta_threshold) {
-        auto sent = put_delta(path, source);
+        auto sent = put_segments(path, source);
         if (sent)
             return sent;
         // The remote copy vanished or changed under the delta: send the whole file.
@@ -249,14 +250,18 @@ base::Result<PutResult> AgentTransport::put_whole(std::string_view path, const S
     return finish_put(call, hasher.digest(), PutResult{total, false});
 }
 
-base::Result<PutResult> AgentTransport::put_delta(std::string_view path, const SourceFile& source) {
-    // The signature of the remote copy.
-    DeltaSource signature;
-    {
-        auto call = m_client->call();
-        if (auto sent = call.send(agent::Signature{std::string(path)}); !sent)
-            return std::unexpected(sent.error());
-        for (;;) {
+namespace {
+
+// What put_segments sends for one stretch of the new file.
+struct RemoteHashes {
+    AgentClient::Call& call;
+    std::vector<std::uint64_t> hashes;
+    std::uint64_t basis_size = 0;
+    bool done = false;
+
+    // Returns the basis's hash of segment `index`, nullopt past its end; waits for it to come.
+    base::Result<std::optional<std::uint64_t>> at(std::size_t index) {
+        while (index >= hashes.size() && !done) {
             auto reply = call.next();
             if (!reply)
                 return std::unexpected(reply.error());
@@ -266,67 +271,200 @@ base::Result<PutResult> AgentTransport::put_delta(std::string_view path, const S
                     error.native_code = agent::k_code_basis_missing;
                 return std::unexpected(error);
             }
-            auto* chunk = std::get_if<agent::SignatureChunk>(&*reply);
+            auto* chunk = std::get_if<agent::SegmentHashChunk>(&*reply);
             if (chunk == nullptr)
-                return std::unexpected(unexpected_reply("signature"));
-            if (auto loaded = signature.load(chunk->bytes, !chunk->more); !loaded)
-                return std::unexpected(loaded.error());
-            if (!chunk->more)
-                break;
+                return std::unexpected(unexpected_reply("segment hashes"));
+            basis_size = chunk->basis_size;
+            hashes.insert(hashes.end(), chunk->hashes.begin(), chunk->hashes.end());
+            done = !chunk->more;
         }
+        if (index < hashes.size())
+            return hashes[index];
+        return std::optional<std::uint64_t>{};
     }
-    auto job = signature.delta_job();
-    if (!job)
-        return std::unexpected(job.error());
+};
 
-    // The delta of the source against it, streamed as it is computed.
+// Returns the loaded signature of the remote file's range [offset, offset + length).
+base::Result<DeltaSource> fetch_signature(AgentClient& client, std::string_view path,
+                                          std::uint64_t offset, std::uint64_t length) {
+    DeltaSource signature;
+    auto call = client.call();
+    if (auto sent = call.send(agent::Signature{std::string(path), offset, length}); !sent)
+        return std::unexpected(sent.error());
+    for (;;) {
+        auto reply = call.next();
+        if (!reply)
+            return std::unexpected(reply.error());
+        if (auto* failure = std::get_if<agent::Failure>(&*reply)) {
+            auto error = failure->error;
+            if (error.kind == base::ErrorKind::not_found)
+                error.native_code = agent::k_code_basis_missing;
+            return std::unexpected(error);
+        }
+        auto* chunk = std::get_if<agent::SignatureChunk>(&*reply);
+        if (chunk == nullptr)
+            return std::unexpected(unexpected_reply("signature"));
+        if (auto loaded = signature.load(chunk->bytes, !chunk->more); !loaded)
+            return std::unexpected(loaded.error());
+        if (!chunk->more)
+            return signature;
+    }
+}
+
+// Reads up to `size` bytes at `offset`, fewer only at the end of the file.
+base::Result<std::size_t> read_full_at(int fd, char* buffer, std::size_t size, off_t offset) {
+    std::size_t have = 0;
+    while (have < size) {
+        auto got = read_at(fd, buffer + have, size - have, offset + static_cast<off_t>(have));
+        if (!got)
+            return std::unexpected(got.error());
+        if (*got == 0)
+            break;
+        have += *got;
+    }
+    return have;
+}
+
+} // namespace
+
+base::Result<PutResult> AgentTransport::put_segments(std::string_view path,
+                                                     const SourceFile& source) {
+    // Segments are compared by hash at the same offsets first (both ends hash their file at
+    // once, the agent streaming its hashes), so a change in place costs a few bytes per
+    // segment on the wire; only runs of differing segments get a librsync signature, of their
+    // own range, and a delta. The unchanged ranges are copied by the agent in its kernel.
+    const bool compare = source.info.size >= 2 * k_segment_size;
+    auto hashes_call = m_client->call();
+    if (compare) {
+        if (auto sent = hashes_call.send(agent::SegmentHashes{std::string(path), k_segment_size});
+            !sent)
+            return std::unexpected(sent.error());
+    }
+    RemoteHashes remote{hashes_call, {}, 0, !compare};
+
     auto call = m_client->call();
-    if (auto sent = call.send(agent::PutBegin{std::string(path), source.info, agent::PutMode::delta,
-                                              is_durable(source)});
+    if (auto sent = call.send(agent::PutBegin{std::string(path), source.info,
+                                              agent::PutMode::segments, is_durable(source)});
         !sent)
         return std::unexpected(sent.error());
     PutGuard guard(call);
-    std::string pending;
-    std::uint64_t delta_bytes = 0;
-    auto flush_pending = [&]() -> base::Status {
-        delta_bytes += pending.size();
-        auto sent = call.send(agent::PutData{std::move(pending)});
-        pending.clear();
-        return sent;
-    };
-    auto sink = [&](std::string_view bytes) -> base::Status {
-        pending.append(bytes);
-        if (pending.size() >= agent::k_chunk_size)
+    std::uint64_t sent_bytes = 0;
+    std::string buffer(std::max<std::size_t>(k_segment_size, agent::k_chunk_size), '\0');
+
+    // Sends the delta of the source's [start, end) against the remote's range [start, start +
+    // basis_length).
+    auto send_run = [&](std::uint64_t start, std::uint64_t end,
+                        std::uint64_t basis_length) -> base::Status {
+        auto signature = fetch_signature(*m_client, path, start, basis_length);
+        if (!signature)
+            return std::unexpected(signature.error());
+        auto job = signature->delta_job();
+        if (!job)
+            return std::unexpected(job.error());
+        if (auto sent = call.send(agent::PutRange{agent::RangeKind::patch, start, basis_length});
+            !sent)
+            return sent;
+        std::string pending;
+        auto flush_pending = [&]() -> base::Status {
+            sent_bytes += pending.size();
+            auto sent = call.send(agent::PutData{std::move(pending)});
+            pending.clear();
+            return sent;
+        };
+        auto sink = [&](std::string_view bytes) -> base::Status {
+            pending.append(bytes);
+            if (pending.size() >= agent::k_chunk_size)
+                return flush_pending();
+            return {};
+        };
+        for (std::uint64_t offset = start;;) {
+            auto want = static_cast<std::size_t>(
+                std::min<std::uint64_t>(agent::k_chunk_size, end - offset));
+            auto got = read_full_at(source.fd, buffer.data(), want, static_cast<off_t>(offset));
+            if (!got)
+                return std::unexpected(got.error());
+            if (*got < want)
+                return base::fail(base::ErrorKind::not_found, "the file shrank while sent");
+            offset += *got;
+            auto fed = job->feed(std::string_view(buffer.data(), *got), offset == end, sink);
+            if (!fed)
+                return std::unexpected(fed.error());
+            if (*fed)
+                break;
+            if (offset == end)
+                return base::fail(base::ErrorKind::fatal, "librsync delta did not finish");
+        }
+        if (!pending.empty())
             return flush_pending();
         return {};
     };
+
     ContentHasher hasher;
-    std::string buffer(agent::k_chunk_size, '\0');
     std::uint64_t offset = 0;
-    for (bool done = false; !done;) {
-        auto got = read_at(source.fd, buffer.data(), buffer.size(), static_cast<off_t>(offset));
+    std::uint64_t copy_start = 0;
+    std::uint64_t copy_length = 0;
+    bool in_run = false; // segments from run_start on differ
+    std::uint64_t run_start = 0;
+    auto send_copy = [&]() -> base::Status {
+        if (copy_length == 0)
+            return {};
+        auto sent = call.send(agent::PutRange{agent::RangeKind::copy, copy_start, copy_length});
+        copy_length = 0;
+        return sent;
+    };
+    for (std::size_t index = 0;; ++index) {
+        auto got = read_full_at(source.fd, buffer.data(), k_segment_size, static_cast<off_t>(offset));
         if (!got)
             return std::unexpected(got.error());
+        if (*got == 0)
+            break;
         std::string_view bytes(buffer.data(), *got);
         hasher.update(bytes);
+        bool same = false;
+        if (compare) {
+            auto theirs = remote.at(index);
+            if (!theirs)
+                return std::unexpected(theirs.error());
+            // A segment matches only at the same length: the basis's last one may be shorter.
+            same = *theirs && **theirs == segment_hash(bytes) &&
+                   remote.basis_size >= offset + *got &&
+                   (*got == k_segment_size || remote.basis_size == offset + *got);
+        }
+        if (same) {
+            if (in_run) {
+                // The run's delta is computed from a second read of its bytes; a change in
+                // between makes the agent's content hash differ, and the file goes whole.
+                if (auto sent = send_run(run_start, offset, offset - run_start); !sent)
+                    return std::unexpected(sent.error());
+                in_run = false;
+            }
+            if (copy_length == 0)
+                copy_start = offset;
+            copy_length += *got;
+        } else {
+            if (auto sent = send_copy(); !sent)
+                return std::unexpected(sent.error());
+            if (!in_run)
+                run_start = offset;
+            in_run = true;
+        }
         offset += *got;
-        auto fed = job->feed(bytes, *got == 0, sink);
-        if (!fed)
-            return std::unexpected(fed.error());
-        done = *fed;
-        if (*got == 0 && !done)
-            return base::fail(base::ErrorKind::fatal, "librsync delta did not finish");
         if (auto early = call.poll()) {
             guard.close();
             return std::unexpected(early_answer(std::move(*early)));
         }
+        if (*got < k_segment_size)
+            break;
     }
-    if (!pending.empty()) {
-        if (auto sent = flush_pending(); !sent)
+    // A run reaching the end takes the rest of the basis, however long it is now.
+    if (in_run) {
+        if (auto sent = send_run(run_start, offset, UINT64_MAX); !sent)
             return std::unexpected(sent.error());
     }
+    if (auto sent = send_copy(); !sent)
+        return std::unexpected(sent.error());
     guard.close();
-    return finish_put(call, hasher.digest(), PutResult{delta_bytes, true});
+    return finish_put(call, hasher.digest(), PutResult{sent_bytes, true});
 }
 
 } // namespace fsmirror::transport

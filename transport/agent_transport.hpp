@@ -1,8 +1,9 @@
 #pragma once
 // The Transport operations carried to `fsmirror agent` over one AgentClient: each call is one
 // request (or, for a file, a short stream of them), so calls from several threads are in flight
-// together. A changed file is sent as a librsync delta against the signature of the remote
-// copy; a new or small file is sent whole. Both ends hash the content, so a delta applied to a
+// together. A changed file is sent in segments: those whose hash matches the remote copy's at
+// the same offset are copied there by the agent, runs of the others go as librsync deltas
+// against the signature of their own range; a new or small file is sent whole. Both ends hash the content, so a delta applied to a
 // copy that changed in between is caught and the file is sent whole instead. Internal to
 // transport/.
 
@@ -40,13 +41,15 @@ public:
 
     // Files at least this large that exist on the remote are sent as deltas.
     static constexpr std::uint64_t k_delta_threshold = 64 * 1024;
+    // The segment a changed file is compared by; a file of fewer than two goes as one delta.
+    static constexpr std::uint64_t k_segment_size = 1024 * 1024;
     // Stat requests stat_many() sends before it awaits their replies.
     static constexpr std::size_t k_stats_per_round = 1024;
 
 private:
     base::Status simple(agent::RequestBody body);
     base::Result<PutResult> put_whole(std::string_view path, const SourceFile& source);
-    base::Result<PutResult> put_delta(std::string_view path, const SourceFile& source);
+    base::Result<PutResult> put_segments(std::string_view path, const SourceFile& source);
 
     std::unique_ptr<AgentClient> m_client;
     std::string m_description;

@@ -22,6 +22,10 @@ ContentHasher::~ContentHasher() = default;
 ContentHasher::ContentHasher(ContentHasher&&) noexcept = default;
 ContentHasher& ContentHasher::operator=(ContentHasher&&) noexcept = default;
 
+std::uint64_t segment_hash(std::string_view bytes) {
+    return XXH3_64bits(bytes.data(), bytes.size());
+}
+
 void ContentHasher::update(std::string_view bytes) {
     XXH3_128bits_update(m_state->state, bytes.data(), bytes.size());
 }

@@ -40,6 +40,10 @@ base::Result<ContentDigest> hash_file(int fd);
 // The same, with `display` naming the file in errors.
 base::Result<ContentDigest> hash_file_content(int fd, const std::string& display);
 
+// Returns the XXH3-64 of `bytes`: the hash both ends of a segments transfer compare per segment
+// (a collision is caught by the content hash of the whole file, checked before the rename).
+std::uint64_t segment_hash(std::string_view bytes);
+
 // Returns the digest as 32 hex digits, for messages.
 std::string to_hex(const ContentDigest& digest);
 

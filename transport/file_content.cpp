@@ -106,6 +106,44 @@ Result<std::uint64_t> copy_whole_file(int src_fd, int dst_fd, std::uint64_t expe
     return total;
 }
 
+Result<std::uint64_t> copy_range(int src_fd, std::uint64_t src_offset, int dst_fd,
+                                 std::uint64_t dst_offset, std::uint64_t length) {
+    auto in_offset = static_cast<loff_t>(src_offset);
+    auto out_offset = static_cast<loff_t>(dst_offset);
+    std::uint64_t done = 0;
+    while (done < length) {
+        auto want = static_cast<std::size_t>(std::min<std::uint64_t>(length - done, k_copy_chunk));
+        ssize_t n = ::copy_file_range(src_fd, &in_offset, dst_fd, &out_offset, want, 0);
+        if (n > 0) {
+            done += static_cast<std::uint64_t>(n);
+            continue;
+        }
+        if (n == 0)
+            return done;
+        if (errno == EINTR)
+            continue;
+        if (errno != EXDEV && errno != ENOSYS && errno != EINVAL && errno != EOPNOTSUPP)
+            return fail_errno("copy_file_range");
+        // Through user space, in the same chunks as a whole copy.
+        std::vector<char> buffer(std::min<std::uint64_t>(k_chunk, length - done));
+        while (done < length) {
+            auto size = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), length - done));
+            auto got = read_full(src_fd, buffer.data(), size, static_cast<off_t>(in_offset));
+            if (!got)
+                return std::unexpected(got.error());
+            if (*got == 0)
+                return done;
+            if (auto put = write_full(dst_fd, buffer.data(), *got, static_cast<off_t>(out_offset));
+                !put)
+                return std::unexpected(put.error());
+            in_offset += static_cast<loff_t>(*got);
+            out_offset += static_cast<loff_t>(*got);
+            done += *got;
+        }
+    }
+    return done;
+}
+
 Result<std::uint64_t> write_changed_blocks(int src_fd, int dst_fd) {
     std::vector<char> source(k_chunk);
     std::vector<char> target(k_chunk);

@@ -19,6 +19,12 @@ enum class Destination { empty, may_hold_data };
 base::Result<std::uint64_t> copy_whole_file(int src_fd, int dst_fd, std::uint64_t expected_size,
                                             Destination destination);
 
+// Copies `length` bytes of `src_fd` at `src_offset` to `dst_fd` at `dst_offset` in the kernel
+// (copy_file_range: shared extents on XFS and Btrfs, no user-space copy elsewhere), with
+// pread/pwrite where the kernel cannot. Returns the bytes copied: fewer when `src_fd` ends first.
+base::Result<std::uint64_t> copy_range(int src_fd, std::uint64_t src_offset, int dst_fd,
+                                       std::uint64_t dst_offset, std::uint64_t length);
+
 // Makes `dst_fd`'s content equal to `src_fd`'s by comparing them block by block and writing
 // only the blocks that differ, then truncating to the source's length. Returns the number of
 // bytes written.

@@ -33,14 +33,26 @@ base::Error rsync_error(rs_result result, const char* what) {
                        static_cast<int>(result)};
 }
 
+// The part of a basis file a patch job reads.
+struct BasisWindow {
+    int fd = -1;
+    std::uint64_t offset = 0;
+    std::uint64_t length = UINT64_MAX;
+};
+
 // Copies basis data for a patch job with pread, so the descriptor's offset is never used.
 rs_result copy_from_basis(void* opaque, rs_long_t pos, size_t* len, void** buf) {
-    int fd = *static_cast<int*>(opaque);
+    const auto& window = *static_cast<BasisWindow*>(opaque);
+    if (pos < 0 || static_cast<std::uint64_t>(pos) >= window.length)
+        return RS_INPUT_ENDED;
+    std::size_t wanted =
+        static_cast<std::size_t>(std::min<std::uint64_t>(*len, window.length - static_cast<std::uint64_t>(pos)));
     std::size_t done = 0;
     auto* out = static_cast<char*>(*buf);
-    while (done < *len) {
-        ssize_t got = ::pread(fd, out + done, *len - done,
-                              static_cast<off_t>(pos) + static_cast<off_t>(done));
+    const auto start = static_cast<off_t>(window.offset + static_cast<std::uint64_t>(pos));
+    while (done < wanted) {
+        ssize_t got = ::pread(window.fd, out + done, wanted - done,
+                              start + static_cast<off_t>(done));
         if (got < 0) {
             if (errno == EINTR)
                 continue;
@@ -75,7 +87,7 @@ std::size_t signature_strong_length(std::uint64_t file_size, std::size_t block_l
 
 struct RsyncJob::State {
     rs_job_t* job = nullptr;
-    int basis_fd = -1; // patch jobs: read by copy_from_basis through a pointer to this field
+    BasisWindow basis; // patch jobs: read by copy_from_basis through a pointer to this field
     bool done = false;
 
     ~State() {
@@ -97,11 +109,12 @@ RsyncJob RsyncJob::signature(std::uint64_t file_size) {
     return RsyncJob(std::move(state));
 }
 
-RsyncJob RsyncJob::patch(int basis_fd) {
+RsyncJob RsyncJob::patch(int basis_fd, std::uint64_t window_offset,
+                         std::uint64_t window_length) {
     quiet_librsync();
     auto state = std::make_unique<State>();
-    state->basis_fd = basis_fd;
-    state->job = rs_patch_begin(copy_from_basis, &state->basis_fd);
+    state->basis = BasisWindow{basis_fd, window_offset, window_length};
+    state->job = rs_patch_begin(copy_from_basis, &state->basis);
     return RsyncJob(std::move(state));
 }
 

@@ -33,8 +33,11 @@ public:
     static RsyncJob signature(std::uint64_t file_size);
 
     // Applies a delta fed to it to the basis file `basis_fd` (read with pread, never moved),
-    // producing the new content. The descriptor must stay open while the job runs.
-    static RsyncJob patch(int basis_fd);
+    // producing the new content. The descriptor must stay open while the job runs. With a
+    // window, the delta was made against the basis range [window_offset, window_offset +
+    // window_length) alone (its positions are relative to the window's start).
+    static RsyncJob patch(int basis_fd, std::uint64_t window_offset = 0,
+                          std::uint64_t window_length = UINT64_MAX);
 
     RsyncJob(RsyncJob&&) noexcept;
     RsyncJob& operator=(RsyncJob&&) noexcept;
