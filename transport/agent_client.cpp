@@ -74,7 +74,8 @@ AgentClient::start(std::unique_ptr<SshConnection> connection, AgentClientOptions
             base::ErrorKind::protocol, "the agent refused the session: " + failure->error.message,
             failure->error.native_code});
     auto* answer = std::get_if<agent::HelloReply>(&*reply);
-    if (answer == nullptr || answer->version != agent::k_protocol_version)
+    if (answer == nullptr || answer->version < agent::k_min_protocol_version ||
+        answer->version > agent::k_protocol_version)
         return std::unexpected(base::Error{base::ErrorKind::protocol,
                                            "the agent answered the hello with something else", 0});
     client->m_hello = *answer;

@@ -273,7 +273,8 @@ void write_body(Writer& w, const RequestBody& body) {
                        w.info(m.info);
                    },
                    [&](const Flush&) {},
-                   [&](const Signature& m) {
+                   [&](const Signature& m) { w.string(m.path); },
+                   [&](const RangeSignature& m) {
                        w.string(m.path);
                        w.u64(m.offset);
                        w.u64(m.length);
@@ -409,8 +410,10 @@ RequestBody read_request_body(Reader& r, std::uint8_t type) {
     }
     case index_of<RequestBody, Flush>() + 1:
         return Flush{};
-    case index_of<RequestBody, Signature>() + 1: {
-        Signature m;
+    case index_of<RequestBody, Signature>() + 1:
+        return Signature{r.path("signature path", false)};
+    case index_of<RequestBody, RangeSignature>() + 1: {
+        RangeSignature m;
         m.path = r.path("signature path", false);
         m.offset = r.u64("signature offset");
         m.length = r.u64("signature length");
@@ -626,7 +629,7 @@ const char* request_name(const RequestBody& body) {
         "hello",    "check_root", "stat",      "list",  "mkdir",     "symlink",
         "rename",   "remove",     "set_attrs", "flush", "signature", "put_begin",
         "put_data", "put_end",    "hash",      "ping",  "put_abort", "segment_hashes",
-        "put_range"};
+        "put_range", "range_signature"};
     static_assert(std::size(k_names) == std::variant_size_v<RequestBody>);
     return k_names[body.index()];
 }

@@ -29,10 +29,13 @@
 namespace fsmirror::transport::agent {
 
 // 2: Put carries its own durability (SQLite snapshots are always fsynced).
-// 3: a changed large file goes as segments (SegmentHashes, ranged Signature, PutRange). Agents
-// of another version are refused at Hello, with both versions named, instead of failing on a
-// request.
+// 3: a changed large file goes as segments (SegmentHashes, RangeSignature, PutRange); the
+// messages of 2 are encoded as before, so a client speaks 2 to an older agent (whole-file
+// deltas). An agent speaks only its own version, and refuses a Hello whose range leaves it
+// out, with both versions named, instead of failing on a request.
 inline constexpr std::uint32_t k_protocol_version = 3;
+// The oldest agent a client still talks to.
+inline constexpr std::uint32_t k_min_protocol_version = 2;
 // Sent first in Hello, so an agent talking to something else fails at once.
 inline constexpr std::string_view k_magic = "fsmirror";
 // Largest payload either side accepts; a bigger announced length ends the session.
@@ -74,7 +77,7 @@ enum class RangeKind : std::uint8_t {
 
 // --- requests (client -> agent) ---
 struct Hello {
-    std::uint32_t min_version = k_protocol_version;
+    std::uint32_t min_version = k_min_protocol_version;
     std::uint32_t max_version = k_protocol_version;
     AttributePolicy attributes;
     Durability durability = Durability::per_batch;
@@ -106,9 +109,12 @@ struct SetAttributes {
     EntryInfo info;
 };
 struct Flush {};
-// The librsync signature of the basis range [offset, offset + length) (clipped at its end),
-// with a block length chosen for the range's length.
 struct Signature {
+    std::string path;
+};
+// The librsync signature of the basis range [offset, offset + length) (clipped at its end),
+// with a block length chosen for the range's length; answered as Signature is.
+struct RangeSignature {
     std::string path;
     std::uint64_t offset = 0;
     std::uint64_t length = UINT64_MAX;
@@ -148,7 +154,7 @@ struct PutAbort {};
 using RequestBody =
     std::variant<Hello, CheckRoot, Stat, List, MakeDirectory, PutSymlink, Rename, Remove,
                  SetAttributes, Flush, Signature, PutBegin, PutData, PutEnd, Hash, Ping, PutAbort,
-                 SegmentHashes, PutRange>;
+                 SegmentHashes, PutRange, RangeSignature>;
 
 struct Request {
     std::uint32_t id = 0;

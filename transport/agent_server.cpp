@@ -78,7 +78,7 @@ private:
     Exit handle(std::uint32_t id, RequestBody& body);
     Exit handle_hello(std::uint32_t id, const Hello& hello);
     Exit handle_list(std::uint32_t id, const std::string& path);
-    Exit handle_signature(std::uint32_t id, const Signature& request);
+    Exit handle_signature(std::uint32_t id, const RangeSignature& request);
     Exit handle_segment_hashes(std::uint32_t id, const SegmentHashes& request);
     Exit handle_put_range(std::uint32_t id, const PutRange& range);
     // Appends the basis range to a segments put's file, hashing what landed there.
@@ -204,7 +204,9 @@ Exit AgentServer::handle(std::uint32_t id, RequestBody& body) {
     if (std::holds_alternative<Flush>(body))
         return send_status(id, m_transport->flush());
     if (auto* signature = std::get_if<Signature>(&body))
-        return handle_signature(id, *signature);
+        return handle_signature(id, RangeSignature{signature->path});
+    if (auto* ranged = std::get_if<RangeSignature>(&body))
+        return handle_signature(id, *ranged);
     if (auto* hashes = std::get_if<SegmentHashes>(&body))
         return handle_segment_hashes(id, *hashes);
     if (auto* range = std::get_if<PutRange>(&body))
@@ -285,7 +287,7 @@ Exit AgentServer::handle_list(std::uint32_t id, const std::string& path) {
     return send(id, std::move(frame));
 }
 
-Exit AgentServer::handle_signature(std::uint32_t id, const Signature& request) {
+Exit AgentServer::handle_signature(std::uint32_t id, const RangeSignature& request) {
     const std::string& path = request.path;
     auto file = m_transport->open_file(path);
     if (!file)

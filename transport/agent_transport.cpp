@@ -209,7 +209,9 @@ base::Result<ContentDigest> AgentTransport::hash_file(std::string_view path) {
 base::Result<PutResult> AgentTransport::put_file(std::string_view path, const SourceFile& source,
                                                  const std::optional<EntryInfo>& existing) {
     if (existing && existing->type == EntryType::file && existing->size >= k_delta_threshold) {
-        auto sent = put_segments(path, source);
+        // Segments need protocol 3; an older agent gets one delta of the whole file.
+        auto sent = m_client->hello().version >= 3 ? put_segments(path, source)
+                                                   : put_delta(path, source);
         if (sent)
             return sent;
         // The remote copy vanished or changed under the delta: send the whole file.
@@ -250,9 +252,89 @@ base::Result<PutResult> AgentTransport::put_whole(std::string_view path, const S
     return finish_put(call, hasher.digest(), PutResult{total, false});
 }
 
+base::Result<PutResult> AgentTransport::put_delta(std::string_view path, const SourceFile& source) {
+    // The signature of the remote copy.
+    DeltaSource signature;
+    {
+        auto call = m_client->call();
+        if (auto sent = call.send(agent::Signature{std::string(path)}); !sent)
+            return std::unexpected(sent.error());
+        for (;;) {
+            auto reply = call.next();
+            if (!reply)
+                return std::unexpected(reply.error());
+            if (auto* failure = std::get_if<agent::Failure>(&*reply)) {
+                auto error = failure->error;
+                if (error.kind == base::ErrorKind::not_found)
+                    error.native_code = agent::k_code_basis_missing;
+                return std::unexpected(error);
+            }
+            auto* chunk = std::get_if<agent::SignatureChunk>(&*reply);
+            if (chunk == nullptr)
+                return std::unexpected(unexpected_reply("signature"));
+            if (auto loaded = signature.load(chunk->bytes, !chunk->more); !loaded)
+                return std::unexpected(loaded.error());
+            if (!chunk->more)
+                break;
+        }
+    }
+    auto job = signature.delta_job();
+    if (!job)
+        return std::unexpected(job.error());
+
+    // The delta of the source against it, streamed as it is computed.
+    auto call = m_client->call();
+    if (auto sent = call.send(agent::PutBegin{std::string(path), source.info, agent::PutMode::delta,
+                                              is_durable(source)});
+        !sent)
+        return std::unexpected(sent.error());
+    PutGuard guard(call);
+    std::string pending;
+    std::uint64_t delta_bytes = 0;
+    auto flush_pending = [&]() -> base::Status {
+        delta_bytes += pending.size();
+        auto sent = call.send(agent::PutData{std::move(pending)});
+        pending.clear();
+        return sent;
+    };
+    auto sink = [&](std::string_view bytes) -> base::Status {
+        pending.append(bytes);
+        if (pending.size() >= agent::k_chunk_size)
+            return flush_pending();
+        return {};
+    };
+    ContentHasher hasher;
+    std::string buffer(agent::k_chunk_size, '\0');
+    std::uint64_t offset = 0;
+    for (bool done = false; !done;) {
+        auto got = read_at(source.fd, buffer.data(), buffer.size(), static_cast<off_t>(offset));
+        if (!got)
+            return std::unexpected(got.error());
+        std::string_view bytes(buffer.data(), *got);
+        hasher.update(bytes);
+        offset += *got;
+        auto fed = job->feed(bytes, *got == 0, sink);
+        if (!fed)
+            return std::unexpected(fed.error());
+        done = *fed;
+        if (*got == 0 && !done)
+            return base::fail(base::ErrorKind::fatal, "librsync delta did not finish");
+        if (auto early = call.poll()) {
+            guard.close();
+            return std::unexpected(early_answer(std::move(*early)));
+        }
+    }
+    if (!pending.empty()) {
+        if (auto sent = flush_pending(); !sent)
+            return std::unexpected(sent.error());
+    }
+    guard.close();
+    return finish_put(call, hasher.digest(), PutResult{delta_bytes, true});
+}
+
 namespace {
 
-// What put_segments sends for one stretch of the new file.
+// The remote's segment hashes, as they arrive.
 struct RemoteHashes {
     AgentClient::Call& call;
     std::vector<std::uint64_t> hashes;
@@ -289,7 +371,7 @@ base::Result<DeltaSource> fetch_signature(AgentClient& client, std::string_view 
                                           std::uint64_t offset, std::uint64_t length) {
     DeltaSource signature;
     auto call = client.call();
-    if (auto sent = call.send(agent::Signature{std::string(path), offset, length}); !sent)
+    if (auto sent = call.send(agent::RangeSignature{std::string(path), offset, length}); !sent)
         return std::unexpected(sent.error());
     for (;;) {
         auto reply = call.next();

@@ -3,7 +3,8 @@
 // request (or, for a file, a short stream of them), so calls from several threads are in flight
 // together. A changed file is sent in segments: those whose hash matches the remote copy's at
 // the same offset are copied there by the agent, runs of the others go as librsync deltas
-// against the signature of their own range; a new or small file is sent whole. Both ends hash the content, so a delta applied to a
+// against the signature of their own range (an agent of protocol 2 gets one delta of the whole
+// file); a new or small file is sent whole. Both ends hash the content, so a delta applied to a
 // copy that changed in between is caught and the file is sent whole instead. Internal to
 // transport/.
 
@@ -50,6 +51,8 @@ private:
     base::Status simple(agent::RequestBody body);
     base::Result<PutResult> put_whole(std::string_view path, const SourceFile& source);
     base::Result<PutResult> put_segments(std::string_view path, const SourceFile& source);
+    // The whole file as one delta against the remote copy's signature (protocol 2 agents).
+    base::Result<PutResult> put_delta(std::string_view path, const SourceFile& source);
 
     std::unique_ptr<AgentClient> m_client;
     std::string m_description;

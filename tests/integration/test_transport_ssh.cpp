@@ -226,6 +226,41 @@ TEST_CASE("a small change to a large file sends a delta far smaller than the fil
     CHECK(count_of(second.log, "updated /database.img") == 1);
 }
 
+TEST_CASE("files shifted, shrunk and grown go as segments with little on the wire",
+          "[integration][ssh][delta]") {
+    MirrorFixture fixture;
+    SshdServer sshd(sshd_directory(fixture));
+    constexpr std::size_t k_mib = 1024 * 1024;
+    std::string shifted = make_content(8 * k_mib, 41);
+    std::string shrunk = make_content(8 * k_mib, 42);
+    std::string grown = make_content(3 * k_mib + 777, 43);
+    write_file(fixture.source() / "shifted.img", shifted);
+    write_file(fixture.source() / "shrunk.img", shrunk);
+    write_file(fixture.source() / "grown.img", grown);
+    const auto args =
+        concat({"sync", "--source", fixture.source().string(), "--log-level", "debug"},
+               ssh_flags(sshd, fixture.target()));
+    REQUIRE(run_fsmirror(fixture, args).status == 0);
+
+    // Bytes inserted early move every later segment off its offset: one run to the end, whose
+    // delta still finds the moved blocks. A cut end and an end grown past a segment boundary
+    // (the last segment changed too) are runs to the end of a basis of another length.
+    shifted.insert(k_mib + 123, std::string(1000, 's'));
+    shrunk.resize(5 * k_mib + k_mib / 2);
+    grown.replace(grown.size() - 100, 100, std::string(100, 'g'));
+    grown += make_content(k_mib + 5, 44);
+    overwrite_file(fixture.source() / "shifted.img", shifted);
+    overwrite_file(fixture.source() / "shrunk.img", shrunk);
+    overwrite_file(fixture.source() / "grown.img", grown);
+    auto second = run_fsmirror(fixture, args);
+    INFO(second.log);
+    REQUIRE(second.status == 0);
+    CHECK(compare_trees(fixture.source(), fixture.target()).empty());
+    CHECK(count_of(second.log, "updated /") == 3);
+    // The grown file's new megabyte is literal; the rest is copy commands and a few blocks.
+    CHECK(bytes_written(second.log) < k_mib + k_mib / 4);
+}
+
 TEST_CASE("sshd killed mid-transfer and restarted: no partial file, then convergence",
           "[integration][ssh][reconnect]") {
     MirrorFixture fixture;

@@ -118,6 +118,35 @@ TEST_CASE("every request survives an encode/decode round trip", "[transport][age
     round_trip(Request{18, Hash{"f"}});
     round_trip(Request{19, Ping{}});
     round_trip(Request{0xffffffffu, PutAbort{}});
+
+    auto ranged = std::get<RangeSignature>(
+        round_trip(Request{20, RangeSignature{"big", 1u << 20, 4096}}).body);
+    CHECK(ranged.path == "big");
+    CHECK(ranged.offset == 1u << 20);
+    CHECK(ranged.length == 4096);
+    auto hashes =
+        std::get<SegmentHashes>(round_trip(Request{21, SegmentHashes{"big", 1u << 20}}).body);
+    CHECK(hashes.path == "big");
+    CHECK(hashes.segment_size == 1u << 20);
+    auto range =
+        std::get<PutRange>(round_trip(Request{22, PutRange{RangeKind::patch, 7, 1ull << 33}}).body);
+    CHECK(range.kind == RangeKind::patch);
+    CHECK(range.offset == 7);
+    CHECK(range.length == 1ull << 33);
+    CHECK(std::get<PutBegin>(
+              round_trip(Request{22, PutBegin{"f", sample_file(), PutMode::segments}}).body)
+              .mode == PutMode::segments);
+}
+
+TEST_CASE("segment requests with a size or kind out of range are refused",
+          "[transport][agent_protocol]") {
+    CHECK_FALSE(decode_request(payload_of(encode(Request{1, SegmentHashes{"f", 4096}}))));
+    CHECK_FALSE(decode_request(payload_of(encode(Request{1, SegmentHashes{"f", 1ull << 40}}))));
+    auto range = payload_of(encode(Request{1, PutRange{RangeKind::copy, 0, 1}}));
+    range[5] = 7; // the kind byte, after the type and the id
+    auto bad_kind = decode_request(range);
+    REQUIRE_FALSE(bad_kind);
+    CHECK(bad_kind.error().message.find("unknown kind") != std::string::npos);
 }
 
 TEST_CASE("every reply survives an encode/decode round trip", "[transport][agent_protocol]") {
@@ -144,6 +173,14 @@ TEST_CASE("every reply survives an encode/decode round trip", "[transport][agent
     CHECK(done.delta);
     round_trip(Reply{9, HashValue{}});
     round_trip(Reply{10, Pong{}});
+    auto chunk = std::get<SegmentHashChunk>(
+        round_trip(Reply{11, SegmentHashChunk{1ull << 35, {1, 0xffffffffffffffffull}, true}})
+            .body);
+    CHECK(chunk.basis_size == 1ull << 35);
+    CHECK(chunk.hashes == std::vector<std::uint64_t>{1, 0xffffffffffffffffull});
+    CHECK(chunk.more);
+    CHECK_FALSE(is_final(chunk));
+    CHECK(is_final(SegmentHashChunk{0, {}, false}));
 }
 
 TEST_CASE("is_final marks the last reply of a stream", "[transport][agent_protocol]") {

@@ -138,3 +138,28 @@ TEST_CASE("content hashes are stable and sensitive", "[transport][content_hash]"
     REQUIRE(hashed);
     CHECK(*hashed == whole.digest());
 }
+
+TEST_CASE("a delta against a range of the basis is applied to that range alone",
+          "[transport][rsync_delta]") {
+    const std::string basis = test_support::make_content(600'000, 9);
+    const std::size_t offset = 200'000;
+    const std::size_t length = 150'000;
+    const std::string range = basis.substr(offset, length);
+    std::string changed = range;
+    changed.replace(70'000, 5, "abcde");
+    test_support::TempDir dir("fsmirror-rsync");
+    test_support::write_file(dir / "basis", basis);
+    int fd = ::open((dir / "basis").c_str(), O_RDONLY | O_CLOEXEC);
+    REQUIRE(fd >= 0);
+    auto signature_job = RsyncJob::signature(range.size());
+    std::string signature = run_job(signature_job, range, 4096);
+    DeltaSource source;
+    REQUIRE(source.load(signature, true));
+    auto delta_job = source.delta_job();
+    REQUIRE(delta_job);
+    std::string delta = run_job(*delta_job, changed, 4096);
+    CHECK(delta.size() < changed.size() / 20); // the range's blocks were found in the window
+    auto patch = RsyncJob::patch(fd, offset, length);
+    CHECK(run_job(patch, delta, 4096) == changed);
+    ::close(fd);
+}
