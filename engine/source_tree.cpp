@@ -101,8 +101,8 @@ Result<bool> SourceTree::any_entry(
 
 Result<UniqueFd> SourceTree::open_file(std::string_view path) const {
     // O_NOATIME keeps reading from dirtying the source's inodes; only the owner or root may ask.
-    auto file = transport::open_file_beneath(m_root_fd.get(), path, O_RDONLY | O_NOATIME,
-                                             display(path));
+    auto file =
+        transport::open_file_beneath(m_root_fd.get(), path, O_RDONLY | O_NOATIME, display(path));
     if (!file && file.error().native_code == EPERM)
         file = transport::open_file_beneath(m_root_fd.get(), path, O_RDONLY, display(path));
     return file;

@@ -626,10 +626,10 @@ base::Result<std::optional<std::string>> FrameReader::next() {
 
 const char* request_name(const RequestBody& body) {
     static constexpr const char* k_names[] = {
-        "hello",    "check_root", "stat",      "list",  "mkdir",     "symlink",
-        "rename",   "remove",     "set_attrs", "flush", "signature", "put_begin",
-        "put_data", "put_end",    "hash",      "ping",  "put_abort", "segment_hashes",
-        "put_range", "range_signature"};
+        "hello",     "check_root", "stat",           "list",      "mkdir",
+        "symlink",   "rename",     "remove",         "set_attrs", "flush",
+        "signature", "put_begin",  "put_data",       "put_end",   "hash",
+        "ping",      "put_abort",  "segment_hashes", "put_range", "range_signature"};
     static_assert(std::size(k_names) == std::variant_size_v<RequestBody>);
     return k_names[body.index()];
 }

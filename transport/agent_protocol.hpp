@@ -151,10 +151,9 @@ struct Ping {};
 // Abandons a put: the agent removes its temporary file and does not answer.
 struct PutAbort {};
 
-using RequestBody =
-    std::variant<Hello, CheckRoot, Stat, List, MakeDirectory, PutSymlink, Rename, Remove,
-                 SetAttributes, Flush, Signature, PutBegin, PutData, PutEnd, Hash, Ping, PutAbort,
-                 SegmentHashes, PutRange, RangeSignature>;
+using RequestBody = std::variant<Hello, CheckRoot, Stat, List, MakeDirectory, PutSymlink, Rename,
+                                 Remove, SetAttributes, Flush, Signature, PutBegin, PutData, PutEnd,
+                                 Hash, Ping, PutAbort, SegmentHashes, PutRange, RangeSignature>;
 
 struct Request {
     std::uint32_t id = 0;

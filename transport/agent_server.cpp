@@ -316,9 +316,9 @@ Exit AgentServer::handle_signature(std::uint32_t id, const RangeSignature& reque
     std::uint64_t done = 0;
     for (;;) {
         auto want = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), length - done));
-        ssize_t got = want == 0 ? 0
-                                : ::pread(file->get(), buffer.data(), want,
-                                          static_cast<off_t>(start + done));
+        ssize_t got =
+            want == 0 ? 0
+                      : ::pread(file->get(), buffer.data(), want, static_cast<off_t>(start + done));
         if (got < 0 && errno == EINTR)
             continue;
         if (got < 0)
@@ -443,8 +443,8 @@ base::Status AgentServer::write_to_put(PutState& put, std::string_view bytes) {
     put.hasher.update(bytes);
     // At an explicit offset: copied ranges (copy_file_range) do not move the file offset.
     while (!bytes.empty()) {
-        ssize_t n = ::pwrite(put.file->fd(), bytes.data(), bytes.size(),
-                             static_cast<off_t>(put.written));
+        ssize_t n =
+            ::pwrite(put.file->fd(), bytes.data(), bytes.size(), static_cast<off_t>(put.written));
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -515,8 +515,8 @@ Exit AgentServer::handle_put_range(std::uint32_t id, const PutRange& range) {
         return Exit::keep_going; // a failed put (already answered), or a stray frame
     PutState& put = found->second;
     if (put.mode != PutMode::segments)
-        return fail_put(id, base::Error{base::ErrorKind::protocol,
-                                        "a put range outside a segments put", 0});
+        return fail_put(
+            id, base::Error{base::ErrorKind::protocol, "a put range outside a segments put", 0});
     if (put.patch)
         return fail_put(id, base::Error{base::ErrorKind::protocol,
                                         "a put range before the previous patch's delta ended", 0});
@@ -544,8 +544,7 @@ base::Status AgentServer::copy_basis_range(PutState& put, std::uint64_t offset,
     std::vector<char> buffer(k_read_buffer);
     for (std::uint64_t done = 0; done < length;) {
         auto want = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), length - done));
-        ssize_t got =
-            ::pread(put.file->fd(), buffer.data(), want, static_cast<off_t>(at + done));
+        ssize_t got = ::pread(put.file->fd(), buffer.data(), want, static_cast<off_t>(at + done));
         if (got < 0 && errno == EINTR)
             continue;
         if (got < 0)

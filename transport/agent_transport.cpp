@@ -4,8 +4,8 @@
 #include "transport/rsync_delta.hpp"
 
 #include <algorithm>
-#include <optional>
 #include <cerrno>
+#include <optional>
 #include <vector>
 
 #include <fmt/format.h>
@@ -210,8 +210,8 @@ base::Result<PutResult> AgentTransport::put_file(std::string_view path, const So
                                                  const std::optional<EntryInfo>& existing) {
     if (existing && existing->type == EntryType::file && existing->size >= k_delta_threshold) {
         // Segments need protocol 3; an older agent gets one delta of the whole file.
-        auto sent = m_client->hello().version >= 3 ? put_segments(path, source)
-                                                   : put_delta(path, source);
+        auto sent =
+            m_client->hello().version >= 3 ? put_segments(path, source) : put_delta(path, source);
         if (sent)
             return sent;
         // The remote copy vanished or changed under the delta: send the whole file.
@@ -495,7 +495,8 @@ base::Result<PutResult> AgentTransport::put_segments(std::string_view path,
         return sent;
     };
     for (std::size_t index = 0;; ++index) {
-        auto got = read_full_at(source.fd, buffer.data(), k_segment_size, static_cast<off_t>(offset));
+        auto got =
+            read_full_at(source.fd, buffer.data(), k_segment_size, static_cast<off_t>(offset));
         if (!got)
             return std::unexpected(got.error());
         if (*got == 0)

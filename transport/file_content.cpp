@@ -77,10 +77,9 @@ Result<std::uint64_t> copy_whole_file(int src_fd, int dst_fd, std::uint64_t expe
     // Asking for the expected size (not "up to EOF") lets the first call finish the copy; the
     // call that returns 0 at EOF is then not needed.
     while (total < expected_size || expected_size == 0) {
-        std::size_t want = expected_size > total
-                               ? static_cast<std::size_t>(std::min<std::uint64_t>(
-                                     expected_size - total, k_copy_chunk))
-                               : k_copy_chunk;
+        std::size_t want = expected_size > total ? static_cast<std::size_t>(std::min<std::uint64_t>(
+                                                       expected_size - total, k_copy_chunk))
+                                                 : k_copy_chunk;
         ssize_t n = ::copy_file_range(src_fd, &in_offset, dst_fd, &out_offset, want, 0);
         if (n > 0) {
             total += static_cast<std::uint64_t>(n);
@@ -127,7 +126,8 @@ Result<std::uint64_t> copy_range(int src_fd, std::uint64_t src_offset, int dst_f
         // Through user space, in the same chunks as a whole copy.
         std::vector<char> buffer(std::min<std::uint64_t>(k_chunk, length - done));
         while (done < length) {
-            auto size = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), length - done));
+            auto size =
+                static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), length - done));
             auto got = read_full(src_fd, buffer.data(), size, static_cast<off_t>(in_offset));
             if (!got)
                 return std::unexpected(got.error());

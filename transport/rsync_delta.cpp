@@ -45,14 +45,14 @@ rs_result copy_from_basis(void* opaque, rs_long_t pos, size_t* len, void** buf) 
     const auto& window = *static_cast<BasisWindow*>(opaque);
     if (pos < 0 || static_cast<std::uint64_t>(pos) >= window.length)
         return RS_INPUT_ENDED;
-    std::size_t wanted =
-        static_cast<std::size_t>(std::min<std::uint64_t>(*len, window.length - static_cast<std::uint64_t>(pos)));
+    std::size_t wanted = static_cast<std::size_t>(
+        std::min<std::uint64_t>(*len, window.length - static_cast<std::uint64_t>(pos)));
     std::size_t done = 0;
     auto* out = static_cast<char*>(*buf);
     const auto start = static_cast<off_t>(window.offset + static_cast<std::uint64_t>(pos));
     while (done < wanted) {
-        ssize_t got = ::pread(window.fd, out + done, wanted - done,
-                              start + static_cast<off_t>(done));
+        ssize_t got =
+            ::pread(window.fd, out + done, wanted - done, start + static_cast<off_t>(done));
         if (got < 0) {
             if (errno == EINTR)
                 continue;
@@ -109,8 +109,7 @@ RsyncJob RsyncJob::signature(std::uint64_t file_size) {
     return RsyncJob(std::move(state));
 }
 
-RsyncJob RsyncJob::patch(int basis_fd, std::uint64_t window_offset,
-                         std::uint64_t window_length) {
+RsyncJob RsyncJob::patch(int basis_fd, std::uint64_t window_offset, std::uint64_t window_length) {
     quiet_librsync();
     auto state = std::make_unique<State>();
     state->basis = BasisWindow{basis_fd, window_offset, window_length};

@@ -174,8 +174,7 @@ TEST_CASE("every reply survives an encode/decode round trip", "[transport][agent
     round_trip(Reply{9, HashValue{}});
     round_trip(Reply{10, Pong{}});
     auto chunk = std::get<SegmentHashChunk>(
-        round_trip(Reply{11, SegmentHashChunk{1ull << 35, {1, 0xffffffffffffffffull}, true}})
-            .body);
+        round_trip(Reply{11, SegmentHashChunk{1ull << 35, {1, 0xffffffffffffffffull}, true}}).body);
     CHECK(chunk.basis_size == 1ull << 35);
     CHECK(chunk.hashes == std::vector<std::uint64_t>{1, 0xffffffffffffffffull});
     CHECK(chunk.more);
