@@ -15,6 +15,7 @@
 
 #include "base/error.hpp"
 #include "transport/entry_info.hpp"
+#include "transport/transport.hpp"
 
 #include <array>
 #include <cstddef>
@@ -27,9 +28,12 @@
 
 namespace fsmirror::transport::agent {
 
-// 2: Put carries its own durability (SQLite snapshots are always fsynced). Agents of another
-// version are refused at Hello, with both versions named, instead of failing on a request.
-inline constexpr std::uint32_t k_protocol_version = 2;
+// 2: Put carries its own durability (SQLite snapshots are always fsynced).
+// 3: ReadFile (the target's marker), StatFileSystem (free space and whether the root is a
+//    mount point, for the pre-flight checks) and InspectDatabase (verify's SQLite digest).
+// Agents of another version are refused at Hello, with both versions named, instead of
+// failing on a request.
+inline constexpr std::uint32_t k_protocol_version = 3;
 // Sent first in Hello, so an agent talking to something else fails at once.
 inline constexpr std::string_view k_magic = "fsmirror";
 // Largest payload either side accepts; a bigger announced length ends the session.
@@ -40,6 +44,8 @@ inline constexpr std::size_t k_chunk_size = 256 * 1024;
 inline constexpr std::size_t k_max_path = 4096;
 // Longest error message accepted.
 inline constexpr std::size_t k_max_message = 4096;
+// Largest file a ReadFile request may ask for (a marker is a few hundred bytes).
+inline constexpr std::uint32_t k_max_read_file = 64 * 1024;
 // Error code (Error::native_code) of a delta whose basis file is gone or changed type: the
 // client sends the whole file instead.
 inline constexpr int k_code_basis_missing = 0x10001;
@@ -112,10 +118,22 @@ struct Hash {
 struct Ping {};
 // Abandons a put: the agent removes its temporary file and does not answer.
 struct PutAbort {};
+// Asks for a small regular file's content (at most max_bytes, up to k_max_read_file).
+struct ReadFile {
+    std::string path;
+    std::uint32_t max_bytes = k_max_read_file;
+};
+// Asks for the root's file system: free space, and whether the root is a mount point.
+struct StatFileSystem {};
+// Asks for a SQLite database's logical digest, read by a helper process on the remote.
+struct InspectDatabase {
+    std::string path;
+    bool integrity_check = false;
+};
 
-using RequestBody =
-    std::variant<Hello, CheckRoot, Stat, List, MakeDirectory, PutSymlink, Rename, Remove,
-                 SetAttributes, Flush, Signature, PutBegin, PutData, PutEnd, Hash, Ping, PutAbort>;
+using RequestBody = std::variant<Hello, CheckRoot, Stat, List, MakeDirectory, PutSymlink, Rename,
+                                 Remove, SetAttributes, Flush, Signature, PutBegin, PutData, PutEnd,
+                                 Hash, Ping, PutAbort, ReadFile, StatFileSystem, InspectDatabase>;
 
 struct Request {
     std::uint32_t id = 0;
@@ -150,9 +168,18 @@ struct HashValue {
     Digest digest{};
 };
 struct Pong {};
+struct FileBytes {
+    std::string bytes;
+};
+struct FileSystemReply {
+    FileSystemInfo info;
+};
+struct DatabaseReply {
+    DatabaseDigest content;
+};
 
 using ReplyBody = std::variant<HelloReply, Failure, Done, EntryReply, Entries, SignatureChunk,
-                               PutDone, HashValue, Pong>;
+                               PutDone, HashValue, Pong, FileBytes, FileSystemReply, DatabaseReply>;
 
 struct Reply {
     std::uint32_t id = 0;

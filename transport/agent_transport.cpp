@@ -205,6 +205,43 @@ base::Result<ContentDigest> AgentTransport::hash_file(std::string_view path) {
     return value->digest;
 }
 
+base::Result<std::string> AgentTransport::read_small_file(std::string_view path,
+                                                          std::size_t max_bytes) {
+    if (max_bytes > agent::k_max_read_file)
+        return base::fail(base::ErrorKind::limit_reached,
+                          fmt::format("the agent reads files of at most {} bytes, not {}",
+                                      agent::k_max_read_file, max_bytes));
+    auto reply = m_client->request(
+        agent::ReadFile{std::string(path), static_cast<std::uint32_t>(max_bytes)});
+    if (!reply)
+        return std::unexpected(reply.error());
+    auto* bytes = std::get_if<agent::FileBytes>(&*reply);
+    if (bytes == nullptr)
+        return std::unexpected(unexpected_reply("read_file"));
+    return std::move(bytes->bytes);
+}
+
+base::Result<FileSystemInfo> AgentTransport::file_system() {
+    auto reply = m_client->request(agent::StatFileSystem{});
+    if (!reply)
+        return std::unexpected(reply.error());
+    auto* answer = std::get_if<agent::FileSystemReply>(&*reply);
+    if (answer == nullptr)
+        return std::unexpected(unexpected_reply("statvfs"));
+    return answer->info;
+}
+
+base::Result<DatabaseDigest> AgentTransport::inspect_database(std::string_view path,
+                                                              bool integrity_check) {
+    auto reply = m_client->request(agent::InspectDatabase{std::string(path), integrity_check});
+    if (!reply)
+        return std::unexpected(reply.error());
+    auto* answer = std::get_if<agent::DatabaseReply>(&*reply);
+    if (answer == nullptr)
+        return std::unexpected(unexpected_reply("inspect_database"));
+    return std::move(answer->content);
+}
+
 base::Result<PutResult> AgentTransport::put_file(std::string_view path, const SourceFile& source,
                                                  const std::optional<EntryInfo>& existing) {
     if (existing && existing->type == EntryType::file && existing->size >= k_delta_threshold) {
