@@ -10,6 +10,7 @@
 #include "transport/transport.hpp"
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 

@@ -7,6 +7,7 @@
 #include "safety/watch_headroom.hpp"
 #include "tests/integration/mirror_fixture.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
