@@ -138,6 +138,7 @@ void mark_remote_target(const config::SyncConfig& sync, transport::Transport& ta
     const std::string source = canonical_or_lexical(sync.source).string();
     const auto& listing = report.listing;
     if (!listing || listing->marker == safety::MarkerKind::directory ||
+        listing->marker == safety::MarkerKind::unread_file ||
         (listing->marker == safety::MarkerKind::file && listing->marker_info.source == source))
         return;
     write_marker(sync, source, target, logger);

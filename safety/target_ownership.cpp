@@ -3,6 +3,7 @@
 #include "transport/temp_name.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <fstream>
 #include <sstream>
 
@@ -86,6 +87,16 @@ Finding check_target_ownership(const fs::path& source, const fs::path& target,
                       fmt::format("check source and target (two syncs into one target?); if "
                                   "the target really is to follow {} now, {}",
                                   source.string(), skip_hint));
+    if (listing.marker == MarkerKind::unread_file) {
+        finding.severity = Severity::warning;
+        finding.message = fmt::format("carries a {} marker whose contents cannot be read over "
+                                      "this connection (an fsmirror agent older than protocol 3 "
+                                      "on the remote); taken as a mirror of {}",
+                                      transport::k_marker_name, source.string());
+        finding.fix = "upgrade fsmirror on the remote, so that the source the marker names is "
+                      "checked";
+        return finding;
+    }
     if (listing.marker != MarkerKind::none) {
         finding.message =
             listing.marker == MarkerKind::directory
@@ -168,6 +179,10 @@ base::Result<TargetListing> read_target_listing(transport::Transport& target,
             }
             listing.marker = MarkerKind::file;
             auto text = target.read_small_file(transport::k_marker_name, k_max_marker_bytes);
+            if (!text && text.error().native_code == ENOTSUP) {
+                listing.marker = MarkerKind::unread_file;
+                continue;
+            }
             if (!text)
                 return std::unexpected(base::Error{
                     text.error().kind,

@@ -21,6 +21,9 @@ enum class MarkerKind {
     none,
     file,      // written by fsmirror, names the source
     directory, // made by an operator: marks the target without naming a source
+    // A file whose contents the connection cannot read (an fsmirror agent older than protocol
+    // 3 on the remote): taken as this source's, as fsmirror did before it could read it.
+    unread_file,
 };
 
 // What the target's root holds, as far as the check is concerned.

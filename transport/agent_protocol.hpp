@@ -31,8 +31,12 @@ namespace fsmirror::transport::agent {
 // 2: Put carries its own durability (SQLite snapshots are always fsynced).
 // 3: ReadFile (the target's marker), StatFileSystem (free space and whether the root is a
 //    mount point, for the pre-flight checks) and InspectDatabase (verify's SQLite digest).
-// Agents of another version are refused at Hello, with both versions named, instead of
-// failing on a request.
+// Version 3 is version 2 plus three requests, so both ends speak 2 to 3 and a session uses the
+// highest version both speak: an upgraded side still works with the other's older fsmirror,
+// and the requests of 3 are never sent to an agent of 2 (those operations then say the agent
+// is too old). Versions outside the range are refused at Hello, with both ranges named, instead
+// of failing on a request.
+inline constexpr std::uint32_t k_min_protocol_version = 2;
 inline constexpr std::uint32_t k_protocol_version = 3;
 // Sent first in Hello, so an agent talking to something else fails at once.
 inline constexpr std::string_view k_magic = "fsmirror";
@@ -63,7 +67,7 @@ enum class PutMode : std::uint8_t {
 
 // --- requests (client -> agent) ---
 struct Hello {
-    std::uint32_t min_version = k_protocol_version;
+    std::uint32_t min_version = k_min_protocol_version;
     std::uint32_t max_version = k_protocol_version;
     AttributePolicy attributes;
     Durability durability = Durability::per_batch;
@@ -142,7 +146,7 @@ struct Request {
 
 // --- replies (agent -> client) ---
 struct HelloReply {
-    std::uint32_t version = k_protocol_version;
+    std::uint32_t version = k_protocol_version; // the session's: the highest both ends speak
     std::string agent_version;
 };
 struct Failure {

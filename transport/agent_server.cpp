@@ -6,6 +6,7 @@
 #include "transport/local_transport.hpp"
 #include "transport/rsync_delta.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <deque>
@@ -229,12 +230,12 @@ Exit AgentServer::handle(std::uint32_t id, RequestBody& body) {
 Exit AgentServer::handle_hello(std::uint32_t id, const Hello& hello) {
     if (m_transport)
         return send(id, Failure{base::Error{base::ErrorKind::protocol, "second hello", 0}});
-    if (hello.min_version > k_protocol_version || hello.max_version < k_protocol_version) {
+    if (hello.min_version > k_protocol_version || hello.max_version < k_min_protocol_version) {
         send(id, Failure{base::Error{base::ErrorKind::protocol,
                                      fmt::format("the client speaks protocol versions {} to {}; "
-                                                 "this agent ({}) speaks {}",
+                                                 "this agent ({}) speaks {} to {}",
                                                  hello.min_version, hello.max_version, m_version,
-                                                 k_protocol_version),
+                                                 k_min_protocol_version, k_protocol_version),
                                      0}});
         return Exit::protocol_error;
     }
@@ -260,7 +261,8 @@ Exit AgentServer::handle_hello(std::uint32_t id, const Hello& hello) {
         return Exit::io_error;
     }
     m_transport = std::move(*opened);
-    return send(id, HelloReply{k_protocol_version, std::string(m_version)});
+    return send(
+        id, HelloReply{std::min(hello.max_version, k_protocol_version), std::string(m_version)});
 }
 
 Exit AgentServer::handle_list(std::uint32_t id, const std::string& path) {

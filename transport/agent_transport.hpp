@@ -10,6 +10,7 @@
 #include "transport/remote_backend.hpp"
 
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace fsmirror::transport {
@@ -49,6 +50,9 @@ public:
     static constexpr std::size_t k_stats_per_round = 1024;
 
 private:
+    // The error of an operation the session's protocol version lacks (an older fsmirror on the
+    // remote), with native_code ENOTSUP as Transport's defaults; nullopt when it has it.
+    std::optional<base::Error> too_old_for(std::uint32_t version, const std::string& what) const;
     base::Status simple(agent::RequestBody body);
     base::Result<PutResult> put_whole(std::string_view path, const SourceFile& source);
     base::Result<PutResult> put_delta(std::string_view path, const SourceFile& source);

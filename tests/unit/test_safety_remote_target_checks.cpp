@@ -9,6 +9,7 @@
 #include "transport/local_transport.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <filesystem>
 #include <memory>
 
@@ -36,6 +37,7 @@ public:
     }
 
     int listings = 0;
+    bool old_agent = false; // read_small_file fails as over an agent of protocol 2
 
     std::string describe() const override { return "chosen:" + m_real->describe(); }
     base::Status check_root() override { return m_real->check_root(); }
@@ -65,6 +67,8 @@ public:
     base::Status flush() override { return {}; }
     base::Result<std::string> read_small_file(std::string_view path,
                                               std::size_t max_bytes) override {
+        if (old_agent)
+            return std::unexpected(base::Error{base::ErrorKind::fatal, "agent too old", ENOTSUP});
         return m_real->read_small_file(path, max_bytes);
     }
     base::Result<transport::FileSystemInfo> file_system() override { return m_info; }
@@ -127,6 +131,24 @@ TEST_CASE("a remote marker is judged by its contents, as a local one", "[safety]
 
     write_file(dir / "dst/.fsmirror", "source=" + source + "\n");
     CHECK(check_remote_target(request_for(dir / "src"), target).passed());
+}
+
+TEST_CASE("a marker an old agent cannot read is taken as ours with a warning", "[safety][remote]") {
+    TempDir dir("fsmirror-unit");
+    fs::create_directory(dir / "src");
+    fs::create_directory(dir / "dst");
+    write_file(dir / "dst/.fsmirror", "source=/srv/another\n");
+    write_file(dir / "dst/data", "y");
+    ChosenFileSystem target(dir / "dst", plenty());
+    target.old_agent = true;
+    auto report = check_remote_target(request_for(dir / "src"), target);
+    CHECK(report.passed());
+    REQUIRE(report.listing);
+    CHECK(report.listing->marker == MarkerKind::unread_file);
+    const Finding* ownership = find(report, "non-empty-target");
+    REQUIRE(ownership);
+    CHECK(ownership->severity == Severity::warning);
+    CHECK_THAT(ownership->fix, Catch::Contains("upgrade fsmirror on the remote"));
 }
 
 TEST_CASE("require_mount on a remote target: yes passes, no and unknown are refused",
