@@ -3,6 +3,8 @@
 // to stderr, which the client relays into its own log.
 
 #include "app/commands.hpp"
+#include "engine/database_inspector.hpp"
+#include "safety/mount_check.hpp"
 #include "safety/path_checks.hpp"
 #include "transport/agent_server.hpp"
 
@@ -10,6 +12,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <optional>
 
 #include <sys/stat.h>
@@ -47,6 +50,28 @@ EXIT STATUS
     1   DIR cannot be used, or the connection broke
     2   a usage error, or the client broke the protocol
 )";
+
+// The agent answers with the same checks the local side runs: the safety checks' mount point
+// test, and the SQLite digest helper (this very binary's `sqlite-digest`, in a child process,
+// as verify runs it for a local mirror).
+transport::AgentServices agent_services() {
+    transport::AgentServices services;
+    services.is_mount_point = [](const std::filesystem::path& path) {
+        return safety::is_mount_point(path);
+    };
+    std::shared_ptr<engine::DatabaseInspector> inspector =
+        engine::make_helper_database_inspector(engine::HelperOptions{});
+    services.inspect_database =
+        [inspector](int dir_fd, const std::string& name,
+                    bool integrity_check) -> base::Result<transport::DatabaseDigest> {
+        auto content =
+            inspector->inspect(dir_fd, name, engine::DatabaseAccess::immutable, integrity_check);
+        if (!content)
+            return std::unexpected(content.error());
+        return transport::DatabaseDigest{std::move(content->digest), std::move(content->integrity)};
+    };
+    return services;
+}
 
 } // namespace
 
@@ -94,7 +119,8 @@ int command_agent(const CommandContext& context) {
     // A closed connection must show up as a write error, not kill the agent mid-cleanup.
     std::signal(SIGPIPE, SIG_IGN);
     base::Logger logger;
-    return transport::serve_agent(STDIN_FILENO, STDOUT_FILENO, *root, FSMIRROR_VERSION, logger);
+    return transport::serve_agent(STDIN_FILENO, STDOUT_FILENO, *root, FSMIRROR_VERSION,
+                                  agent_services(), logger);
 }
 
 } // namespace fsmirror::app

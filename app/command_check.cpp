@@ -36,6 +36,11 @@ CHECKS
                        directory (counted) beside those in use
     free-space         the target's file system can hold what the initial sync will write
 
+    For an SSH target, check connects and runs non-empty-target, target-mount and
+    free-space on the remote machine (its marker read, statvfs and the mount table
+    asked there by the agent; over the SFTP fallback free space comes from
+    statvfs@openssh.com and a required mount cannot be checked, which is an error).
+
 OPTIONS
     --skip-safety
         Report a non-empty target without a marker as a warning, as `run --skip-safety`
@@ -74,7 +79,8 @@ int command_check(const CommandContext& context) {
     }
     auto results = run_preflight(config, safety::WatchCheck::yes,
                                  selection.has("--skip-safety") ? safety::NonEmptyTarget::allow
-                                                                : safety::NonEmptyTarget::refuse);
+                                                                : safety::NonEmptyTarget::refuse,
+                                 RemoteTargets::connect);
     std::size_t checks = 0;
     std::size_t failed = 0;
     std::size_t warnings = 0;

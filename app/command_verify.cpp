@@ -46,8 +46,10 @@ DESCRIPTION
         content /app.db: sqlite:... on the source, sqlite:... on the target
     Their -wal, -shm and -journal files are never mirrored, so never reported. A database
     written since its last snapshot differs until the next one lands: verify a quiet
-    database (after stopping its application, as in a failover). Over SSH the databases
-    are not compared (the summary says how many).
+    database (after stopping its application, as in a failover). Over SSH the agent reads
+    the target's copies on the remote machine with the same helper (`fsmirror
+    sqlite-digest`); over the SFTP fallback (no fsmirror there) they are not compared, and
+    the summary says how many.
 
 OPTIONS
     --checksum
@@ -175,7 +177,8 @@ std::string database_summary(const engine::TreeComparison& c) {
         text += fmt::format(", {} SQLite database{} compared by content", c.databases_compared,
                             c.databases_compared == 1 ? "" : "s");
     if (c.databases_not_compared > 0)
-        text += fmt::format(", {} SQLite database{} on the remote target not compared",
+        text += fmt::format(", {} SQLite database{} on the remote target not compared (no "
+                            "fsmirror agent there to read them)",
                             c.databases_not_compared, c.databases_not_compared == 1 ? "" : "s");
     return text;
 }

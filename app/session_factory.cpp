@@ -1,12 +1,12 @@
 #include "app/session_factory.hpp"
 
+#include "app/preflight.hpp"
 #include "safety/path_checks.hpp"
 #include "safety/target_ownership.hpp"
 #include "transport/dry_run_transport.hpp"
 #include "transport/local_transport.hpp"
 #include "transport/ssh_transport.hpp"
 #include "transport/target_marker.hpp"
-#include "transport/temp_name.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -111,57 +111,36 @@ void mark_target(const config::SyncConfig& sync, transport::Transport& target,
     write_marker(sync, source, target, logger);
 }
 
-// Returns what an SSH target's root holds, listed through the transport: the same facts the
-// local check reads, except the marker's contents (a marker there is taken as ours).
-base::Result<safety::TargetListing> remote_listing(transport::Transport& target) {
-    auto entries = target.list_directory("");
-    if (!entries)
-        return std::unexpected(entries.error());
-    safety::TargetListing listing;
-    listing.exists = true;
-    std::vector<std::string> names;
-    for (const auto& entry : *entries) {
-        if (transport::is_marker_path(entry.name) || transport::is_temp_name(entry.name))
-            continue;
-        names.push_back(entry.name +
-                        (entry.info.type == transport::EntryType::directory ? "/" : ""));
-    }
-    std::sort(names.begin(), names.end());
-    listing.entry_count = names.size();
-    names.resize(std::min<std::size_t>(names.size(), 5));
-    listing.sample = std::move(names);
-    return listing;
-}
-
-// The same for an SSH target, whose marker cannot be read from here: one is written when
-// there is none (the transport only stats it), after the non-empty check the local pre-flight
-// checks cannot run for a target on another machine.
+// The same for an SSH target, after the checks that look at it, which the local pre-flight
+// checks cannot run for a target on another machine: non-empty (the marker's contents read
+// over the connection), require_mount and free space on the remote (app/preflight.hpp).
 void mark_remote_target(const config::SyncConfig& sync, transport::Transport& target,
                         safety::NonEmptyTarget non_empty, base::Logger& logger) {
-    auto existing = target.stat(transport::k_marker_name);
-    if (!existing) {
-        if (existing.error().kind == base::ErrorKind::transient)
-            return; // not reachable yet; the next start marks it
-        throw StartupError(sync.name + ": " + existing.error().message);
+    if (auto root = target.check_root(); !root) {
+        if (root.error().kind == base::ErrorKind::transient) {
+            logger.warning("{}: the target's pre-flight checks (non-empty, mount, free space) "
+                           "did not run: it is not reachable yet",
+                           sync.name);
+            return; // the next start checks and marks it
+        }
+        throw StartupError(sync.name + ": " + root.error().message);
     }
-    if (*existing)
-        return;
+    const safety::RemoteTargetReport report = check_remote_target(sync, target, non_empty);
+    for (const auto& finding : report.findings) {
+        if (finding.severity == safety::Severity::error)
+            throw StartupError(fmt::format("{}: pre-flight check failed: {}", sync.name,
+                                           safety::format_finding(finding)));
+        if (finding.severity == safety::Severity::warning)
+            logger.warning("{}: check {}", sync.name, safety::format_finding(finding));
+        else
+            logger.debug("{}: check {}", sync.name, safety::format_finding(finding));
+    }
     const std::string source = canonical_or_lexical(sync.source).string();
-    auto listing = remote_listing(target);
-    if (!listing && listing.error().kind == base::ErrorKind::not_found)
-        listing = safety::TargetListing{}; // made on the first write
-    if (!listing) {
-        if (listing.error().kind == base::ErrorKind::transient)
-            return;
-        throw StartupError(sync.name + ": " + listing.error().message);
-    }
-    const safety::Finding finding =
-        safety::check_target_ownership(source, target.describe(), *listing, non_empty);
-    if (finding.severity == safety::Severity::error)
-        throw StartupError(fmt::format("{}: pre-flight check failed: {}", sync.name,
-                                       safety::format_finding(finding)));
-    if (finding.severity == safety::Severity::warning)
-        logger.warning("{}: {}", sync.name, safety::format_finding(finding));
+    const auto& listing = report.listing;
+    if (!listing || listing->marker == safety::MarkerKind::directory ||
+        listing->marker == safety::MarkerKind::unread_file ||
+        (listing->marker == safety::MarkerKind::file && listing->marker_info.source == source))
+        return;
     write_marker(sync, source, target, logger);
 }
 

@@ -34,8 +34,8 @@ struct SessionSettings {
     engine::StartupDeletions startup_deletions = engine::StartupDeletions::guarded;
     engine::SessionObserver* observer = nullptr; // not owned
     monitor::SyncReporter* reporter = nullptr;   // not owned; outlives the session
-    // A non-empty SSH target without a marker (checked here: the pre-flight checks cannot
-    // list another machine).
+    // A non-empty SSH target without a marker, or marked for another source (checked here,
+    // over the session's connection, with the target's mount and free space checks).
     safety::NonEmptyTarget non_empty = safety::NonEmptyTarget::refuse;
 };
 

@@ -229,7 +229,7 @@ private:
                 fmt::format("{}:{}", target.uid, target.gid));
         if (m_options.databases != Databases::logical)
             return;
-        if (!m_options.local_target || m_options.inspector == nullptr) {
+        if (m_options.inspector == nullptr) {
             ++m_result.databases_not_compared;
             return;
         }
@@ -239,6 +239,25 @@ private:
     void compare_databases() {
         for (const auto& path : m_database_jobs)
             compare_database(path);
+    }
+
+    // The target's copy of database `path`, read by the helper here for a local target, and by
+    // the agent (running the same helper there) for a remote one.
+    base::Result<transport::DatabaseDigest> inspect_target_database(const std::string& path,
+                                                                    const std::string& parent,
+                                                                    const std::string& name) {
+        if (!m_options.local_target)
+            return m_target.inspect_database(path, m_options.integrity_check);
+        const auto target_path = *m_options.local_target / parent;
+        base::UniqueFd target_dir(
+            ::open(target_path.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (target_dir.get() < 0)
+            return std::unexpected(base::error_from_errno(errno, "open " + target_path.string()));
+        auto content = m_options.inspector->inspect(
+            target_dir.get(), name, DatabaseAccess::immutable, m_options.integrity_check);
+        if (!content)
+            return std::unexpected(content.error());
+        return transport::DatabaseDigest{std::move(content->digest), std::move(content->integrity)};
     }
 
     void compare_database(const std::string& path) {
@@ -256,17 +275,13 @@ private:
                 add(DifferenceKind::unreadable, path, source.error().message, "");
             return;
         }
-        const auto target_path = *m_options.local_target / parent;
-        base::UniqueFd target_dir(
-            ::open(target_path.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-        if (target_dir.get() < 0) {
-            add(DifferenceKind::unreadable, path, "",
-                base::error_from_errno(errno, "open " + target_path.string()).message);
-            return;
-        }
-        auto target = m_options.inspector->inspect(
-            target_dir.get(), name, DatabaseAccess::immutable, m_options.integrity_check);
+        auto target = inspect_target_database(path, parent, name);
         if (!target) {
+            if (target.error().native_code == ENOTSUP) {
+                // The SFTP fallback of an SSH target cannot run the helper remotely.
+                ++m_result.databases_not_compared;
+                return;
+            }
             add(target.error().kind == base::ErrorKind::not_found ? DifferenceKind::content
                                                                   : DifferenceKind::unreadable,
                 path, source->digest, target.error().message);

@@ -60,8 +60,10 @@ struct TreeCompareOptions {
     Databases databases = Databases::as_files;
     DatabaseInspector* inspector = nullptr; // for Databases::logical; not owned
     bool integrity_check = false;           // also PRAGMA integrity_check each mirrored database
-    // The target's directory when it is local: a remote mirror's databases cannot be opened
-    // here, so with Databases::logical they are counted in databases_not_compared instead.
+    // The target's directory when it is local, where `inspector` reads its databases. Without
+    // it the target's copies are read through Transport::inspect_database (the agent runs the
+    // same helper on the remote); a transport that cannot (SFTP) leaves them in
+    // databases_not_compared.
     std::optional<std::filesystem::path> local_target;
 };
 
@@ -71,7 +73,7 @@ struct TreeComparison {
     std::uint64_t files_hashed = 0;
     std::uint64_t bytes_hashed = 0; // per side
     std::uint64_t databases_compared = 0;
-    std::uint64_t databases_not_compared = 0; // Databases::logical on a remote target
+    std::uint64_t databases_not_compared = 0; // Databases::logical over the SFTP fallback
 };
 
 // Compares `source` (opened) with `target`. Excluded paths and the target's `.fsmirror`

@@ -153,17 +153,11 @@ PreflightReport run_preflight(const PreflightRequest& request) {
     const fs::path target = canonical_or_lexical(request.target);
 
     const bool source_ok = check_source(request.source, out);
-    if (request.remote_target) {
-        out.push_back(Finding{"target", request.target.string(), Severity::warning,
-                              "is on another machine: the non-empty check runs over the "
-                              "connection when `run` or `sync` starts; free space and mounts "
-                              "are not checked there",
-                              "check the remote file system's free space by hand"});
-        if (request.require_target_mount)
-            out.push_back(fail("target-mount", request.target,
-                               "cannot check a mount point on another machine",
-                               "require_mount: source (not target or both) for an SSH target"));
-    }
+    if (request.remote_target)
+        out.push_back(Finding{"target", request.target.string(), Severity::ok,
+                              "is on another machine: the checks that look at it (non-empty, "
+                              "mount, free space) run over the connection",
+                              ""});
     const bool target_ok = !request.remote_target && check_target(request.target, out);
 
     const auto refused =

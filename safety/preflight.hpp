@@ -21,7 +21,8 @@ struct PreflightRequest {
     std::filesystem::path source;
     std::filesystem::path target;
     // The target is on another machine (SSH): `target` only names it, and the checks that
-    // look at it here (writable, overlap, non-empty, mount, free space) cannot run.
+    // look at it (non-empty, mount, free space) run over the connection instead
+    // (safety/remote_target_checks.hpp); writable and overlap do not apply.
     bool remote_target = false;
     bool require_source_mount = false;
     bool require_target_mount = false;

@@ -3,6 +3,7 @@
 #include "transport/temp_name.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <fstream>
 #include <sstream>
 
@@ -32,6 +33,16 @@ std::string normal(const std::string& path) {
     while (text.size() > 1 && text.back() == '/')
         text.pop_back();
     return text;
+}
+
+// Keeps the first `sample_size` of `names`, sorted, as the listing's sample.
+TargetListing finish_listing(TargetListing listing, std::vector<std::string> names,
+                             std::size_t sample_size) {
+    std::sort(names.begin(), names.end());
+    if (names.size() > sample_size)
+        names.resize(sample_size);
+    listing.sample = std::move(names);
+    return listing;
 }
 
 } // namespace
@@ -76,6 +87,16 @@ Finding check_target_ownership(const fs::path& source, const fs::path& target,
                       fmt::format("check source and target (two syncs into one target?); if "
                                   "the target really is to follow {} now, {}",
                                   source.string(), skip_hint));
+    if (listing.marker == MarkerKind::unread_file) {
+        finding.severity = Severity::warning;
+        finding.message = fmt::format("carries a {} marker whose contents cannot be read over "
+                                      "this connection (an fsmirror agent older than protocol 3 "
+                                      "on the remote); taken as a mirror of {}",
+                                      transport::k_marker_name, source.string());
+        finding.fix = "upgrade fsmirror on the remote, so that the source the marker names is "
+                      "checked";
+        return finding;
+    }
     if (listing.marker != MarkerKind::none) {
         finding.message =
             listing.marker == MarkerKind::directory
@@ -134,11 +155,54 @@ base::Result<TargetListing> read_target_listing(const fs::path& target, const Ig
     if (ec)
         return base::fail(base::error_kind_from_errno(ec.value()),
                           "read directory " + target.string() + ": " + ec.message(), ec.value());
-    std::sort(names.begin(), names.end());
-    if (names.size() > sample_size)
-        names.resize(sample_size);
-    listing.sample = std::move(names);
-    return listing;
+    return finish_listing(std::move(listing), std::move(names), sample_size);
+}
+
+base::Result<TargetListing> read_target_listing(transport::Transport& target,
+                                                const IgnoredEntry& ignored,
+                                                std::size_t sample_size) {
+    TargetListing listing;
+    auto entries = target.list_directory("");
+    if (!entries) {
+        if (entries.error().kind == base::ErrorKind::not_found)
+            return listing;
+        return std::unexpected(entries.error());
+    }
+    listing.exists = true;
+    std::vector<std::string> names;
+    for (const auto& entry : *entries) {
+        const bool is_directory = entry.info.type == transport::EntryType::directory;
+        if (transport::is_marker_path(entry.name)) {
+            if (is_directory) {
+                listing.marker = MarkerKind::directory;
+                continue;
+            }
+            listing.marker = MarkerKind::file;
+            auto text = target.read_small_file(transport::k_marker_name, k_max_marker_bytes);
+            if (!text && text.error().native_code == ENOTSUP) {
+                listing.marker = MarkerKind::unread_file;
+                continue;
+            }
+            if (!text)
+                return std::unexpected(base::Error{
+                    text.error().kind,
+                    fmt::format("cannot read the {} marker of {}: {}", transport::k_marker_name,
+                                target.describe(), text.error().message),
+                    text.error().native_code});
+            listing.marker_info = transport::parse_marker(*text);
+            continue;
+        }
+        if (transport::is_temp_name(entry.name) || (ignored && ignored(entry.name, is_directory)))
+            continue;
+        if (entry.name == "lost+found" && is_directory) {
+            auto inside = target.list_directory(entry.name);
+            if (inside && inside->empty())
+                continue;
+        }
+        ++listing.entry_count;
+        names.push_back(is_directory ? entry.name + "/" : entry.name);
+    }
+    return finish_listing(std::move(listing), std::move(names), sample_size);
 }
 
 } // namespace fsmirror::safety

@@ -6,6 +6,7 @@
 #include "base/error.hpp"
 #include "safety/finding.hpp"
 #include "transport/target_marker.hpp"
+#include "transport/transport.hpp"
 
 #include <cstddef>
 #include <filesystem>
@@ -20,6 +21,9 @@ enum class MarkerKind {
     none,
     file,      // written by fsmirror, names the source
     directory, // made by an operator: marks the target without naming a source
+    // A file whose contents the connection cannot read (an fsmirror agent older than protocol
+    // 3 on the remote): taken as this source's, as fsmirror did before it could read it.
+    unread_file,
 };
 
 // What the target's root holds, as far as the check is concerned.
@@ -52,6 +56,13 @@ using IgnoredEntry = std::function<bool(std::string_view name, bool is_directory
 // accepts are left out, and so is an empty lost+found directory (a freshly made file system). A
 // missing target is a listing with exists == false, not an error.
 base::Result<TargetListing> read_target_listing(const std::filesystem::path& target,
+                                                const IgnoredEntry& ignored = {},
+                                                std::size_t sample_size = 5);
+
+// The same for a target read through `target` (an SSH target): its root listed over the
+// connection and the marker's contents read there. A root that is not there is a listing with
+// exists == false.
+base::Result<TargetListing> read_target_listing(transport::Transport& target,
                                                 const IgnoredEntry& ignored = {},
                                                 std::size_t sample_size = 5);
 

@@ -4,6 +4,7 @@
 #include "transport/target_marker.hpp"
 #include "transport/temp_name.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <string>
 #include <vector>
@@ -66,6 +67,35 @@ base::Result<TreeCensus> take_census(const std::filesystem::path& root, RootMark
     census.directories = 1;
     if (!walk(fd, true, marker, census))
         return base::fail_errno("read directory " + root.string());
+    return census;
+}
+
+base::Result<TreeCensus> take_census(transport::Transport& target) {
+    TreeCensus census;
+    std::vector<std::string> pending{""};
+    while (!pending.empty()) {
+        const std::string directory = std::move(pending.back());
+        pending.pop_back();
+        auto entries = target.list_directory(directory);
+        if (!entries) {
+            if (directory.empty())
+                return std::unexpected(entries.error());
+            continue;
+        }
+        ++census.directories;
+        for (const auto& entry : *entries) {
+            if (transport::is_temp_name(entry.name) ||
+                (directory.empty() && transport::is_marker_path(entry.name)))
+                continue;
+            ++census.entries;
+            if (entry.info.type == transport::EntryType::directory) {
+                pending.push_back(directory.empty() ? entry.name : directory + "/" + entry.name);
+            } else if (entry.info.type == transport::EntryType::file) {
+                census.bytes += entry.info.size;
+                census.largest_file = std::max(census.largest_file, entry.info.size);
+            }
+        }
+    }
     return census;
 }
 

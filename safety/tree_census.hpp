@@ -3,6 +3,7 @@
 // inotify watch each), entries (inodes) and allocated bytes (what `du` reports).
 
 #include "base/error.hpp"
+#include "transport/transport.hpp"
 
 #include <cstdint>
 #include <filesystem>
@@ -26,5 +27,11 @@ enum class RootMarker {
 // unreadable subdirectories are counted as entries and not entered. Returns the error when the
 // root itself cannot be read.
 base::Result<TreeCensus> take_census(const std::filesystem::path& root, RootMarker marker);
+
+// Walks a target through `target` (an SSH target, one listing per directory) with
+// RootMarker::skip. Sizes are the files' lengths, not their allocated blocks (which the
+// transports do not report). Directories that cannot be listed are skipped; returns the error
+// when the root cannot be.
+base::Result<TreeCensus> take_census(transport::Transport& target);
 
 } // namespace fsmirror::safety

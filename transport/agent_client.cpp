@@ -74,10 +74,15 @@ AgentClient::start(std::unique_ptr<SshConnection> connection, AgentClientOptions
             base::ErrorKind::protocol, "the agent refused the session: " + failure->error.message,
             failure->error.native_code});
     auto* answer = std::get_if<agent::HelloReply>(&*reply);
-    if (answer == nullptr || answer->version < agent::k_min_protocol_version ||
-        answer->version > agent::k_protocol_version)
+    if (answer == nullptr)
         return std::unexpected(base::Error{base::ErrorKind::protocol,
                                            "the agent answered the hello with something else", 0});
+    if (answer->version < hello.min_version || answer->version > hello.max_version)
+        return std::unexpected(base::Error{
+            base::ErrorKind::protocol,
+            fmt::format("the agent chose protocol version {}, outside the {} to {} offered",
+                        answer->version, hello.min_version, hello.max_version),
+            0});
     client->m_hello = *answer;
     return client;
 }

@@ -16,6 +16,7 @@ namespace {
 constexpr std::uint8_t k_reply_base = 64;
 constexpr std::size_t k_max_name = 255;
 constexpr std::size_t k_max_agent_version = 256;
+constexpr std::size_t k_max_digest = 256;
 // The smallest encoded DirEntry (1-byte name, empty link target), to bound a count before
 // trusting it.
 constexpr std::size_t k_min_entry_size = 4 + 1 + 1 + 8 + 8 + 4 + 4 + 4 + 4;
@@ -302,6 +303,15 @@ void write_body(Writer& w, const RequestBody& body) {
                    [&](const Hash& m) { w.string(m.path); },
                    [&](const Ping&) {},
                    [&](const PutAbort&) {},
+                   [&](const ReadFile& m) {
+                       w.string(m.path);
+                       w.u32(m.max_bytes);
+                   },
+                   [&](const StatFileSystem&) {},
+                   [&](const InspectDatabase& m) {
+                       w.string(m.path);
+                       w.boolean(m.integrity_check);
+                   },
                },
                body);
 }
@@ -346,6 +356,20 @@ void write_body(Writer& w, const ReplyBody& body) {
                        for (auto hash : m.hashes)
                            w.u64(hash);
                        w.boolean(m.more);
+                   },
+                   [&](const FileBytes& m) { w.string(m.bytes); },
+                   [&](const FileSystemReply& m) {
+                       w.u64(m.info.space.bytes_free);
+                       w.u64(m.info.space.inodes_free);
+                       w.boolean(m.info.space.inodes_known);
+                       w.u8(static_cast<std::uint8_t>(m.info.root_mount));
+                   },
+                   [&](const DatabaseReply& m) {
+                       w.string(m.content.digest);
+                       w.boolean(m.content.integrity.has_value());
+                       if (m.content.integrity)
+                           w.string(
+                               std::string_view(*m.content.integrity).substr(0, k_max_message));
                    },
                },
                body);
@@ -462,6 +486,23 @@ RequestBody read_request_body(Reader& r, std::uint8_t type) {
         return Ping{};
     case index_of<RequestBody, PutAbort>() + 1:
         return PutAbort{};
+    case index_of<RequestBody, ReadFile>() + 1: {
+        ReadFile m;
+        m.path = r.path("read path", false);
+        m.max_bytes = r.u32("read max_bytes");
+        if (r.ok() && m.max_bytes > k_max_read_file)
+            r.fail(fmt::format("read max_bytes {} is above the {} allowed", m.max_bytes,
+                               k_max_read_file));
+        return m;
+    }
+    case index_of<RequestBody, StatFileSystem>() + 1:
+        return StatFileSystem{};
+    case index_of<RequestBody, InspectDatabase>() + 1: {
+        InspectDatabase m;
+        m.path = r.path("inspect_database path", false);
+        m.integrity_check = r.boolean("inspect_database integrity_check");
+        return m;
+    }
     default:
         r.fail(fmt::format("unknown request type {}", type));
         return Ping{};
@@ -529,6 +570,26 @@ ReplyBody read_reply_body(Reader& r, std::uint8_t type) {
         for (std::uint32_t i = 0; r.ok() && i < count; ++i)
             m.hashes.push_back(r.u64("segment hash"));
         m.more = r.boolean("segment hashes more");
+        return m;
+    }
+    case k_reply_base + index_of<ReplyBody, FileBytes>():
+        return FileBytes{r.string("file bytes", k_max_read_file)};
+    case k_reply_base + index_of<ReplyBody, FileSystemReply>(): {
+        FileSystemReply m;
+        m.info.space.bytes_free = r.u64("file system bytes_free");
+        m.info.space.inodes_free = r.u64("file system inodes_free");
+        m.info.space.inodes_known = r.boolean("file system inodes_known");
+        auto mount = r.u8("file system root_mount");
+        if (mount > static_cast<std::uint8_t>(RootMount::yes))
+            r.fail(fmt::format("file system: unknown root_mount {}", mount));
+        m.info.root_mount = static_cast<RootMount>(mount);
+        return m;
+    }
+    case k_reply_base + index_of<ReplyBody, DatabaseReply>(): {
+        DatabaseReply m;
+        m.content.digest = r.string("database digest", k_max_digest);
+        if (r.boolean("database integrity present"))
+            m.content.integrity = r.string("database integrity", k_max_message);
         return m;
     }
     default:
@@ -626,10 +687,10 @@ base::Result<std::optional<std::string>> FrameReader::next() {
 
 const char* request_name(const RequestBody& body) {
     static constexpr const char* k_names[] = {
-        "hello",     "check_root", "stat",           "list",      "mkdir",
-        "symlink",   "rename",     "remove",         "set_attrs", "flush",
-        "signature", "put_begin",  "put_data",       "put_end",   "hash",
-        "ping",      "put_abort",  "segment_hashes", "put_range", "range_signature"};
+        "hello",     "check_root",      "stat",      "list",    "mkdir",           "symlink",
+        "rename",    "remove",          "set_attrs", "flush",   "signature",       "put_begin",
+        "put_data",  "put_end",         "hash",      "ping",    "put_abort",       "segment_hashes",
+        "put_range", "range_signature", "read_file", "statvfs", "inspect_database"};
     static_assert(std::size(k_names) == std::variant_size_v<RequestBody>);
     return k_names[body.index()];
 }

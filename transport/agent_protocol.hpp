@@ -16,6 +16,7 @@
 
 #include "base/error.hpp"
 #include "transport/entry_info.hpp"
+#include "transport/transport.hpp"
 
 #include <array>
 #include <cstddef>
@@ -29,13 +30,16 @@
 namespace fsmirror::transport::agent {
 
 // 2: Put carries its own durability (SQLite snapshots are always fsynced).
-// 3: a changed large file goes as segments (SegmentHashes, RangeSignature, PutRange); the
-// messages of 2 are encoded as before, so a client speaks 2 to an older agent (whole-file
-// deltas). An agent speaks only its own version, and refuses a Hello whose range leaves it
-// out, with both versions named, instead of failing on a request.
-inline constexpr std::uint32_t k_protocol_version = 3;
-// The oldest agent a client still talks to.
+// 3: a changed large file goes as segments (SegmentHashes, RangeSignature, PutRange), and
+//    ReadFile (the target's marker), StatFileSystem (free space and whether the root is a mount
+//    point, for the pre-flight checks) and InspectDatabase (verify's SQLite digest). The
+//    messages of 2 are encoded as before, so both ends speak 2 to 3 and a session uses the
+//    highest version both speak: an upgraded side still works with the other's older fsmirror
+//    (whole-file deltas; the requests of 3 are never sent to an agent of 2, and those
+//    operations then say the agent is too old). Versions outside the range are refused at
+//    Hello, with both ranges named, instead of failing on a request.
 inline constexpr std::uint32_t k_min_protocol_version = 2;
+inline constexpr std::uint32_t k_protocol_version = 3;
 // Sent first in Hello, so an agent talking to something else fails at once.
 inline constexpr std::string_view k_magic = "fsmirror";
 // Largest payload either side accepts; a bigger announced length ends the session.
@@ -51,6 +55,8 @@ inline constexpr std::size_t k_max_hashes_per_chunk = 16 * 1024;
 inline constexpr std::size_t k_max_path = 4096;
 // Longest error message accepted.
 inline constexpr std::size_t k_max_message = 4096;
+// Largest file a ReadFile request may ask for (a marker is a few hundred bytes).
+inline constexpr std::uint32_t k_max_read_file = 64 * 1024;
 // Error code (Error::native_code) of a delta whose basis file is gone or changed type: the
 // client sends the whole file instead.
 inline constexpr int k_code_basis_missing = 0x10001;
@@ -150,10 +156,23 @@ struct Hash {
 struct Ping {};
 // Abandons a put: the agent removes its temporary file and does not answer.
 struct PutAbort {};
+// Asks for a small regular file's content (at most max_bytes, up to k_max_read_file).
+struct ReadFile {
+    std::string path;
+    std::uint32_t max_bytes = k_max_read_file;
+};
+// Asks for the root's file system: free space, and whether the root is a mount point.
+struct StatFileSystem {};
+// Asks for a SQLite database's logical digest, read by a helper process on the remote.
+struct InspectDatabase {
+    std::string path;
+    bool integrity_check = false;
+};
 
 using RequestBody = std::variant<Hello, CheckRoot, Stat, List, MakeDirectory, PutSymlink, Rename,
                                  Remove, SetAttributes, Flush, Signature, PutBegin, PutData, PutEnd,
-                                 Hash, Ping, PutAbort, SegmentHashes, PutRange, RangeSignature>;
+                                 Hash, Ping, PutAbort, SegmentHashes, PutRange, RangeSignature,
+                                 ReadFile, StatFileSystem, InspectDatabase>;
 
 struct Request {
     std::uint32_t id = 0;
@@ -162,7 +181,7 @@ struct Request {
 
 // --- replies (agent -> client) ---
 struct HelloReply {
-    std::uint32_t version = k_protocol_version;
+    std::uint32_t version = k_protocol_version; // the session's: the highest both ends speak
     std::string agent_version;
 };
 struct Failure {
@@ -193,9 +212,19 @@ struct HashValue {
     Digest digest{};
 };
 struct Pong {};
+struct FileBytes {
+    std::string bytes;
+};
+struct FileSystemReply {
+    FileSystemInfo info;
+};
+struct DatabaseReply {
+    DatabaseDigest content;
+};
 
-using ReplyBody = std::variant<HelloReply, Failure, Done, EntryReply, Entries, SignatureChunk,
-                               PutDone, HashValue, Pong, SegmentHashChunk>;
+using ReplyBody =
+    std::variant<HelloReply, Failure, Done, EntryReply, Entries, SignatureChunk, PutDone, HashValue,
+                 Pong, SegmentHashChunk, FileBytes, FileSystemReply, DatabaseReply>;
 
 struct Reply {
     std::uint32_t id = 0;

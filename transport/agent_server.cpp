@@ -1,5 +1,6 @@
 #include "transport/agent_server.hpp"
 
+#include "base/rel_path.hpp"
 #include "transport/agent_protocol.hpp"
 #include "transport/content_hash.hpp"
 #include "transport/file_content.hpp"
@@ -67,9 +68,9 @@ struct PutState {
 class AgentServer {
 public:
     AgentServer(int input_fd, int output_fd, std::filesystem::path root, std::string_view version,
-                base::Logger& logger)
+                const AgentServices& services, base::Logger& logger)
         : m_in(input_fd), m_out(output_fd), m_root(std::move(root)), m_version(version),
-          m_logger(logger) {}
+          m_services(services), m_logger(logger) {}
 
     int run();
 
@@ -84,6 +85,9 @@ private:
     // Appends the basis range to a segments put's file, hashing what landed there.
     base::Status copy_basis_range(PutState& put, std::uint64_t offset, std::uint64_t length);
     Exit handle_hash(std::uint32_t id, const std::string& path);
+    Exit handle_read_file(std::uint32_t id, const ReadFile& read);
+    Exit handle_stat_file_system(std::uint32_t id);
+    Exit handle_inspect_database(std::uint32_t id, const InspectDatabase& inspect);
     Exit handle_put_begin(std::uint32_t id, const PutBegin& begin);
     Exit handle_put_data(std::uint32_t id, const std::string& bytes);
     Exit handle_put_end(std::uint32_t id, const PutEnd& end);
@@ -101,6 +105,7 @@ private:
     int m_out;
     std::filesystem::path m_root;
     std::string_view m_version;
+    const AgentServices& m_services;
     base::Logger& m_logger;
     std::unique_ptr<LocalTransport> m_transport; // set by the hello
     std::unordered_map<std::uint32_t, PutState> m_puts;
@@ -221,6 +226,12 @@ Exit AgentServer::handle(std::uint32_t id, RequestBody& body) {
         return handle_put_end(id, *end);
     if (std::holds_alternative<Ping>(body))
         return send(id, Pong{});
+    if (auto* read = std::get_if<ReadFile>(&body))
+        return handle_read_file(id, *read);
+    if (std::holds_alternative<StatFileSystem>(body))
+        return handle_stat_file_system(id);
+    if (auto* inspect = std::get_if<InspectDatabase>(&body))
+        return handle_inspect_database(id, *inspect);
     if (std::holds_alternative<PutAbort>(body)) {
         m_puts.erase(id); // removes the temporary file
         m_failed_puts.erase(id);
@@ -232,12 +243,12 @@ Exit AgentServer::handle(std::uint32_t id, RequestBody& body) {
 Exit AgentServer::handle_hello(std::uint32_t id, const Hello& hello) {
     if (m_transport)
         return send(id, Failure{base::Error{base::ErrorKind::protocol, "second hello", 0}});
-    if (hello.min_version > k_protocol_version || hello.max_version < k_protocol_version) {
+    if (hello.min_version > k_protocol_version || hello.max_version < k_min_protocol_version) {
         send(id, Failure{base::Error{base::ErrorKind::protocol,
                                      fmt::format("the client speaks protocol versions {} to {}; "
-                                                 "this agent ({}) speaks {}",
+                                                 "this agent ({}) speaks {} to {}",
                                                  hello.min_version, hello.max_version, m_version,
-                                                 k_protocol_version),
+                                                 k_min_protocol_version, k_protocol_version),
                                      0}});
         return Exit::protocol_error;
     }
@@ -263,7 +274,8 @@ Exit AgentServer::handle_hello(std::uint32_t id, const Hello& hello) {
         return Exit::io_error;
     }
     m_transport = std::move(*opened);
-    return send(id, HelloReply{k_protocol_version, std::string(m_version)});
+    return send(
+        id, HelloReply{std::min(hello.max_version, k_protocol_version), std::string(m_version)});
 }
 
 Exit AgentServer::handle_list(std::uint32_t id, const std::string& path) {
@@ -389,6 +401,42 @@ Exit AgentServer::handle_hash(std::uint32_t id, const std::string& path) {
     if (!digest)
         return send(id, Failure{digest.error()});
     return send(id, HashValue{*digest});
+}
+
+Exit AgentServer::handle_read_file(std::uint32_t id, const ReadFile& read) {
+    auto bytes = m_transport->read_small_file(read.path, read.max_bytes);
+    if (!bytes)
+        return send(id, Failure{bytes.error()});
+    return send(id, FileBytes{std::move(*bytes)});
+}
+
+Exit AgentServer::handle_stat_file_system(std::uint32_t id) {
+    auto info = m_transport->file_system();
+    if (!info)
+        return send(id, Failure{info.error()});
+    if (m_services.is_mount_point) {
+        auto mounted = m_services.is_mount_point(m_root);
+        if (!mounted)
+            return send(id, Failure{mounted.error()});
+        info->root_mount = *mounted ? RootMount::yes : RootMount::no;
+    }
+    return send(id, FileSystemReply{*info});
+}
+
+// Runs in the agent's only thread: a large database holds up the session's other requests
+// while it is read, which verify (the only caller) can afford.
+Exit AgentServer::handle_inspect_database(std::uint32_t id, const InspectDatabase& inspect) {
+    if (!m_services.inspect_database)
+        return send(id, Failure{base::Error{base::ErrorKind::fatal,
+                                            "this agent cannot read SQLite databases", ENOTSUP}});
+    auto directory = m_transport->open_directory(base::parent_rel(inspect.path));
+    if (!directory)
+        return send(id, Failure{directory.error()});
+    auto content = m_services.inspect_database(
+        directory->get(), std::string(base::base_name(inspect.path)), inspect.integrity_check);
+    if (!content)
+        return send(id, Failure{content.error()});
+    return send(id, DatabaseReply{std::move(*content)});
 }
 
 Exit AgentServer::fail_put(std::uint32_t id, base::Error error) {
@@ -570,8 +618,9 @@ Exit AgentServer::send(std::uint32_t id, ReplyBody body) {
 } // namespace
 
 int serve_agent(int input_fd, int output_fd, const std::filesystem::path& root,
-                std::string_view agent_version, base::Logger& logger) {
-    return AgentServer(input_fd, output_fd, root, agent_version, logger).run();
+                std::string_view agent_version, const AgentServices& services,
+                base::Logger& logger) {
+    return AgentServer(input_fd, output_fd, root, agent_version, services, logger).run();
 }
 
 } // namespace fsmirror::transport

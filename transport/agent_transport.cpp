@@ -102,6 +102,19 @@ std::string AgentTransport::mode() const {
                        m_client->hello().agent_version, m_client->hello().version);
 }
 
+std::optional<base::Error> AgentTransport::too_old_for(std::uint32_t version,
+                                                       const std::string& what) const {
+    const auto& hello = m_client->hello();
+    if (hello.version >= version)
+        return std::nullopt;
+    return base::Error{base::ErrorKind::fatal,
+                       fmt::format("{} cannot {}: the fsmirror agent there ({}) speaks protocol "
+                                   "{}, this needs {}; upgrade fsmirror on the remote",
+                                   m_description, what, hello.agent_version, hello.version,
+                                   version),
+                       ENOTSUP};
+}
+
 base::Status AgentTransport::simple(agent::RequestBody body) {
     const char* name = agent::request_name(body);
     auto reply = m_client->request(std::move(body));
@@ -204,6 +217,49 @@ base::Result<ContentDigest> AgentTransport::hash_file(std::string_view path) {
     if (value == nullptr)
         return std::unexpected(unexpected_reply("hash"));
     return value->digest;
+}
+
+base::Result<std::string> AgentTransport::read_small_file(std::string_view path,
+                                                          std::size_t max_bytes) {
+    if (auto old = too_old_for(3, "read /" + std::string(path)))
+        return std::unexpected(*old);
+    if (max_bytes > agent::k_max_read_file)
+        return base::fail(base::ErrorKind::limit_reached,
+                          fmt::format("the agent reads files of at most {} bytes, not {}",
+                                      agent::k_max_read_file, max_bytes));
+    auto reply = m_client->request(
+        agent::ReadFile{std::string(path), static_cast<std::uint32_t>(max_bytes)});
+    if (!reply)
+        return std::unexpected(reply.error());
+    auto* bytes = std::get_if<agent::FileBytes>(&*reply);
+    if (bytes == nullptr)
+        return std::unexpected(unexpected_reply("read_file"));
+    return std::move(bytes->bytes);
+}
+
+base::Result<FileSystemInfo> AgentTransport::file_system() {
+    if (auto old = too_old_for(3, "read its file system's free space and mount point"))
+        return std::unexpected(*old);
+    auto reply = m_client->request(agent::StatFileSystem{});
+    if (!reply)
+        return std::unexpected(reply.error());
+    auto* answer = std::get_if<agent::FileSystemReply>(&*reply);
+    if (answer == nullptr)
+        return std::unexpected(unexpected_reply("statvfs"));
+    return answer->info;
+}
+
+base::Result<DatabaseDigest> AgentTransport::inspect_database(std::string_view path,
+                                                              bool integrity_check) {
+    if (auto old = too_old_for(3, "read SQLite databases such as /" + std::string(path)))
+        return std::unexpected(*old);
+    auto reply = m_client->request(agent::InspectDatabase{std::string(path), integrity_check});
+    if (!reply)
+        return std::unexpected(reply.error());
+    auto* answer = std::get_if<agent::DatabaseReply>(&*reply);
+    if (answer == nullptr)
+        return std::unexpected(unexpected_reply("inspect_database"));
+    return std::move(answer->content);
 }
 
 base::Result<PutResult> AgentTransport::put_file(std::string_view path, const SourceFile& source,

@@ -12,6 +12,7 @@
 #include "transport/remote_backend.hpp"
 
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace fsmirror::transport {
@@ -39,6 +40,11 @@ public:
     base::Status set_attributes(std::string_view path, const EntryInfo& info) override;
     base::Status flush() override;
     base::Result<ContentDigest> hash_file(std::string_view path) override;
+    base::Result<std::string> read_small_file(std::string_view path,
+                                              std::size_t max_bytes) override;
+    base::Result<FileSystemInfo> file_system() override;
+    base::Result<DatabaseDigest> inspect_database(std::string_view path,
+                                                  bool integrity_check) override;
 
     // Files at least this large that exist on the remote are sent as deltas.
     static constexpr std::uint64_t k_delta_threshold = 64 * 1024;
@@ -48,6 +54,9 @@ public:
     static constexpr std::size_t k_stats_per_round = 1024;
 
 private:
+    // The error of an operation the session's protocol version lacks (an older fsmirror on the
+    // remote), with native_code ENOTSUP as Transport's defaults; nullopt when it has it.
+    std::optional<base::Error> too_old_for(std::uint32_t version, const std::string& what) const;
     base::Status simple(agent::RequestBody body);
     base::Result<PutResult> put_whole(std::string_view path, const SourceFile& source);
     base::Result<PutResult> put_segments(std::string_view path, const SourceFile& source);

@@ -170,6 +170,26 @@ base::Result<ContentDigest> DryRunTransport::hash_file(std::string_view path) {
     return m_real->hash_file(path);
 }
 
+base::Result<std::string> DryRunTransport::read_small_file(std::string_view path,
+                                                           std::size_t max_bytes) {
+    if (!m_real)
+        return base::fail(base::ErrorKind::not_found, "no target yet: " + shown(path));
+    return m_real->read_small_file(path, max_bytes);
+}
+
+base::Result<FileSystemInfo> DryRunTransport::file_system() {
+    if (!m_real)
+        return base::fail(base::ErrorKind::not_found, "no target yet: " + m_description);
+    return m_real->file_system();
+}
+
+base::Result<DatabaseDigest> DryRunTransport::inspect_database(std::string_view path,
+                                                               bool integrity_check) {
+    if (!m_real)
+        return base::fail(base::ErrorKind::not_found, "no target yet: " + shown(path));
+    return m_real->inspect_database(path, integrity_check);
+}
+
 std::int64_t DryRunTransport::mtime_granularity_ns() const {
     return m_real ? m_real->mtime_granularity_ns() : 1;
 }

@@ -38,6 +38,11 @@ public:
     base::Status set_attributes(std::string_view path, const EntryInfo& info) override;
     base::Status flush() override;
     base::Result<ContentDigest> hash_file(std::string_view path) override;
+    base::Result<std::string> read_small_file(std::string_view path,
+                                              std::size_t max_bytes) override;
+    base::Result<FileSystemInfo> file_system() override;
+    base::Result<DatabaseDigest> inspect_database(std::string_view path,
+                                                  bool integrity_check) override;
     std::int64_t mtime_granularity_ns() const override;
 
 private:

@@ -10,6 +10,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 namespace fsmirror::transport {
@@ -345,6 +346,47 @@ Result<std::pair<UniqueFd, struct stat>> LocalTransport::open_regular_file(std::
     if (!S_ISREG(st.st_mode))
         return fail(base::ErrorKind::not_found, "not a regular file: " + display(path));
     return std::pair{std::move(*file), st};
+}
+
+Result<UniqueFd> LocalTransport::open_directory(std::string_view path) {
+    if (auto clean = check_clean(path); !clean)
+        return std::unexpected(clean.error());
+    return open_directory_beneath(m_root_fd.get(), path, display(path));
+}
+
+Result<std::string> LocalTransport::read_small_file(std::string_view path, std::size_t max_bytes) {
+    auto file = open_file(path);
+    if (!file)
+        return std::unexpected(file.error());
+    std::string text(max_bytes + 1, '\0');
+    std::size_t have = 0;
+    while (have < text.size()) {
+        const ssize_t got = ::read(file->get(), text.data() + have, text.size() - have);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0)
+            return fail_errno("read " + display(path));
+        if (got == 0)
+            break;
+        have += static_cast<std::size_t>(got);
+    }
+    if (have > max_bytes)
+        return fail(base::ErrorKind::limit_reached, display(path) + " is larger than the " +
+                                                        std::to_string(max_bytes) +
+                                                        " bytes expected");
+    text.resize(have);
+    return text;
+}
+
+Result<FileSystemInfo> LocalTransport::file_system() {
+    struct statvfs fs {};
+    if (::fstatvfs(m_root_fd.get(), &fs) != 0)
+        return fail_errno("statvfs " + m_options.root.string());
+    FileSystemInfo info;
+    info.space.bytes_free = static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize;
+    info.space.inodes_free = fs.f_favail;
+    info.space.inodes_known = fs.f_files != 0;
+    return info;
 }
 
 Result<IncomingFile> LocalTransport::begin_incoming(std::string_view path) {

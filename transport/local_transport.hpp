@@ -98,6 +98,15 @@ public:
     base::Status set_attributes(std::string_view path, const EntryInfo& info) override;
     base::Status flush() override;
     base::Result<ContentDigest> hash_file(std::string_view path) override;
+    base::Result<std::string> read_small_file(std::string_view path,
+                                              std::size_t max_bytes) override;
+    // The root's mount point status is left unknown: telling needs /proc/self/mountinfo,
+    // which the safety checks read (the agent adds their answer).
+    base::Result<FileSystemInfo> file_system() override;
+
+    // Returns the directory `path` ("" for the root) opened as an O_PATH descriptor, never
+    // outside the root and never through a symlink; not_found when it is not a directory.
+    base::Result<base::UniqueFd> open_directory(std::string_view path);
 
     // Returns `path` opened read-only when it is a regular file (symlinks never followed, never
     // outside the root); not_found when it is absent or something else.

@@ -192,6 +192,59 @@ base::Result<std::optional<EntryInfo>> SftpTransport::stat(std::string_view path
     return lstat_full(full(path));
 }
 
+base::Result<std::string> SftpTransport::read_small_file(std::string_view path,
+                                                         std::size_t max_bytes) {
+    if (!base::is_clean_rel(path) || path.empty())
+        return base::fail(base::ErrorKind::protocol, "unsafe path '" + std::string(path) + "'");
+    std::lock_guard lock(m_mutex);
+    const std::string full_path = full(path);
+    // SFTP opens through symlinks; the lstat first keeps a symlink at the name from being read
+    // (a swap in between is the remote user's own doing: see the header).
+    auto info = lstat_full(full_path);
+    if (!info)
+        return std::unexpected(info.error());
+    if (!*info || (*info)->type != EntryType::file)
+        return base::fail(base::ErrorKind::not_found, full_path + " is not a regular file");
+    LIBSSH2_SFTP_HANDLE* handle =
+        libssh2_sftp_open_ex(m_sftp, full_path.c_str(), static_cast<unsigned>(full_path.size()),
+                             LIBSSH2_FXF_READ, 0, LIBSSH2_SFTP_OPENFILE);
+    if (handle == nullptr)
+        return std::unexpected(error("open " + full_path));
+    std::string text;
+    std::vector<char> buffer(16 * 1024);
+    for (;;) {
+        ssize_t got = libssh2_sftp_read(handle, buffer.data(), buffer.size());
+        if (got < 0) {
+            auto failure = error("read " + full_path);
+            libssh2_sftp_close_handle(handle);
+            return std::unexpected(failure);
+        }
+        if (got == 0)
+            break;
+        text.append(buffer.data(), static_cast<std::size_t>(got));
+        if (text.size() > max_bytes)
+            break;
+    }
+    libssh2_sftp_close_handle(handle);
+    if (text.size() > max_bytes)
+        return base::fail(
+            base::ErrorKind::limit_reached,
+            fmt::format("{} is larger than the {} bytes expected", full_path, max_bytes));
+    return text;
+}
+
+base::Result<FileSystemInfo> SftpTransport::file_system() {
+    std::lock_guard lock(m_mutex);
+    LIBSSH2_SFTP_STATVFS fs{};
+    if (libssh2_sftp_statvfs(m_sftp, m_root.c_str(), m_root.size(), &fs) != 0)
+        return std::unexpected(error("statvfs@openssh.com " + m_root));
+    FileSystemInfo info;
+    info.space.bytes_free = fs.f_bavail * fs.f_frsize;
+    info.space.inodes_free = fs.f_favail;
+    info.space.inodes_known = fs.f_files != 0;
+    return info;
+}
+
 base::Result<std::vector<DirEntry>> SftpTransport::read_directory(const std::string& full_path) {
     LIBSSH2_SFTP_HANDLE* handle =
         libssh2_sftp_open_ex(m_sftp, full_path.c_str(), static_cast<unsigned>(full_path.size()), 0,

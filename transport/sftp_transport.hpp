@@ -50,6 +50,11 @@ public:
     base::Status remove(std::string_view path) override;
     base::Status set_attributes(std::string_view path, const EntryInfo& info) override;
     base::Status flush() override { return {}; }
+    base::Result<std::string> read_small_file(std::string_view path,
+                                              std::size_t max_bytes) override;
+    // Free space through the statvfs@openssh.com extension (OpenSSH's sftp-server has it);
+    // whether the root is a mount point cannot be asked over SFTP (RootMount::unknown).
+    base::Result<FileSystemInfo> file_system() override;
 
 private:
     SftpTransport(std::unique_ptr<SshConnection> connection, _LIBSSH2_SFTP* sftp, std::string root,

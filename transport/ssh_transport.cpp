@@ -218,6 +218,21 @@ base::Result<ContentDigest> SshTransport::hash_file(std::string_view path) {
     return with_backend([&](RemoteBackend& b) { return b.hash_file(path); });
 }
 
+base::Result<std::string> SshTransport::read_small_file(std::string_view path,
+                                                        std::size_t max_bytes) {
+    return with_backend([&](RemoteBackend& b) { return b.read_small_file(path, max_bytes); });
+}
+
+base::Result<FileSystemInfo> SshTransport::file_system() {
+    return with_backend([](RemoteBackend& b) { return b.file_system(); });
+}
+
+base::Result<DatabaseDigest> SshTransport::inspect_database(std::string_view path,
+                                                            bool integrity_check) {
+    return with_backend(
+        [&](RemoteBackend& b) { return b.inspect_database(path, integrity_check); });
+}
+
 std::int64_t SshTransport::mtime_granularity_ns() const {
     return m_granularity_ns.load();
 }

@@ -30,6 +30,32 @@ struct SourceFile {
     FileSafety safety = FileSafety::per_policy;
 };
 
+// What the file system holding a target root reports, for the pre-flight checks.
+struct FileSystemSpace {
+    std::uint64_t bytes_free = 0;  // free for unprivileged users (statvfs f_bavail * f_frsize)
+    std::uint64_t inodes_free = 0; // f_favail
+    bool inodes_known = true;      // false where the file system reports no inode counts
+};
+
+// Whether a target root is a mount point, as far as the transport can tell.
+enum class RootMount {
+    unknown, // the transport cannot tell (SFTP)
+    no,      // a plain directory on its parent's file system
+    yes,
+};
+
+struct FileSystemInfo {
+    FileSystemSpace space;
+    RootMount root_mount = RootMount::unknown;
+};
+
+// What a SQLite database on the target holds, read where it lives (see
+// engine/database_inspector.hpp, which this mirrors for a remote target).
+struct DatabaseDigest {
+    std::string digest;                   // "sqlite:<32 hex digits>"
+    std::optional<std::string> integrity; // PRAGMA integrity_check's answer, when asked for
+};
+
 struct PutResult {
     std::uint64_t bytes_written = 0; // file data written on the target
     bool delta = false;              // true when only differences were written
@@ -97,12 +123,33 @@ public:
     // is absent or not a regular file. Read-only. The default says the transport cannot (an
     // error with native_code ENOTSUP; the SFTP fallback of an SSH target is such a transport).
     virtual base::Result<ContentDigest> hash_file(std::string_view path) {
-        return std::unexpected(base::Error{
-            base::ErrorKind::fatal,
-            describe() + " cannot hash files such as /" + std::string(path) +
-                " (not supported by this transport; over SSH it needs fsmirror on the remote, "
-                "not the SFTP fallback)",
-            ENOTSUP});
+        return std::unexpected(not_supported("hash files such as /" + std::string(path)));
+    }
+
+    // Returns the content of the regular file `path`, for small metadata files such as the
+    // `.fsmirror` marker: not_found when it is absent or not a regular file, limit_reached when
+    // it is larger than `max_bytes`. Read-only. The default: ENOTSUP, as hash_file().
+    virtual base::Result<std::string> read_small_file(std::string_view path,
+                                                      std::size_t max_bytes) {
+        (void)max_bytes;
+        return std::unexpected(not_supported("read files such as /" + std::string(path)));
+    }
+
+    // Returns the free space of the file system holding the root and whether the root is a
+    // mount point, read where the target lives. The default: ENOTSUP, as hash_file().
+    virtual base::Result<FileSystemInfo> file_system() {
+        return std::unexpected(not_supported("read its file system's free space"));
+    }
+
+    // Returns the logical digest of the SQLite database `path` (and PRAGMA integrity_check's
+    // answer with `integrity_check`), read where the target lives by a helper process, as
+    // verify reads a local mirror's: not_found when it is gone or no database, the helper's
+    // error otherwise. The default: ENOTSUP (the SFTP fallback cannot run anything remotely).
+    virtual base::Result<DatabaseDigest> inspect_database(std::string_view path,
+                                                          bool integrity_check) {
+        (void)integrity_check;
+        return std::unexpected(
+            not_supported("read SQLite databases such as /" + std::string(path)));
     }
 
     // Returns the resolution of the modification times this target stores, in nanoseconds (1
@@ -110,6 +157,17 @@ public:
     // times at this resolution, so a target that cannot store nanoseconds is not rewritten on
     // every comparison.
     virtual std::int64_t mtime_granularity_ns() const { return 1; }
+
+protected:
+    // The error of an operation this transport cannot carry out (native_code ENOTSUP), saying
+    // what over SSH it needs.
+    base::Error not_supported(const std::string& what) const {
+        return base::Error{base::ErrorKind::fatal,
+                           describe() + " cannot " + what +
+                               " (not supported by this transport; over SSH it needs fsmirror "
+                               "on the remote, not the SFTP fallback)",
+                           ENOTSUP};
+    }
 };
 
 } // namespace fsmirror::transport

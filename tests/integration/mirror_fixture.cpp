@@ -135,17 +135,21 @@ void MirrorFixture::start_with_args(const std::vector<std::string>& args,
 }
 
 int MirrorFixture::run_to_completion(const std::vector<std::string>& args) {
+    return run_with_output(args).status;
+}
+
+CommandRun MirrorFixture::run_with_output(const std::vector<std::string>& args) {
     std::vector<std::string> argv{fsmirror_binary().string()};
     argv.insert(argv.end(), args.begin(), args.end());
     ChildProcess child(
         test_support::ChildOptions{.argv = argv,
                                    .log_file = m_dir / fmt::format("run-{}.log", ++m_run_count),
                                    .working_directory = std::nullopt});
-    const std::optional<int> status = child.wait_for_exit(k_startup_timeout);
+    const std::optional<int> status = child.wait_for_exit(std::chrono::seconds(60));
     INFO("command: " << join_lines(argv, 100));
     INFO("output:\n" << child.log_tail());
     REQUIRE(status.has_value());
-    return *status;
+    return CommandRun{*status, child.log_text()};
 }
 
 void MirrorFixture::require_mirrored(const CompareOptions& options) {

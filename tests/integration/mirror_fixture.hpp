@@ -40,6 +40,12 @@ void skip_unless_prerequisites();
 // FSMIRROR_TEST_EVENTS=fanotify (CTest's second run of the engine tests), "inotify" otherwise.
 std::string events_under_test();
 
+// A command run to completion: its exit status and everything it printed (stdout and stderr).
+struct CommandRun {
+    int status = 0;
+    std::string log;
+};
+
 class MirrorFixture {
 public:
     // Creates <tmp>/fsmirror-it-XXXXXX with empty `source/`, `target/` and `outside/` (a place
@@ -74,9 +80,12 @@ public:
                          const std::optional<std::filesystem::path>& working_directory,
                          std::size_t expected_syncs);
 
-    // Runs `fsmirror <args...>` to completion (30 s bound) and returns its exit status;
+    // Runs `fsmirror <args...>` to completion (60 s bound) and returns its exit status;
     // REQUIREs that it ended. The output goes to a log whose tail is shown on failure.
     int run_to_completion(const std::vector<std::string>& args);
+
+    // The same, returning everything the command printed as well.
+    CommandRun run_with_output(const std::vector<std::string>& args);
 
     // REQUIREs that target() becomes identical to source() within 20 s and that no daemon
     // temp file is left in it; on failure prints the differences and the daemon log.

@@ -17,6 +17,13 @@ namespace fsmirror::integration {
 
 namespace fs = std::filesystem;
 
+CommandRun run_verify(MirrorFixture& mirror, const std::vector<std::string>& extra) {
+    std::vector<std::string> args{"verify", "--source", mirror.source().string(), "--target",
+                                  mirror.target().string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return mirror.run_with_output(args);
+}
+
 std::map<std::string, std::string> fingerprint(const fs::path& root) {
     std::map<std::string, std::string> entries;
     auto describe = [](const fs::path& path) {

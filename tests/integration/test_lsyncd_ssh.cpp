@@ -2,7 +2,7 @@
 // 127.0.0.1 (tests/support/sshd_server.hpp): host, targetdir and the ssh={} table (port,
 // identityFile, options) reach the SSH transport, and the remote directory converges.
 
-#include "tests/integration/mirror_fixture.hpp"
+#include "tests/integration/ssh_fixture.hpp"
 #include "tests/support/file_ops.hpp"
 #include "tests/support/sshd_server.hpp"
 #include "tests/support/wait.hpp"
@@ -49,9 +49,7 @@ void require_same_files(const fs::path& source, const fs::path& remote) {
 TEST_CASE("lsyncd: a default.rsyncssh config mirrors over SSH unchanged",
           "[integration][lsyncd][ssh]") {
     MirrorFixture mirror;
-    const fs::path sshd_dir = mirror.root() / "sshd";
-    fs::create_directories(sshd_dir);
-    SshdServer sshd(sshd_dir);
+    SshdServer sshd(sshd_directory(mirror));
     make_tree(mirror.source(), 3, 12);
     const fs::path remote = mirror.root() / "remote";
     const fs::path config = mirror.root() / "lsyncd.conf.lua";

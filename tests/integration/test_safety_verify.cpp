@@ -15,29 +15,9 @@ namespace fs = std::filesystem;
 using namespace fsmirror::test_support;
 using fsmirror::integration::fingerprint;
 using fsmirror::integration::MirrorFixture;
+using fsmirror::integration::run_verify;
 
 namespace {
-
-struct Outcome {
-    int status;
-    std::string output;
-};
-
-Outcome verify(MirrorFixture& mirror, const std::vector<std::string>& extra = {}) {
-    static unsigned count = 0;
-    std::vector<std::string> argv{fsmirror::integration::fsmirror_binary().string(),
-                                  "verify",
-                                  "--source",
-                                  mirror.source().string(),
-                                  "--target",
-                                  mirror.target().string()};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    ChildProcess child(
-        ChildOptions{argv, mirror.root() / fmt::format("verify-{}.log", ++count), std::nullopt});
-    auto status = child.wait_for_exit(fsmirror::integration::k_startup_timeout);
-    REQUIRE(status);
-    return {*status, child.log_text()};
-}
 
 // A mirrored pair with one entry of each kind, and fixed times everywhere.
 void populate(MirrorFixture& mirror) {
@@ -63,10 +43,10 @@ TEST_CASE("verify finds no difference in a fresh mirror, with or without --check
     populate(mirror);
     const auto before = fingerprint(mirror.target());
     for (const auto& extra : std::vector<std::vector<std::string>>{{}, {"--checksum"}}) {
-        auto outcome = verify(mirror, extra);
-        INFO(outcome.output);
+        auto outcome = run_verify(mirror, extra);
+        INFO(outcome.log);
         CHECK(outcome.status == 0);
-        CHECK_THAT(outcome.output, Catch::Contains("0 differences"));
+        CHECK_THAT(outcome.log, Catch::Contains("0 differences"));
     }
     CHECK(fingerprint(mirror.target()) == before); // read-only
 }
@@ -104,8 +84,8 @@ TEST_CASE("verify finds every kind of planted difference", "[integration][safety
     set_mtime(t / "link", link_mtime);
     set_mtime(t, root_mtime);
 
-    auto quick = verify(mirror);
-    INFO(quick.output);
+    auto quick = run_verify(mirror);
+    INFO(quick.log);
     CHECK(quick.status == 1);
     for (const char* line :
          {"extra /extra.txt (file, 19 bytes)", "missing /dir/sub/gone.txt (file, 30 bytes)",
@@ -114,23 +94,22 @@ TEST_CASE("verify finds every kind of planted difference", "[integration][safety
           "mode /mode.txt: 0644 on the source, 0600 on the target",
           "symlink /link: 'grows.txt' on the source, 'mode.txt' on the target",
           "mtime /mtime.txt: "})
-        CHECK_THAT(quick.output, Catch::Contains(line));
-    CHECK_THAT(quick.output, !Catch::Contains("content /same-size.bin"));
-    CHECK_THAT(quick.output, Catch::Contains("7 differences"));
+        CHECK_THAT(quick.log, Catch::Contains(line));
+    CHECK_THAT(quick.log, !Catch::Contains("content /same-size.bin"));
+    CHECK_THAT(quick.log, Catch::Contains("7 differences"));
 
-    auto thorough = verify(mirror, {"--checksum"});
-    INFO(thorough.output);
+    auto thorough = run_verify(mirror, {"--checksum"});
+    INFO(thorough.log);
     CHECK(thorough.status == 1);
-    CHECK_THAT(thorough.output, Catch::Contains("content /same-size.bin: xxh3:"));
-    CHECK_THAT(thorough.output, Catch::Contains("8 differences"));
+    CHECK_THAT(thorough.log, Catch::Contains("content /same-size.bin: xxh3:"));
+    CHECK_THAT(thorough.log, Catch::Contains("8 differences"));
 
-    auto json = verify(mirror, {"--checksum", "--json"});
-    INFO(json.output);
+    auto json = run_verify(mirror, {"--checksum", "--json"});
+    INFO(json.log);
     CHECK(json.status == 1);
-    CHECK_THAT(json.output,
-               Catch::StartsWith("{\"identical\":false,\"syncs\":[{\"name\":\"sync1\""));
-    CHECK_THAT(json.output, Catch::Contains("{\"kind\":\"content\",\"path\":\"/same-size.bin\""));
-    CHECK_THAT(json.output, Catch::Contains("{\"kind\":\"extra\",\"path\":\"/extra.txt\""));
+    CHECK_THAT(json.log, Catch::StartsWith("{\"identical\":false,\"syncs\":[{\"name\":\"sync1\""));
+    CHECK_THAT(json.log, Catch::Contains("{\"kind\":\"content\",\"path\":\"/same-size.bin\""));
+    CHECK_THAT(json.log, Catch::Contains("{\"kind\":\"extra\",\"path\":\"/extra.txt\""));
 }
 
 TEST_CASE("verify honours excludes and ignores the marker", "[integration][safety][verify]") {
@@ -140,23 +119,23 @@ TEST_CASE("verify honours excludes and ignores the marker", "[integration][safet
     REQUIRE(mirror.run_to_completion({"sync", "--source", mirror.source().string(), "--target",
                                       mirror.target().string(), "--exclude", "*.tmp"}) == 0);
     REQUIRE(fs::exists(mirror.target() / ".fsmirror"));
-    auto outcome = verify(mirror, {"--exclude", "*.tmp"});
-    INFO(outcome.output);
+    auto outcome = run_verify(mirror, {"--exclude", "*.tmp"});
+    INFO(outcome.log);
     CHECK(outcome.status == 0);
-    auto without = verify(mirror);
+    auto without = run_verify(mirror);
     CHECK(without.status == 1);
-    CHECK_THAT(without.output, Catch::Contains("missing /scratch.tmp"));
-    CHECK_THAT(without.output, !Catch::Contains(".fsmirror"));
+    CHECK_THAT(without.log, Catch::Contains("missing /scratch.tmp"));
+    CHECK_THAT(without.log, !Catch::Contains(".fsmirror"));
 }
 
 TEST_CASE("verify exits 2 when a tree cannot be read", "[integration][safety][verify]") {
     MirrorFixture mirror;
     fs::remove(mirror.target());
-    auto outcome = verify(mirror);
-    INFO(outcome.output);
+    auto outcome = run_verify(mirror);
+    INFO(outcome.log);
     CHECK(outcome.status == 2);
-    CHECK_THAT(outcome.output, Catch::Contains("open target directory"));
-    auto usage = verify(mirror, {"--bogus"});
+    CHECK_THAT(outcome.log, Catch::Contains("open target directory"));
+    auto usage = run_verify(mirror, {"--bogus"});
     CHECK(usage.status == 2);
 }
 

@@ -4,7 +4,7 @@
 // The writer is tests/helpers/sqlite_writer.cpp; docs/sqlite.md explains the design and keeps
 // the experiment showing that a plain file copy fails this same check.
 
-#include "tests/integration/mirror_fixture.hpp"
+#include "tests/integration/ssh_fixture.hpp"
 #include "tests/support/file_ops.hpp"
 #include "tests/support/sqlite_probe.hpp"
 #include "tests/support/ssh_agent.hpp"
@@ -29,6 +29,7 @@ using fsmirror::integration::fsmirror_binary;
 using fsmirror::integration::join_lines;
 using fsmirror::integration::k_test_delay;
 using fsmirror::integration::MirrorFixture;
+using fsmirror::integration::sshd_directory;
 
 namespace {
 
@@ -283,11 +284,10 @@ TEST_CASE("a database that never stops changing is snapshotted once per sqlite i
 TEST_CASE("a WAL database written continuously is sound at every read on an SSH target",
           "[integration][sqlite][ssh]") {
     MirrorFixture fixture;
-    const fs::path sshd_directory = fixture.root() / "sshd";
-    fs::create_directories(sshd_directory);
-    SshdServer sshd(sshd_directory);
+    const fs::path sshd_dir = sshd_directory(fixture);
+    SshdServer sshd(sshd_dir);
     // Logged in through ssh-agent, as an operator with a passphrase-protected key would be.
-    SshAgent agent(sshd_directory);
+    SshAgent agent(sshd_dir);
     agent.add(sshd.client_key());
     ScopedEnvironment home("HOME", fixture.outside().string());
     ScopedEnvironment socket("SSH_AUTH_SOCK", agent.socket().string());

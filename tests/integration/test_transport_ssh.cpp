@@ -3,7 +3,7 @@
 // little, a killed server mid-transfer never leaves a partial file, and host keys and
 // credentials are checked.
 
-#include "tests/integration/mirror_fixture.hpp"
+#include "tests/integration/ssh_fixture.hpp"
 #include "tests/support/file_ops.hpp"
 #include "tests/support/sshd_server.hpp"
 #include "tests/support/wait.hpp"
@@ -30,47 +30,6 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr const char* k_missing_agent = "/nonexistent/bin/fsmirror";
-
-// The directory the server's files live in, beside the fixture's trees.
-fs::path sshd_directory(const MirrorFixture& fixture) {
-    fs::path directory = fixture.root() / "sshd";
-    fs::create_directories(directory);
-    return directory;
-}
-
-// The flags that point fsmirror at `remote_directory` through `sshd`.
-std::vector<std::string> ssh_flags(const SshdServer& sshd, const fs::path& remote_directory,
-                                   const std::string& agent_path = fsmirror_binary().string()) {
-    return {
-        "--target",      sshd.target(remote_directory), "--identity",   sshd.client_key().string(),
-        "--known-hosts", sshd.known_hosts().string(),   "--agent-path", agent_path};
-}
-
-std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string>& b) {
-    a.insert(a.end(), b.begin(), b.end());
-    return a;
-}
-
-struct Run {
-    int status;
-    std::string log;
-};
-
-// Runs fsmirror to completion (60 s bound) and returns its status and output.
-Run run_fsmirror(const MirrorFixture& fixture, const std::vector<std::string>& args) {
-    static unsigned count = 0;
-    std::vector<std::string> argv{fsmirror_binary().string()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    ChildProcess child(
-        ChildOptions{.argv = argv,
-                     .log_file = fixture.root() / fmt::format("ssh-run-{}.log", ++count),
-                     .working_directory = std::nullopt});
-    auto status = child.wait_for_exit(60s);
-    INFO("command: " << join_lines(argv, 100));
-    INFO("output:\n" << child.log_tail());
-    REQUIRE(status.has_value());
-    return Run{*status, child.log_text()};
-}
 
 std::size_t count_of(const std::string& text, const std::string& needle) {
     std::size_t count = 0;
@@ -132,7 +91,7 @@ TEST_CASE("an SSH target served by the agent converges, renames included", "[int
     // verify --checksum over SSH: the agent hashes its side.
     const auto verify = concat({"verify", "--source", fixture.source().string(), "--checksum"},
                                ssh_flags(sshd, fixture.target()));
-    auto same = run_fsmirror(fixture, verify);
+    auto same = fixture.run_with_output(verify);
     INFO(same.log);
     CHECK(same.status == 0);
     // Same size and mtime, other bytes: only the content hashes can tell.
@@ -140,7 +99,7 @@ TEST_CASE("an SSH target served by the agent converges, renames included", "[int
     REQUIRE(::stat((fixture.target() / "top1").c_str(), &before) == 0);
     write_file(fixture.target() / "top1", make_content(3000, 'x'));
     set_mtime(fixture.target() / "top1", before.st_mtim);
-    auto differs = run_fsmirror(fixture, verify);
+    auto differs = fixture.run_with_output(verify);
     INFO(differs.log);
     CHECK(differs.status == 1);
     CHECK(count_of(differs.log, "content /top1: xxh3:") == 1);
@@ -164,7 +123,7 @@ TEST_CASE("without fsmirror on the remote, SFTP carries whole files and converge
         concat({"sync", "--source", fixture.source().string(), "--max-delete-percent", "100"},
                ssh_flags(sshd, fixture.target(), k_missing_agent));
 
-    auto first = run_fsmirror(fixture, args);
+    auto first = fixture.run_with_output(args);
     INFO(first.log);
     REQUIRE(first.status == 0);
     CHECK(count_of(first.log, "falling back to SFTP") == 1);
@@ -175,7 +134,7 @@ TEST_CASE("without fsmirror on the remote, SFTP carries whole files and converge
     fs::remove(fixture.source() / "top4");
     fs::rename(fixture.source() / "d000", fixture.source() / "moved");
     whole_second_mtimes(fixture.source());
-    auto second = run_fsmirror(fixture, args);
+    auto second = fixture.run_with_output(args);
     INFO(second.log);
     REQUIRE(second.status == 0);
     auto differences = compare_trees(fixture.source(), fixture.target(), sftp_compare);
@@ -184,14 +143,14 @@ TEST_CASE("without fsmirror on the remote, SFTP carries whole files and converge
     CHECK(find_temp_files(fixture.target()).empty());
 
     // Times are whole seconds on both sides: a third pass has nothing to send.
-    auto third = run_fsmirror(fixture, args);
+    auto third = fixture.run_with_output(args);
     REQUIRE(third.status == 0);
     CHECK(bytes_written(third.log) == 0);
 
     // SFTP cannot hash: verify --checksum says so instead of comparing nothing.
-    auto checksum = run_fsmirror(
-        fixture, concat({"verify", "--source", fixture.source().string(), "--checksum"},
-                        ssh_flags(sshd, fixture.target(), k_missing_agent)));
+    auto checksum = fixture.run_with_output(
+        concat({"verify", "--source", fixture.source().string(), "--checksum"},
+               ssh_flags(sshd, fixture.target(), k_missing_agent)));
     INFO(checksum.log);
     CHECK(checksum.status == 2);
     CHECK(count_of(checksum.log, "cannot hash files") == 1);
@@ -208,7 +167,7 @@ TEST_CASE("a small change to a large file sends a delta far smaller than the fil
         concat({"sync", "--source", fixture.source().string(), "--log-level", "debug"},
                ssh_flags(sshd, fixture.target()));
 
-    auto first = run_fsmirror(fixture, args);
+    auto first = fixture.run_with_output(args);
     REQUIRE(first.status == 0);
     CHECK(bytes_written(first.log) == k_size);
 
@@ -216,7 +175,7 @@ TEST_CASE("a small change to a large file sends a delta far smaller than the fil
     content.replace(k_size / 2, 100, std::string(100, 'x'));
     content += "0123456789";
     overwrite_file(fixture.source() / "database.img", content);
-    auto second = run_fsmirror(fixture, args);
+    auto second = fixture.run_with_output(args);
     INFO(second.log);
     REQUIRE(second.status == 0);
     CHECK(compare_trees(fixture.source(), fixture.target()).empty());
@@ -240,7 +199,7 @@ TEST_CASE("files shifted, shrunk and grown go as segments with little on the wir
     const auto args =
         concat({"sync", "--source", fixture.source().string(), "--log-level", "debug"},
                ssh_flags(sshd, fixture.target()));
-    REQUIRE(run_fsmirror(fixture, args).status == 0);
+    REQUIRE(fixture.run_with_output(args).status == 0);
 
     // Bytes inserted early move every later segment off its offset: one run to the end, whose
     // delta still finds the moved blocks. A cut end and an end grown past a segment boundary
@@ -252,7 +211,7 @@ TEST_CASE("files shifted, shrunk and grown go as segments with little on the wir
     overwrite_file(fixture.source() / "shifted.img", shifted);
     overwrite_file(fixture.source() / "shrunk.img", shrunk);
     overwrite_file(fixture.source() / "grown.img", grown);
-    auto second = run_fsmirror(fixture, args);
+    auto second = fixture.run_with_output(args);
     INFO(second.log);
     REQUIRE(second.status == 0);
     CHECK(compare_trees(fixture.source(), fixture.target()).empty());
@@ -357,7 +316,7 @@ TEST_CASE("an unknown host key is refused and accept-new adds it and a changed k
                       extra);
     };
 
-    auto refused = run_fsmirror(fixture, args({}));
+    auto refused = fixture.run_with_output(args({}));
     INFO(refused.log);
     CHECK(refused.status == 1);
     CHECK(count_of(refused.log, "host key verification failed") >= 1);
@@ -365,7 +324,7 @@ TEST_CASE("an unknown host key is refused and accept-new adds it and a changed k
     CHECK(count_of(refused.log, sshd.host_fingerprint()) >= 1);
     CHECK_FALSE(fs::exists(fixture.target() / "file"));
 
-    auto accepted = run_fsmirror(fixture, args({"--host-key-policy", "accept-new"}));
+    auto accepted = fixture.run_with_output(args({"--host-key-policy", "accept-new"}));
     INFO(accepted.log);
     CHECK(accepted.status == 0);
     CHECK(count_of(read_file(known_hosts),
@@ -373,7 +332,7 @@ TEST_CASE("an unknown host key is refused and accept-new adds it and a changed k
     CHECK(file_has_content(fixture.target() / "file", "content"));
 
     // Known now: strict accepts it.
-    CHECK(run_fsmirror(fixture, args({})).status == 0);
+    CHECK(fixture.run_with_output(args({})).status == 0);
 
     // The server presents a key that differs from the recorded one.
     const fs::path other = sshd.make_key("impostor_host_key");
@@ -381,7 +340,7 @@ TEST_CASE("an unknown host key is refused and accept-new adds it and a changed k
     std::string type, blob;
     fields >> type >> blob;
     write_file(known_hosts, fmt::format("[127.0.0.1]:{} {} {}\n", sshd.port(), type, blob));
-    auto changed = run_fsmirror(fixture, args({"--host-key-policy", "accept-new"}));
+    auto changed = fixture.run_with_output(args({"--host-key-policy", "accept-new"}));
     INFO(changed.log);
     CHECK(changed.status == 1);
     CHECK(count_of(changed.log, "has CHANGED") >= 1);
@@ -399,11 +358,10 @@ TEST_CASE("a host known by only one of its key types is recognised",
     for (const std::string& key : {ecdsa, sshd.host_public_key()}) {
         INFO(key);
         write_file(known_hosts, fmt::format("[127.0.0.1]:{} {}\n", sshd.port(), key));
-        auto run = run_fsmirror(fixture,
-                                {"sync", "--source", fixture.source().string(), "--target",
-                                 sshd.target(fixture.target()), "--identity",
-                                 sshd.client_key().string(), "--known-hosts", known_hosts.string(),
-                                 "--agent-path", fsmirror_binary().string()});
+        auto run = fixture.run_with_output(
+            {"sync", "--source", fixture.source().string(), "--target",
+             sshd.target(fixture.target()), "--identity", sshd.client_key().string(),
+             "--known-hosts", known_hosts.string(), "--agent-path", fsmirror_binary().string()});
         INFO(run.log);
         CHECK(run.status == 0);
     }
@@ -415,20 +373,19 @@ TEST_CASE("a key the server does not accept gives a clear authentication error",
     SshdServer sshd(sshd_directory(fixture));
     write_file(fixture.source() / "file", "content");
     const fs::path stranger = sshd.make_key("stranger_key");
-    auto run =
-        run_fsmirror(fixture, {"sync", "--source", fixture.source().string(), "--target",
-                               sshd.target(fixture.target()), "--identity", stranger.string(),
-                               "--known-hosts", sshd.known_hosts().string()});
+    auto run = fixture.run_with_output(
+        {"sync", "--source", fixture.source().string(), "--target", sshd.target(fixture.target()),
+         "--identity", stranger.string(), "--known-hosts", sshd.known_hosts().string()});
     INFO(run.log);
     CHECK(run.status == 1);
     CHECK(count_of(run.log, "authentication as ") >= 1);
     CHECK(count_of(run.log, "@127.0.0.1 failed") >= 1);
     CHECK(count_of(run.log, stranger.string() + " (refused by the server)") >= 1);
 
-    auto missing = run_fsmirror(fixture, {"sync", "--source", fixture.source().string(), "--target",
-                                          sshd.target(fixture.target()), "--identity",
-                                          (fixture.root() / "no_such_key").string(),
-                                          "--known-hosts", sshd.known_hosts().string()});
+    auto missing = fixture.run_with_output({"sync", "--source", fixture.source().string(),
+                                            "--target", sshd.target(fixture.target()), "--identity",
+                                            (fixture.root() / "no_such_key").string(),
+                                            "--known-hosts", sshd.known_hosts().string()});
     CHECK(missing.status == 1);
     CHECK(count_of(missing.log, "cannot read identity file") >= 1);
 }
@@ -489,7 +446,8 @@ TEST_CASE("a non-empty SSH target without a marker is refused unless --skip-safe
     fs::create_directories(fixture.target() / "data");
     const std::vector<std::string> sync = {"sync", "--source", fixture.source().string()};
 
-    const Run refused = run_fsmirror(fixture, concat(sync, ssh_flags(sshd, fixture.target())));
+    const CommandRun refused =
+        fixture.run_with_output(concat(sync, ssh_flags(sshd, fixture.target())));
     INFO(refused.log);
     CHECK(refused.status != 0);
     CHECK_THAT(refused.log, Catch::Contains("non-empty-target") &&
@@ -498,15 +456,16 @@ TEST_CASE("a non-empty SSH target without a marker is refused unless --skip-safe
     CHECK_FALSE(fs::exists(fixture.target() / ".fsmirror"));
     CHECK_FALSE(fs::exists(fixture.target() / "kept.txt"));
 
-    const Run allowed = run_fsmirror(
-        fixture, concat(concat(sync, ssh_flags(sshd, fixture.target())), {"--skip-safety"}));
+    const CommandRun allowed = fixture.run_with_output(
+        concat(concat(sync, ssh_flags(sshd, fixture.target())), {"--skip-safety"}));
     INFO(allowed.log);
     CHECK(allowed.status == 0);
     CHECK(fs::exists(fixture.target() / ".fsmirror"));
     CHECK(read_file(fixture.target() / "kept.txt") == "source\n");
 
     // Marked now: a second run needs no flag.
-    const Run again = run_fsmirror(fixture, concat(sync, ssh_flags(sshd, fixture.target())));
+    const CommandRun again =
+        fixture.run_with_output(concat(sync, ssh_flags(sshd, fixture.target())));
     INFO(again.log);
     CHECK(again.status == 0);
 }

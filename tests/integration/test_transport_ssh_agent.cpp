@@ -181,3 +181,45 @@ TEST_CASE("the agent requires a hello first and refuses system directories",
     CHECK(system.replies.empty());
     CHECK(system.log.find("refusing system directory /etc") != std::string::npos);
 }
+
+TEST_CASE("the agent speaks the highest protocol version both ends know, and the requests of 3",
+          "[integration][ssh][agent]") {
+    MirrorFixture fixture;
+    write_file(fixture.target() / ".fsmirror", "source=/srv/data\n");
+    const auto version_of = [](const AgentRun& run) {
+        REQUIRE(run.replies.count(1) == 1);
+        const auto* reply = std::get_if<HelloReply>(&run.replies.at(1).front());
+        REQUIRE(reply != nullptr);
+        return reply->version;
+    };
+
+    // A client of protocol 2 (fsmirror before the requests below) still gets a session.
+    Hello old;
+    old.min_version = 2;
+    old.max_version = 2;
+    auto with_old = run_agent(fixture, fixture.target(), encode(Request{1, old}));
+    CHECK(with_old.status == 0);
+    CHECK(version_of(with_old) == 2);
+
+    // Today's client: 3, and the marker, the file system and a missing database answered.
+    auto today = run_agent(fixture, fixture.target(),
+                           encode(Request{1, Hello{}}) + encode(Request{2, ReadFile{".fsmirror"}}) +
+                               encode(Request{3, StatFileSystem{}}) +
+                               encode(Request{4, InspectDatabase{"missing.db", false}}));
+    INFO(today.log);
+    CHECK(today.status == 0);
+    CHECK(version_of(today) == k_protocol_version);
+    REQUIRE(today.replies.count(2) == 1);
+    const auto* bytes = std::get_if<FileBytes>(&today.replies.at(2).front());
+    REQUIRE(bytes != nullptr);
+    CHECK(bytes->bytes == "source=/srv/data\n");
+    REQUIRE(today.replies.count(3) == 1);
+    const auto* file_system = std::get_if<FileSystemReply>(&today.replies.at(3).front());
+    REQUIRE(file_system != nullptr);
+    CHECK(file_system->info.space.bytes_free > 0);
+    CHECK(file_system->info.root_mount == transport::RootMount::no); // a plain directory
+    REQUIRE(today.replies.count(4) == 1);
+    const auto* missing = std::get_if<Failure>(&today.replies.at(4).front());
+    REQUIRE(missing != nullptr);
+    CHECK(missing->error.kind == base::ErrorKind::not_found);
+}

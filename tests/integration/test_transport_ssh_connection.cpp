@@ -3,7 +3,7 @@
 // by ssh-agent, known_hosts markers (@revoked, @cert-authority), an IPv6 address, and
 // compression as actually negotiated (libssh2's answer, which fsmirror logs at debug level).
 
-#include "tests/integration/mirror_fixture.hpp"
+#include "tests/integration/ssh_fixture.hpp"
 #include "tests/support/file_ops.hpp"
 #include "tests/support/ssh_agent.hpp"
 #include "tests/support/sshd_server.hpp"
@@ -26,33 +26,6 @@ using namespace fsmirror::test_support;
 using namespace std::chrono_literals;
 
 namespace {
-
-fs::path sshd_directory(const MirrorFixture& fixture) {
-    fs::path directory = fixture.root() / "sshd";
-    fs::create_directories(directory);
-    return directory;
-}
-
-struct Run {
-    int status;
-    std::string log;
-};
-
-// Runs fsmirror to completion (60 s bound) and returns its status and output.
-Run run_fsmirror(const MirrorFixture& fixture, const std::vector<std::string>& args) {
-    static unsigned count = 0;
-    std::vector<std::string> argv{fsmirror_binary().string()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    ChildProcess child(
-        ChildOptions{.argv = argv,
-                     .log_file = fixture.root() / fmt::format("ssh-connection-{}.log", ++count),
-                     .working_directory = std::nullopt});
-    auto status = child.wait_for_exit(60s);
-    INFO("command: " << join_lines(argv, 100));
-    INFO("output:\n" << child.log_tail());
-    REQUIRE(status.has_value());
-    return Run{*status, child.log_text()};
-}
 
 bool contains(const std::string& text, const std::string& needle) {
     return text.find(needle) != std::string::npos;
@@ -97,7 +70,7 @@ TEST_CASE("a key held by ssh-agent logs in without an identity file",
     ScopedEnvironment home("HOME", fixture.outside().string());
     ScopedEnvironment socket("SSH_AUTH_SOCK", agent.socket().string());
 
-    auto run = run_fsmirror(fixture, sync_args(fixture, sshd, sshd.known_hosts(), {}));
+    auto run = fixture.run_with_output(sync_args(fixture, sshd, sshd.known_hosts(), {}));
     INFO(run.log);
     CHECK(run.status == 0);
     CHECK(contains(run.log, "authenticated with ssh-agent key 'fsmirror-test'"));
@@ -116,7 +89,7 @@ TEST_CASE("an ssh-agent without an accepted key gives a clear authentication err
         fs::create_directories(agents / "empty");
         SshAgent agent(agents / "empty");
         ScopedEnvironment socket("SSH_AUTH_SOCK", agent.socket().string());
-        auto run = run_fsmirror(fixture, sync_args(fixture, sshd, sshd.known_hosts(), {}));
+        auto run = fixture.run_with_output(sync_args(fixture, sshd, sshd.known_hosts(), {}));
         INFO(run.log);
         CHECK(run.status == 1);
         CHECK(contains(run.log, fmt::format("ssh-agent at {} (holds no keys: add one with "
@@ -128,7 +101,7 @@ TEST_CASE("an ssh-agent without an accepted key gives a clear authentication err
         SshAgent agent(agents / "stranger");
         agent.add(sshd.make_key("stranger_key"));
         ScopedEnvironment socket("SSH_AUTH_SOCK", agent.socket().string());
-        auto run = run_fsmirror(fixture, sync_args(fixture, sshd, sshd.known_hosts(), {}));
+        auto run = fixture.run_with_output(sync_args(fixture, sshd, sshd.known_hosts(), {}));
         INFO(run.log);
         CHECK(run.status == 1);
         CHECK(contains(run.log, "authentication as "));
@@ -137,7 +110,7 @@ TEST_CASE("an ssh-agent without an accepted key gives a clear authentication err
     SECTION("an agent socket nothing listens on") {
         const fs::path nowhere = agents / "no-agent.sock";
         ScopedEnvironment socket("SSH_AUTH_SOCK", nowhere.string());
-        auto run = run_fsmirror(fixture, sync_args(fixture, sshd, sshd.known_hosts(), {}));
+        auto run = fixture.run_with_output(sync_args(fixture, sshd, sshd.known_hosts(), {}));
         INFO(run.log);
         CHECK(run.status == 1);
         CHECK(
@@ -158,9 +131,9 @@ TEST_CASE("a host key marked revoked in known_hosts is refused even with accept-
 
     SECTION("revoked after a line that accepts it") {
         write_file(known_hosts, "# the backup server\n" + accepted + revoked);
-        auto run = run_fsmirror(fixture, sync_args(fixture, sshd, known_hosts,
-                                                   {"--identity", sshd.client_key().string(),
-                                                    "--host-key-policy", "accept-new"}));
+        auto run = fixture.run_with_output(sync_args(
+            fixture, sshd, known_hosts,
+            {"--identity", sshd.client_key().string(), "--host-key-policy", "accept-new"}));
         INFO(run.log);
         CHECK(run.status == 1);
         CHECK(contains(run.log, fmt::format("is marked @revoked in {}:3", known_hosts.string())));
@@ -168,9 +141,9 @@ TEST_CASE("a host key marked revoked in known_hosts is refused even with accept-
     }
     SECTION("revoked and otherwise unknown: accept-new does not add it") {
         write_file(known_hosts, revoked);
-        auto run = run_fsmirror(fixture, sync_args(fixture, sshd, known_hosts,
-                                                   {"--identity", sshd.client_key().string(),
-                                                    "--host-key-policy", "accept-new"}));
+        auto run = fixture.run_with_output(sync_args(
+            fixture, sshd, known_hosts,
+            {"--identity", sshd.client_key().string(), "--host-key-policy", "accept-new"}));
         INFO(run.log);
         CHECK(run.status == 1);
         CHECK(contains(run.log, fmt::format("is marked @revoked in {}:1", known_hosts.string())));
@@ -189,8 +162,8 @@ TEST_CASE("cert-authority lines in known_hosts are ignored with a debug note",
     write_file(known_hosts,
                fmt::format("@cert-authority * {}\n[127.0.0.1]:{} {}\n", sshd.host_public_key(),
                            sshd.port(), sshd.host_public_key()));
-    auto run = run_fsmirror(
-        fixture, sync_args(fixture, sshd, known_hosts, {"--identity", sshd.client_key().string()}));
+    auto run = fixture.run_with_output(
+        sync_args(fixture, sshd, known_hosts, {"--identity", sshd.client_key().string()}));
     INFO(run.log);
     CHECK(run.status == 0);
     CHECK(contains(run.log, fmt::format("{}:1: @cert-authority line ignored: fsmirror does not "
@@ -200,8 +173,8 @@ TEST_CASE("cert-authority lines in known_hosts are ignored with a debug note",
 
     // With only the CA line the host is unknown: refused, not trusted through the CA.
     write_file(known_hosts, fmt::format("@cert-authority * {}\n", sshd.host_public_key()));
-    auto refused = run_fsmirror(
-        fixture, sync_args(fixture, sshd, known_hosts, {"--identity", sshd.client_key().string()}));
+    auto refused = fixture.run_with_output(
+        sync_args(fixture, sshd, known_hosts, {"--identity", sshd.client_key().string()}));
     INFO(refused.log);
     CHECK(refused.status == 1);
     CHECK(contains(refused.log, "is not in " + known_hosts.string()));
@@ -220,10 +193,10 @@ TEST_CASE("an IPv6 loopback target works from the command line and from YAML, wi
 
     const std::string spec =
         fmt::format("{}@[::1]:{}:{}", current_user(), sshd.port(), fixture.target().string());
-    auto plain = run_fsmirror(
-        fixture, {"sync", "--source", fixture.source().string(), "--target", spec, "--identity",
-                  sshd.client_key().string(), "--known-hosts", sshd.known_hosts().string(),
-                  "--agent-path", fsmirror_binary().string(), "--log-level", "debug"});
+    auto plain = fixture.run_with_output(
+        {"sync", "--source", fixture.source().string(), "--target", spec, "--identity",
+         sshd.client_key().string(), "--known-hosts", sshd.known_hosts().string(), "--agent-path",
+         fsmirror_binary().string(), "--log-level", "debug"});
     INFO(plain.log);
     CHECK(plain.status == 0);
     CHECK(std::regex_search(plain.log, compression_off));
@@ -248,7 +221,7 @@ syncs:
                                    fixture.source().string(), sshd.port(),
                                    fixture.target().string(), sshd.client_key().string(),
                                    sshd.known_hosts().string(), fsmirror_binary().string()));
-    auto compressed = run_fsmirror(fixture, {"sync", "--config", config.string()});
+    auto compressed = fixture.run_with_output({"sync", "--config", config.string()});
     INFO(compressed.log);
     CHECK(compressed.status == 0);
     CHECK(std::regex_search(compressed.log, compression_on));

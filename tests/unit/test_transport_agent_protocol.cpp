@@ -136,6 +136,14 @@ TEST_CASE("every request survives an encode/decode round trip", "[transport][age
     CHECK(std::get<PutBegin>(
               round_trip(Request{22, PutBegin{"f", sample_file(), PutMode::segments}}).body)
               .mode == PutMode::segments);
+    auto read = std::get<ReadFile>(round_trip(Request{20, ReadFile{".fsmirror", 4096}}).body);
+    CHECK(read.path == ".fsmirror");
+    CHECK(read.max_bytes == 4096);
+    round_trip(Request{21, StatFileSystem{}});
+    auto inspect =
+        std::get<InspectDatabase>(round_trip(Request{22, InspectDatabase{"d/app.db", true}}).body);
+    CHECK(inspect.path == "d/app.db");
+    CHECK(inspect.integrity_check);
 }
 
 TEST_CASE("segment requests with a size or kind out of range are refused",
@@ -180,6 +188,36 @@ TEST_CASE("every reply survives an encode/decode round trip", "[transport][agent
     CHECK(chunk.more);
     CHECK_FALSE(is_final(chunk));
     CHECK(is_final(SegmentHashChunk{0, {}, false}));
+    CHECK(std::get<FileBytes>(round_trip(Reply{11, FileBytes{"source=/srv\n"}}).body).bytes ==
+          "source=/srv\n");
+    FileSystemInfo info;
+    info.space = FileSystemSpace{1ull << 42, 12345, false};
+    info.root_mount = RootMount::yes;
+    auto fs_reply = std::get<FileSystemReply>(round_trip(Reply{12, FileSystemReply{info}}).body);
+    CHECK(fs_reply.info.space.bytes_free == 1ull << 42);
+    CHECK(fs_reply.info.space.inodes_free == 12345);
+    CHECK_FALSE(fs_reply.info.space.inodes_known);
+    CHECK(fs_reply.info.root_mount == RootMount::yes);
+    auto database = std::get<DatabaseReply>(
+        round_trip(Reply{13, DatabaseReply{DatabaseDigest{"sqlite:00ff", "ok"}}}).body);
+    CHECK(database.content.digest == "sqlite:00ff");
+    CHECK(database.content.integrity == std::optional<std::string>("ok"));
+    CHECK_FALSE(
+        std::get<DatabaseReply>(
+            round_trip(Reply{14, DatabaseReply{DatabaseDigest{"sqlite:00", std::nullopt}}}).body)
+            .content.integrity);
+}
+
+TEST_CASE("a read request above the agent's limit is refused", "[transport][agent_protocol]") {
+    constexpr std::uint8_t k_read_type = 21; // 1 + index of ReadFile in RequestBody
+    std::string path = ".fsmirror";
+    auto decoded = decode_request(raw_request(
+        k_read_type, 5, u32(static_cast<std::uint32_t>(path.size())) + path + u32(1u << 20)));
+    REQUIRE_FALSE(decoded);
+    CHECK_THAT(decoded.error().message, Catch::Contains("max_bytes"));
+    CHECK(decode_request(
+        raw_request(k_read_type, 5,
+                    u32(static_cast<std::uint32_t>(path.size())) + path + u32(k_max_read_file))));
 }
 
 TEST_CASE("is_final marks the last reply of a stream", "[transport][agent_protocol]") {
