@@ -1,0 +1,282 @@
+#!/usr/bin/env bash
+# The packaged units under a real systemd, on a machine where systemd is not PID 1 (CI,
+# containers): installs the .deb, boots systemd as PID 1 of throwaway namespaces
+# (systemd_namespace.sh: private /run, /tmp, /dev, network; only the units this test needs are
+# loadable, checked before it boots) and asserts what the units promise:
+#   - fsmirror.service (Type=notify) becomes active once fsmirror says READY=1, with a
+#     StatusText, and mirrors a file; the shipped sandbox blocks fanotify, so `events: fanotify`
+#     falls back to inotify and the journal says why;
+#   - fsmirror@fanotify.service with the fanotify drop-in of docs/configuration.md becomes
+#     active and mirrors with fanotify;
+#   - fsmirror-health.timer is loaded and active, fsmirror-health.service runs `fsmirror health`
+#     and succeeds;
+#   - SIGKILL of the daemon is restarted by Restart=on-failure (NRestarts=1) and its failure is
+#     mailed;
+#   - fsmirror@broken.service (its source does not exist) fails for good, and its OnFailure=
+#     unit mails the unit name and its journal through `fsmirror alert` to a real SMTP server
+#     (aiosmtpd) on the namespace's loopback.
+#
+# Usage: tests/packaging/systemd_units.sh [--build-dir DIR] [--keep]
+#   --build-dir DIR  package the fsmirror already built in DIR (see build_deb.sh)
+#   --keep           leave the package installed and the scratch directory (not the namespace)
+# Needs root, dpkg-deb, python3-aiosmtpd and what systemd_namespace.sh needs (unshare, nsenter,
+# a cgroup2 hierarchy, systemd installed). Exit status: 0 passed, 1 failed, 4 skipped.
+set -uo pipefail
+source_dir=$(cd "$(dirname "$0")/../.." && pwd)
+build_dir=""
+keep=false
+while [ $# -gt 0 ]; do
+  case $1 in
+    --build-dir) build_dir=$(cd "$2" && pwd); shift 2 ;;
+    --keep) keep=true; shift ;;
+    *) echo "usage: $0 [--build-dir DIR] [--keep]" >&2; exit 2 ;;
+  esac
+done
+source "$source_dir/tests/packaging/systemd_namespace.sh"
+
+skip() { echo "SKIPPED: $*"; exit 4; }
+[ "$(id -u)" -eq 0 ] || skip "needs root to install the package and create namespaces"
+command -v dpkg-deb >/dev/null || skip "dpkg-deb is missing"
+/usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null ||
+  skip "python3-aiosmtpd is missing (scripts/install-deps.sh installs it)"
+if reason=$(ns_unavailable); then skip "no systemd in a namespace here: $reason"; fi
+
+started=$SECONDS
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); echo "ok   $*"; }
+not_ok() { failed=$((failed + 1)); echo "FAIL $*"; }
+step() { echo; echo "== $*"; }
+check() { # check DESCRIPTION COMMAND...: one assertion
+  local description=$1
+  shift
+  local output
+  if output=$("$@" 2>&1); then ok "$description"; else
+    not_ok "$description"
+    printf '%s\n' "$output" | tail -40 | sed 's/^/     /'
+  fi
+}
+# wait_until SECONDS COMMAND...: polls until COMMAND succeeds; false after SECONDS.
+wait_until() {
+  local deadline=$((SECONDS + $1))
+  shift
+  until "$@" >/dev/null 2>&1; do
+    [ "$SECONDS" -lt "$deadline" ] || return 1
+    sleep 0.2
+  done
+}
+# unit_property UNIT PROPERTY: its value as the namespace's systemd reports it.
+unit_property() { ns_exec systemctl show --value -p "$2" "$1"; }
+unit_is() { [ "$(unit_property "$1" "$2")" = "$3" ]; }
+# properties_are UNIT EXPECTED PROPERTY...: the values, joined by spaces, are EXPECTED.
+properties_are() {
+  local unit=$1 expected=$2 actual="" property
+  shift 2
+  for property in "$@"; do actual+="${actual:+ }$(unit_property "$unit" "$property")"; done
+  [ "$actual" = "$expected" ] || { echo "$unit: $* = $actual, not $expected"; return 1; }
+}
+journal_of() { ns_exec journalctl --no-pager -o cat -u "$1"; }
+# journal_has UNIT REGEX: a line of UNIT's journal matches.
+journal_has() { journal_of "$1" | grep -Eq "$2" || { journal_of "$1" | tail -20; return 1; }; }
+# same_file A B: B exists with A's content.
+same_file() { cmp -s "$1" "$2"; }
+
+work=$(mktemp -d /tmp/fsmirror-systemd-units.XXXXXX)
+installed_by_us=false
+smtp_pid=""
+cleanup() {
+  [ -n "$smtp_pid" ] && kill "$smtp_pid" 2>/dev/null && wait "$smtp_pid" 2>/dev/null
+  ns_shutdown
+  if ! $keep; then
+    $installed_by_us && dpkg --purge fsmirror >/dev/null 2>&1
+    rm -rf "$work"
+  fi
+}
+trap cleanup EXIT
+
+# The package is installed machine-wide: one packaging test at a time on this machine (ctest's
+# RESOURCE_LOCK serialises them only within one ctest run).
+exec {package_lock}>/run/lock/fsmirror-packaging-tests.lock
+flock -w 300 "$package_lock" || { echo "FAIL another packaging test held the package lock for 5 minutes"; exit 1; }
+
+step "build and install the .deb"
+deb=$("$source_dir/tests/packaging/build_deb.sh" "$work" ${build_dir:+"$build_dir"}) || exit 1
+dpkg -s fsmirror >/dev/null 2>&1 && echo "note: replacing the fsmirror package already installed"
+if dpkg -i "$deb" >"$work/dpkg.log" 2>&1; then
+  installed_by_us=true
+  ok "dpkg -i $(basename "$deb")"
+else
+  not_ok "dpkg -i $(basename "$deb")"
+  cat "$work/dpkg.log"
+  exit 1
+fi
+
+# --- what the namespace's systemd gets ------------------------------------------------------
+# The boot unit pulls in the journal and nothing else; the test starts the fsmirror units.
+# sysinit.target stays loadable because every service Requires= it (default dependencies);
+# what it wants is masked.
+allow='^(fsmirror.*\.(service|timer)|fsmirror-test\.target|sysinit\.target|systemd-journald\.(service|socket))$'
+seed=$work/seed
+units=$seed/etc/systemd/system
+configs=$seed/etc/fsmirror
+data=/srv/fsmirror-test # inside the namespace (a private tmpfs)
+mkdir -p "$units" "$configs" "$seed$data/source/dir" "$seed$data/fanotify-source" \
+         "$seed$data/target" "$seed$data/fanotify-target"
+cat >"$units/fsmirror-test.target" <<'EOF'
+[Unit]
+Description=fsmirror packaging test: the journal, nothing else
+DefaultDependencies=no
+Wants=systemd-journald.socket systemd-journald.service
+EOF
+# What every site adds (fsmirror.service's header): where the service may write.
+mkdir -p "$units/fsmirror.service.d" "$units/fsmirror@fanotify.service.d"
+printf '[Service]\nReadWritePaths=%s\n' "$data/target" >"$units/fsmirror.service.d/target.conf"
+printf '[Service]\nReadWritePaths=%s\n' "$data/fanotify-target" \
+  >"$units/fsmirror@fanotify.service.d/target.conf"
+# The drop-in docs/configuration.md gives for fanotify, as it stands there.
+awk '/^### fanotify under systemd/ {section = 1} section && /^```ini$/ {block = 1; next}
+     block && /^```$/ {exit} block {print}' "$source_dir/docs/configuration.md" \
+  >"$units/fsmirror@fanotify.service.d/fanotify.conf"
+alerts="alerts:
+  email:
+    to: [ops@example.org]
+    from: fsmirror@test.invalid
+    smtp_url: smtp://127.0.0.1:2525"
+cat >"$configs/fsmirror.yml" <<EOF
+syncs:
+  - name: main
+    source: $data/source
+    target: $data/target
+    delay: 0.2
+    events: fanotify
+status_interval: 1
+$alerts
+EOF
+cat >"$configs/fanotify.yml" <<EOF
+syncs:
+  - name: fanotify
+    source: $data/fanotify-source
+    target: $data/fanotify-target
+    delay: 0.2
+    events: fanotify
+status_interval: 1
+EOF
+cat >"$configs/broken.yml" <<EOF
+syncs:
+  - name: broken
+    source: $data/no-such-source
+    target: $data/target-broken
+$alerts
+EOF
+printf 'initial\n' >"$seed$data/source/dir/initial"
+
+step "boot systemd in namespaces"
+check "the drop-in of docs/configuration.md widens the sandbox for fanotify" \
+  grep -q '^SystemCallFilter=.*fanotify_init' "$units/fsmirror@fanotify.service.d/fanotify.conf"
+file_max_before=$(cat /proc/sys/fs/file-max /proc/sys/fs/nr_open)
+hostname_before=$(hostname)
+if ! ns_boot "$work/boot.log" "$seed" "$allow" fsmirror-test.target; then
+  not_ok "systemd booted fsmirror-test.target"
+  cat "$work/boot.log"
+  exit 1
+fi
+ok "systemd booted fsmirror-test.target: $(grep 'only loadable' "$work/boot.log" | sed 's/.*: //')"
+root=$(ns_root)
+# A real SMTP server on the namespace's loopback (its files are this machine's).
+mkdir -p "$work/mail"
+ns_exec_net /usr/bin/python3 "$source_dir/tests/integration/smtp_sink.py" --dir "$work/mail" \
+  --port 2525 --port-file "$work/smtp-port" >"$work/smtp.log" 2>&1 &
+smtp_pid=$!
+wait_until 20 test -s "$work/smtp-port" || { not_ok "the SMTP sink did not start"; cat "$work/smtp.log"; exit 1; }
+
+step "fsmirror.service, fsmirror@fanotify.service, fsmirror@broken.service"
+ns_exec systemctl start --no-block fsmirror@broken.service
+# A blocking start of a Type=notify unit returns once READY=1 came (or it failed).
+if timeout 90 ns_exec systemctl start fsmirror.service fsmirror@fanotify.service; then
+  ok "systemctl start fsmirror.service fsmirror@fanotify.service returned"
+else
+  not_ok "systemctl start fsmirror.service fsmirror@fanotify.service"
+  ns_exec systemctl status --no-pager fsmirror.service fsmirror@fanotify.service | tail -40
+fi
+for unit in fsmirror.service fsmirror@fanotify.service; do
+  check "$unit is Type=notify, active and running" \
+    properties_are "$unit" "notify active running" Type ActiveState SubState
+  status_text=$(unit_property "$unit" StatusText)
+  check "$unit reports a StatusText ($status_text)" grep -q '^mirroring: ' <<<"$status_text"
+done
+check "the initial sync mirrored the source" \
+  same_file "$root$data/source/dir/initial" "$root$data/target/dir/initial"
+printf 'new\n' >"$root$data/source/dir/new"
+check "a new file is mirrored by fsmirror.service" \
+  wait_until 30 same_file "$root$data/source/dir/new" "$root$data/target/dir/new"
+printf 'fanotify\n' >"$root$data/fanotify-source/file"
+check "a new file is mirrored by fsmirror@fanotify.service" \
+  wait_until 30 same_file "$root$data/fanotify-source/file" "$root$data/fanotify-target/file"
+check "the shipped sandbox blocks fanotify: fsmirror.service says so and uses inotify" \
+  journal_has fsmirror.service 'fanotify cannot watch .*CAP_SYS_ADMIN.*; using inotify instead'
+check "with the documented drop-in, fsmirror@fanotify.service uses fanotify" \
+  journal_has fsmirror@fanotify.service 'events from fanotify'
+
+step "the health check"
+ns_exec systemctl start fsmirror-health.timer
+check "fsmirror-health.timer is loaded and active" \
+  properties_are fsmirror-health.timer "loaded active" LoadState ActiveState
+check "fsmirror-health.timer fires every 5 minutes" \
+  grep -q 'OnUnitActiveUSec=5min' <<<"$(unit_property fsmirror-health.timer TimersMonotonic)"
+if timeout 60 ns_exec systemctl start fsmirror-health.service; then
+  check "fsmirror-health.service ran \`fsmirror health\` and succeeded" \
+    properties_are fsmirror-health.service "success 0" Result ExecMainStatus
+else
+  not_ok "fsmirror-health.service failed"
+  journal_of fsmirror-health.service | tail -20
+fi
+
+step "SIGKILL of the daemon"
+old_pid=$(unit_property fsmirror.service MainPID)
+ns_exec systemctl kill --kill-who=main --signal=SIGKILL fsmirror.service
+# RestartSec=10: the restart comes after ten seconds.
+restarted() {
+  unit_is fsmirror.service NRestarts 1 && unit_is fsmirror.service ActiveState active &&
+    ! unit_is fsmirror.service MainPID "$old_pid"
+}
+if wait_until 60 restarted; then
+  ok "Restart=on-failure restarted it (NRestarts=1, a new main process, active)"
+else
+  not_ok "fsmirror.service was not restarted: NRestarts=$(unit_property fsmirror.service NRestarts)" \
+    "ActiveState=$(unit_property fsmirror.service ActiveState)"
+fi
+printf 'after restart\n' >"$root$data/source/dir/after-restart"
+check "the restarted daemon mirrors" \
+  wait_until 30 same_file "$root$data/source/dir/after-restart" "$root$data/target/dir/after-restart"
+
+step "a unit that fails for good mails its failure (OnFailure=)"
+check "fsmirror@broken.service failed (its source does not exist)" \
+  wait_until 30 unit_is fsmirror@broken.service ActiveState failed
+check "it is not restarted: a configuration error exits 2 (RestartPreventExitStatus=2)" \
+  properties_are fsmirror@broken.service "2 0" ExecMainStatus NRestarts
+mail_about() { grep -l "^Subject: \[FAILED\] $1 on " "$work/mail"/*.eml 2>/dev/null | head -1; }
+if wait_until 60 mail_about 'fsmirror@broken\.service'; then
+  mail=$(mail_about 'fsmirror@broken\.service')
+  ok "fsmirror-failure@fsmirror@broken.service.service mailed [FAILED] fsmirror@broken.service"
+  check "the mail went to the configured recipient" grep -q '^X-Envelope-To: ops@example.org' "$mail"
+  check "the mail holds the unit's status" grep -q 'fsmirror@broken.service' "$mail"
+  check "the mail holds the unit's journal (the error)" grep -q 'no-such-source' "$mail"
+else
+  not_ok "no mail about fsmirror@broken.service arrived"
+  ns_exec systemctl status --no-pager 'fsmirror-failure@*' | tail -30
+fi
+check "the SIGKILL of fsmirror.service was mailed too (OnFailure= fires before each restart)" \
+  wait_until 30 mail_about 'fsmirror\.service'
+
+step "nothing ran but what the test started, and the machine is untouched"
+active=$(ns_exec systemctl list-units --no-legend --plain --state=active --type=service,socket,timer,target,path |
+  awk '{print $1}')
+unexpected=$(grep -Ev '^(fsmirror.*|fsmirror-test\.target|sysinit\.target|systemd-journald\.(service|socket))$' <<<"$active")
+check "active units are only the test's: $(echo $active)" test -z "$unexpected"
+check "fs.file-max and fs.nr_open are unchanged" test "$(cat /proc/sys/fs/file-max /proc/sys/fs/nr_open)" = "$file_max_before"
+check "the hostname is unchanged" test "$(hostname)" = "$hostname_before"
+
+echo
+echo "systemd unit tests took $((SECONDS - started)) s"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
