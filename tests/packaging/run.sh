@@ -181,9 +181,9 @@ for unit in fsmirror.service fsmirror-health.service; do
   check "$unit sandbox exposure $exposure is at most 3.0 (systemd-analyze security)" \
     systemd-analyze security --offline=yes --threshold=30 "/lib/systemd/system/$unit"
 done
-check "fsmirror@.service differs from fsmirror.service only in the config it names" bash -c \
+check "fsmirror@.service differs from fsmirror.service only in the config and state directory it names" bash -c \
   "diff <(sed 's|/etc/fsmirror/fsmirror.yml|CONFIG|g' /lib/systemd/system/fsmirror.service) \
-        <(sed 's|instance %i, /etc/fsmirror/%i.yml|/etc/fsmirror/fsmirror.yml|; s|/etc/fsmirror/%i.yml|CONFIG|g; s|/etc/fsmirror/fsmirror.yml|CONFIG|g' /lib/systemd/system/fsmirror@.service)"
+        <(sed 's|instance %i, /etc/fsmirror/%i.yml|/etc/fsmirror/fsmirror.yml|; s|/etc/fsmirror/%i.yml|CONFIG|g; s|/etc/fsmirror/fsmirror.yml|CONFIG|g; s|^StateDirectory=fsmirror/%i$|StateDirectory=fsmirror|' /lib/systemd/system/fsmirror@.service)"
 check "failure-alert finds each unit's config" bash -c "
   stub='$work/fsmirror-stub'; printf '#!/bin/sh\necho \"\$*\"\n' >\"\$stub\"; chmod +x \"\$stub\"
   FSMIRROR=\$stub /usr/libexec/fsmirror/failure-alert fsmirror.service | grep -q -- '--config /etc/fsmirror/fsmirror.yml --unit fsmirror.service --subject \[FAILED\] fsmirror.service on' &&

@@ -5,8 +5,8 @@
 #
 #   ns_unavailable                  prints why no namespace systemd can run here; false if it can
 #   ns_boot LOG SEED ALLOW UNIT     boots; NS_PID is its PID 1 as this machine sees it
-#   ns_exec CMD...                  runs CMD inside every namespace (systemctl, journalctl, ...)
-#   ns_exec_net CMD...              runs CMD in its network namespace only (this machine's files)
+#   ns_exec CMD...                  runs CMD inside every namespace (systemctl, journalctl, a
+#                                   server for the units to talk to: it dies with the namespace)
 #   ns_root                         prints the path of its root directory as seen from here
 #   ns_shutdown                     SIGKILLs its PID 1 (so everything in it dies) and removes
 #                                   its cgroup; safe to call twice or without a boot
@@ -61,6 +61,8 @@ ns_boot() {
       --mount-proc "$ns_init" "$seed" "$allow" "$unit"
   ) >"$log" 2>&1 </dev/null &
   ns_launcher=$!
+  # Waited for by polling, so no job notice "Killed" when ns_shutdown ends it.
+  disown "$ns_launcher"
   local _
   for _ in $(seq 1 100); do
     NS_PID=$(pgrep -P "$ns_launcher" | head -1)
@@ -87,10 +89,6 @@ ns_exec() {
   nsenter --target "$NS_PID" --mount --pid --net --uts --ipc --cgroup --wd=/ -- "$@"
 }
 
-ns_exec_net() {
-  nsenter --target "$NS_PID" --net -- "$@"
-}
-
 ns_root() {
   echo "/proc/$NS_PID/root"
 }
@@ -104,7 +102,6 @@ ns_shutdown() {
       kill -0 "$ns_launcher" 2>/dev/null || break
       sleep 0.05
     done
-    wait "$ns_launcher" 2>/dev/null
     ns_launcher=""
     NS_PID=""
   fi
