@@ -19,9 +19,10 @@
 #   - no generators (they would turn /etc/fstab, /etc/init.d and postgresql's clusters into
 #     units) and a mask for every unit file outside ALLOW;
 #   - read-only /proc/sys and /sys, its own network (loopback only), hostname and cgroup tree.
-# Before systemd starts, the unit files systemd could load are listed and checked against ALLOW,
-# and the generator directories are checked to be empty: if either check fails, it does not
-# start (exit 3).
+# Before systemd starts, the unit files systemd could load are listed and checked against ALLOW
+# and against a fixed list that must stay masked whatever ALLOW says (tmpfiles, ssh, postgresql,
+# getty, udev, networkd, the journal flush, sysctl, ...), and the generator directories are
+# checked to be empty: if a check fails, it does not start (exit 3).
 set -eu
 seed=$1
 allow=$2
@@ -32,6 +33,8 @@ fail() {
   echo "systemd_namespace_init: $*; systemd NOT started" >&2
   exit 3
 }
+# one_line TEXT: its lines joined by spaces.
+one_line() { printf '%s\n' "$1" | tr '\n' ' '; }
 
 [ "$$" -eq 1 ] || fail "not PID 1 of a new PID namespace"
 # Nothing mounted below may reach the machine's mount table.
@@ -86,7 +89,7 @@ if mountpoint -q /sys/fs/cgroup; then umount -l /sys/fs/cgroup; fi
 mount -o remount,bind,ro /sys
 mount -t cgroup2 -o nosuid,nodev,noexec cgroup2 /sys/fs/cgroup
 
-
+# The network namespace starts with loopback down; the units' SMTP server listens there.
 ip link set lo up
 
 # The journal stays in memory (/run/log/journal).
@@ -115,14 +118,14 @@ states=$(systemctl --root=/ list-unit-files --no-legend --no-pager) ||
   fail "systemctl list-unit-files failed"
 loadable=$(printf '%s\n' "$states" | awk '$2 != "masked" {print $1}')
 unexpected=$(printf '%s\n' "$loadable" | grep -Ev "$allow" || true)
-[ -z "$unexpected" ] || fail "loadable units outside the allow-list: $(echo $unexpected)"
+[ -z "$unexpected" ] || fail "loadable units outside the allow-list: $(one_line "$unexpected")"
 # Whatever ALLOW says, these touch the machine and must never be loadable here.
 never='^(systemd-tmpfiles-.*|ssh.*|postgresql.*|.*getty.*|systemd-udev.*|networking|systemd-networkd.*|systemd-journal-flush|systemd-sysctl|systemd-remount-fs|dbus|cron|rsync)(@)?\.(service|socket|timer|path)$'
 dangerous=$(printf '%s\n' "$loadable" | grep -E "$never" || true)
-[ -z "$dangerous" ] || fail "units that must stay masked are loadable: $(echo $dangerous)"
+[ -z "$dangerous" ] || fail "units that must stay masked are loadable: $(one_line "$dangerous")"
 printf '%s\n' "$loadable" | grep -qx "$boot_unit" || fail "the boot unit $boot_unit is not loadable"
 echo "systemd_namespace_init: masked $(printf '%s\n' "$states" | awk '$2 == "masked"' | wc -l) unit files;" \
-  "the only loadable ones: $(echo $loadable)"
+  "the only loadable ones: $(one_line "$loadable")"
 
 [ "$check_only" = --check-only ] && exit 0
 # container= makes systemd behave as in a container: no kernel modules, clock, file-max or

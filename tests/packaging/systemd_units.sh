@@ -169,7 +169,7 @@ status_interval: 1
 EOF
 done
 # A typo fails the unit for good (exit 2); a missing source (an unmounted volume, say) is
-# retried every RestartSec for ever. Both must be mailed.
+# retried every RestartSec for ever. Both must reach the operator.
 cat >"$configs/broken.yml" <<EOF
 syncs:
   - name: broken
@@ -314,7 +314,7 @@ step "nothing ran but what the test started, and the machine is untouched"
 active=$(ns_exec systemctl list-units --no-legend --plain --state=active --type=service,socket,timer,target,path |
   awk '{print $1}')
 unexpected=$(grep -Ev '^(fsmirror.*|fsmirror-test\.target|sysinit\.target|systemd-journald\.(service|socket))$' <<<"$active")
-check "active units are only the test's: $(echo $active)" test -z "$unexpected"
+check "active units are only the test's: $(tr '\n' ' ' <<<"$active")" test -z "$unexpected"
 check "fs.file-max and fs.nr_open are unchanged" test "$(cat /proc/sys/fs/file-max /proc/sys/fs/nr_open)" = "$file_max_before"
 check "the hostname is unchanged" test "$(hostname)" = "$hostname_before"
 
