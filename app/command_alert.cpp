@@ -42,6 +42,8 @@ DESCRIPTION
     and notifications for the same unit are rate-limited: within alerts.rate_limit_window
     of the last one sent (kept in DIR/alerts/) nothing is sent, so a unit that fails and
     restarts every few seconds sends one mail, not hundreds.
+    A configuration that does not load (the likely reason a unit failed for good) is still
+    used for its alerts: and state_dir keys alone, and the body says what is wrong with it.
 
 OPTIONS
     -c, --config FILE
@@ -62,7 +64,7 @@ OPTIONS
 EXIT STATUS
     0   every channel took the notification, or the rate limit held it back
     1   a channel failed, or the configuration has no alert channel
-    2   bad flags or an unreadable configuration
+    2   bad flags, or a configuration whose alerts: section cannot be read
 )";
 
 struct AlertRequest {
@@ -141,6 +143,7 @@ bool recently_sent(const std::filesystem::path& marker, std::chrono::seconds win
 int command_alert(const CommandContext& context) {
     AlertRequest request;
     config::Config config;
+    std::string config_error;
     try {
         bool help = false;
         request = parse_alert_request(context.args, context.working_directory, help);
@@ -148,7 +151,16 @@ int command_alert(const CommandContext& context) {
             std::fputs(k_alert_help, stdout);
             return k_exit_ok;
         }
-        config = config::load_yaml_config_file(*request.config_file);
+        try {
+            config = config::load_yaml_config_file(*request.config_file);
+        } catch (const config::ConfigError& error) {
+            // The unit may have failed because of this very mistake (a config error fails it
+            // for good): report it through the alert settings, which are likely intact.
+            config = config::load_yaml_alert_settings_file(*request.config_file);
+            config_error = error.what();
+            std::fprintf(stderr, "fsmirror alert: %s (using its alerts: section only)\n",
+                         config_error.c_str());
+        }
     } catch (const std::exception& error) {
         std::fprintf(stderr, "fsmirror alert: %s\n", error.what());
         return k_exit_usage;
@@ -191,6 +203,8 @@ int command_alert(const CommandContext& context) {
         request.unit ? fmt::format("[FAILED] {} on {}", *request.unit, host)
                      : fmt::format("[ALERT] fsmirror on {}", host));
     std::string body = request.message.empty() ? "" : request.message + "\n\n";
+    if (!config_error.empty())
+        body += fmt::format("The configuration does not load: {}\n\n", config_error);
     if (request.unit) {
         body += fmt::format("systemd unit {} on {} failed.\n\n", *request.unit, host);
         body += diagnostic({"systemctl", "status", "--no-pager", "--lines=0", *request.unit});

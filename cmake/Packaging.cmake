@@ -39,21 +39,27 @@ install(PROGRAMS ${fsmirror_generated}/failure-alert DESTINATION ${FSMIRROR_LIBE
 # --- systemd units ---
 # fsmirror.service and fsmirror@.service come from one template, as do the two health checks,
 # so the plain and the per-instance units cannot drift apart. The instance units read
-# /etc/fsmirror/<instance>.yml.
+# /etc/fsmirror/<instance>.yml and keep their state (status.json, which the health check reads)
+# in /var/lib/fsmirror/<instance>: with one state directory, every daemon would overwrite the
+# others' status.json. An optional fifth argument names the StateDirectory= (default fsmirror).
 function(fsmirror_unit template output config what)
   set(FSMIRROR_UNIT_CONFIG ${config})
   set(FSMIRROR_UNIT_WHAT ${what})
+  set(FSMIRROR_UNIT_STATE fsmirror)
+  if(ARGC GREATER 4)
+    set(FSMIRROR_UNIT_STATE ${ARGV4})
+  endif()
   configure_file(${fsmirror_packaging}/systemd/${template} ${fsmirror_generated}/${output} @ONLY)
   install(FILES ${fsmirror_generated}/${output} DESTINATION ${systemd_unit_dir})
 endfunction()
 fsmirror_unit(fsmirror.service.in fsmirror.service
               ${FSMIRROR_CONFIG_DIR}/fsmirror.yml "${FSMIRROR_CONFIG_DIR}/fsmirror.yml")
 fsmirror_unit(fsmirror.service.in fsmirror@.service
-              ${FSMIRROR_CONFIG_DIR}/%i.yml "instance %i, ${FSMIRROR_CONFIG_DIR}/%i.yml")
+              ${FSMIRROR_CONFIG_DIR}/%i.yml "instance %i, ${FSMIRROR_CONFIG_DIR}/%i.yml" fsmirror/%i)
 fsmirror_unit(fsmirror-health.service.in fsmirror-health.service
               ${FSMIRROR_CONFIG_DIR}/fsmirror.yml "fsmirror.service")
 fsmirror_unit(fsmirror-health.service.in fsmirror-health@.service
-              ${FSMIRROR_CONFIG_DIR}/%i.yml "fsmirror@%i.service")
+              ${FSMIRROR_CONFIG_DIR}/%i.yml "fsmirror@%i.service" fsmirror/%i)
 fsmirror_unit(fsmirror-health.timer.in fsmirror-health.timer "" "fsmirror.service")
 fsmirror_unit(fsmirror-health.timer.in fsmirror-health@.timer "" "fsmirror@%i.service")
 fsmirror_unit(fsmirror-failure@.service.in fsmirror-failure@.service "" "")

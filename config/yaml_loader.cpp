@@ -104,6 +104,8 @@ public:
         : m_origin(std::move(origin)), m_base_dir(std::move(base_dir)) {}
 
     Config parse_document(const YAML::Node& root) const;
+    // Only 'alerts' and 'state_dir'; every other key is ignored, even an unknown one.
+    Config parse_alert_settings(const YAML::Node& root) const;
 
     [[noreturn]] void fail(const YAML::Mark& mark, const std::string& message) const {
         throw ConfigError(location(mark) + ": " + message);
@@ -944,6 +946,20 @@ Config Parser::parse_document(const YAML::Node& root) const {
     return config;
 }
 
+Config Parser::parse_alert_settings(const YAML::Node& root) const {
+    if (!root.IsMap())
+        fail(root.Mark(),
+             fmt::format("the configuration must be a mapping, got {}", describe(root)));
+    Config config;
+    for (const Entry& e : entries(root, "the configuration")) {
+        if (e.key == "alerts")
+            config.alerts = parse_alerts(e);
+        else if (e.key == "state_dir")
+            config.state_dir = parse_path(e, "state_dir");
+    }
+    return config;
+}
+
 // Records where each document of a stream starts (its first node, as YAML::Node::Mark() says),
 // and nothing else.
 struct DocumentStarts final : YAML::EventHandler {
@@ -978,11 +994,9 @@ struct DocumentStarts final : YAML::EventHandler {
     void OnMapEnd() override {}
 };
 
-} // namespace
-
-Config load_yaml_config_text(const std::string& text, const std::string& origin,
-                             const std::filesystem::path& base_dir) {
-    const Parser parser(origin, base_dir.empty() ? fs::current_path() : fs::absolute(base_dir));
+// Returns the one YAML document of `text`; throws ConfigError when there is not exactly one or
+// it is not YAML.
+YAML::Node load_single_document(const Parser& parser, const std::string& text) {
     DocumentStarts starts;
     YAML::Node document;
     try {
@@ -1001,6 +1015,28 @@ Config load_yaml_config_text(const std::string& text, const std::string& origin,
         parser.fail(YAML::Mark::null_mark(), "the configuration is empty; 'syncs' is required");
     if (starts.marks.size() > 1)
         parser.fail(starts.marks[1], "only one YAML document is allowed");
+    return document;
+}
+
+// An inline SMTP password in a file every user can read is refused, whatever loads it.
+void check_secret_is_private(const fs::path& file, const Config& config) {
+    if (!config.alerts.email || !config.alerts.email->password)
+        return;
+    struct stat st {};
+    if (::stat(file.c_str(), &st) == 0 && (st.st_mode & (S_IROTH | S_IWOTH)) != 0)
+        throw ConfigError(fmt::format(
+            "{} holds a secret (alerts.email.password) but can be read by every user "
+            "(mode {:04o}): run `chmod o-rwx {}` (or `chmod 600`), or move the password to "
+            "a file named by 'password_file'",
+            file.string(), st.st_mode & 07777, file.string()));
+}
+
+} // namespace
+
+Config load_yaml_config_text(const std::string& text, const std::string& origin,
+                             const std::filesystem::path& base_dir) {
+    const Parser parser(origin, base_dir.empty() ? fs::current_path() : fs::absolute(base_dir));
+    const YAML::Node document = load_single_document(parser, text);
     try {
         return parser.parse_document(document);
     } catch (const YAML::Exception& e) {
@@ -1015,15 +1051,23 @@ Config load_yaml_config_file(const std::filesystem::path& path) {
 
     Config config = load_yaml_config_text(text, absolute.string(), absolute.parent_path());
     config.source_file = absolute;
-    if (config.alerts.email && config.alerts.email->password) {
-        struct stat st {};
-        if (::stat(absolute.c_str(), &st) == 0 && (st.st_mode & (S_IROTH | S_IWOTH)) != 0)
-            throw ConfigError(fmt::format(
-                "{} holds a secret (alerts.email.password) but can be read by every user "
-                "(mode {:04o}): run `chmod o-rwx {}` (or `chmod 600`), or move the password to "
-                "a file named by 'password_file'",
-                absolute.string(), st.st_mode & 07777, absolute.string()));
+    check_secret_is_private(absolute, config);
+    return config;
+}
+
+Config load_yaml_alert_settings_file(const std::filesystem::path& path) {
+    const fs::path absolute = fs::absolute(path).lexically_normal();
+    const std::string text = read_config_file(absolute);
+    const Parser parser(absolute.string(), absolute.parent_path());
+    const YAML::Node document = load_single_document(parser, text);
+    Config config;
+    try {
+        config = parser.parse_alert_settings(document);
+    } catch (const YAML::Exception& e) {
+        parser.fail(e.mark, e.msg);
     }
+    config.source_file = absolute;
+    check_secret_is_private(absolute, config);
     return config;
 }
 

@@ -26,4 +26,11 @@ Config load_yaml_config_text(const std::string& text, const std::string& origin,
 // Throws ConfigError, including when the file cannot be read.
 Config load_yaml_config_file(const std::filesystem::path& path);
 
+// Reads only the 'alerts' and 'state_dir' keys of the file (the rest of the returned Config is
+// default), ignoring every other key, even an unknown or invalid one. For `fsmirror alert`: a
+// unit that failed because of a mistake elsewhere in its configuration must still be reported.
+// Throws ConfigError when the file cannot be read, is not one YAML mapping, or those keys are
+// invalid.
+Config load_yaml_alert_settings_file(const std::filesystem::path& path);
+
 } // namespace fsmirror::config

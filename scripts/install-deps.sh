@@ -11,6 +11,8 @@ packages=(
   openssh-server openssh-client python3 python3-aiosmtpd sqlite3 rsync
   # packaging tests (tests/packaging): the role is linted and run for real; about a minute
   ansible-core ansible-lint logrotate strace lua5.4
+  # the packaged units under a real systemd booted in namespaces (tests/packaging/systemd_units.sh)
+  systemd iproute2
   "$@"
 )
 missing=()

@@ -421,6 +421,24 @@ TEST_CASE("fsmirror alert mails a unit's failure once per rate-limit window",
     CHECK(count(smtp.mails(), failure_mail) == 1);
 }
 
+TEST_CASE("fsmirror alert reports a unit whose configuration does not load",
+          "[integration][monitor][alerts]") {
+    MirrorFixture mirror;
+    SmtpSink smtp(mirror.root());
+    // What fails fsmirror@db.service for good (exit 2, no restart) must still be mailed.
+    const auto config = write_config(mirror, "0.2", "", email_to(smtp), "bogus_key: 1");
+    REQUIRE(mirror.run_to_completion(
+                {"alert", "--config", config.string(), "--unit", "fsmirror@db.service"}) == 0);
+    static constexpr auto failure_mail = [](const Mail& m) {
+        return m.mentions("Subject: [FAILED] fsmirror@db.service on ") &&
+               m.mentions("The configuration does not load: ") &&
+               m.mentions("unknown key 'bogus_key' at the top level");
+    };
+    auto mails = smtp.wait_for(1, failure_mail, k_mail_timeout);
+    INFO("mails:\n" << describe(mails));
+    CHECK(count(mails, failure_mail) == 1);
+}
+
 TEST_CASE("fsmirror alert without a channel fails and says so", "[integration][monitor][alerts]") {
     MirrorFixture mirror;
     const auto config = write_config(mirror, "0.2", "", "");

@@ -35,6 +35,11 @@ for tool in dpkg-deb dpkg-shlibdeps systemd-analyze ansible-playbook ansible-lin
   command -v "$tool" >/dev/null || skip "$tool is missing (scripts/install-deps.sh installs it)"
 done
 
+# The package is installed machine-wide: one packaging test at a time on this machine (ctest's
+# RESOURCE_LOCK serialises them only within one ctest run).
+exec {package_lock}>/run/lock/fsmirror-packaging-tests.lock
+flock -w 300 "$package_lock" || { echo "FAIL another packaging test held the package lock for 5 minutes"; exit 1; }
+
 started=$SECONDS
 passed=0
 failed=0
@@ -72,19 +77,8 @@ trap cleanup EXIT
 step "build the .deb"
 version=$(sed -n 's/^project(fsmirror VERSION \([0-9.]*\).*/\1/p' "$source_dir/CMakeLists.txt")
 deb_name="fsmirror_${version}_amd64.deb"
-if [ -n "$build_dir" ] &&
-   grep -qx 'CMAKE_INSTALL_PREFIX:PATH=/usr' "$build_dir/CMakeCache.txt" 2>/dev/null; then
-  cmake --build "$build_dir" --target fsmirror fsmirror_man_pages fsmirror_changelog >/dev/null &&
-    cpack --config "$build_dir/CPackConfig.cmake" -B "$work/package" >"$work/cpack.log" 2>&1
-  deb=$work/package/$deb_name
-else
-  [ -n "$build_dir" ] && echo "note: $build_dir is not configured with prefix /usr; building anew"
-  "$source_dir/scripts/package.sh" "$work/build" >"$work/cpack.log" 2>&1
-  deb=$work/build/$deb_name
-fi
-if [ ! -f "$deb" ]; then
+if ! deb=$("$source_dir/tests/packaging/build_deb.sh" "$work" ${build_dir:+"$build_dir"}); then
   not_ok "no $deb_name was built"
-  tail -30 "$work/cpack.log"
   exit 1
 fi
 ok "built $deb_name ($(du -k "$deb" | cut -f1) KiB)"
@@ -187,9 +181,9 @@ for unit in fsmirror.service fsmirror-health.service; do
   check "$unit sandbox exposure $exposure is at most 3.0 (systemd-analyze security)" \
     systemd-analyze security --offline=yes --threshold=30 "/lib/systemd/system/$unit"
 done
-check "fsmirror@.service differs from fsmirror.service only in the config it names" bash -c \
+check "fsmirror@.service differs from fsmirror.service only in the config and state directory it names" bash -c \
   "diff <(sed 's|/etc/fsmirror/fsmirror.yml|CONFIG|g' /lib/systemd/system/fsmirror.service) \
-        <(sed 's|instance %i, /etc/fsmirror/%i.yml|/etc/fsmirror/fsmirror.yml|; s|/etc/fsmirror/%i.yml|CONFIG|g; s|/etc/fsmirror/fsmirror.yml|CONFIG|g' /lib/systemd/system/fsmirror@.service)"
+        <(sed 's|instance %i, /etc/fsmirror/%i.yml|/etc/fsmirror/fsmirror.yml|; s|/etc/fsmirror/%i.yml|CONFIG|g; s|/etc/fsmirror/fsmirror.yml|CONFIG|g; s|^StateDirectory=fsmirror/%i$|StateDirectory=fsmirror|' /lib/systemd/system/fsmirror@.service)"
 check "failure-alert finds each unit's config" bash -c "
   stub='$work/fsmirror-stub'; printf '#!/bin/sh\necho \"\$*\"\n' >\"\$stub\"; chmod +x \"\$stub\"
   FSMIRROR=\$stub /usr/libexec/fsmirror/failure-alert fsmirror.service | grep -q -- '--config /etc/fsmirror/fsmirror.yml --unit fsmirror.service --subject \[FAILED\] fsmirror.service on' &&

@@ -162,3 +162,41 @@ TEST_CASE("a config file holding a password must not be readable by everyone",
     ::chmod(path.c_str(), 0640);
     CHECK(config::load_yaml_config_file(path).alerts.email->password == "s3cret");
 }
+
+TEST_CASE("the alert settings of a configuration that does not load are still read",
+          "[config][monitor]") {
+    test_support::TempDir dir;
+    const auto path = dir / "broken.yml";
+    // A typo in a sync and an unknown top-level key: the whole file is refused, the alert
+    // settings (what `fsmirror alert` needs to report that failure) are not.
+    test_support::write_file(path, "syncs:\n  - source: /srv/a\n    target: /mnt/b\n"
+                                   "    dealy: 1\nfuture_key: 1\nstate_dir: state\n"
+                                   "alerts:\n  rate_limit_window: 60\n  email:\n"
+                                   "    to: ops@example.org\n    smtp_url: smtp://127.0.0.1:25\n");
+    CHECK_THROWS_AS(config::load_yaml_config_file(path), ConfigError);
+    const auto settings = config::load_yaml_alert_settings_file(path);
+    REQUIRE(settings.alerts.email);
+    CHECK(settings.alerts.email->to == std::vector<std::string>{"ops@example.org"});
+    CHECK(settings.alerts.rate_limit_window_seconds == 60);
+    CHECK(settings.state_dir == dir.path() / "state");
+    CHECK(settings.syncs.empty());
+
+    SECTION("a mistake in the alerts section itself is still refused, with its place") {
+        test_support::write_file(path, "alerts:\n  email:\n    too: ops@example.org\n");
+        CHECK_THROWS_WITH(config::load_yaml_alert_settings_file(path),
+                          Catch::Contains(path.string() + ":3:5: unknown key 'too'"));
+    }
+    SECTION("as is a file that is not YAML, or not there") {
+        test_support::write_file(path, "alerts: [\n");
+        CHECK_THROWS_WITH(config::load_yaml_alert_settings_file(path),
+                          Catch::Contains("YAML syntax error"));
+        CHECK_THROWS_AS(config::load_yaml_alert_settings_file(dir / "missing.yml"), ConfigError);
+    }
+    SECTION("and an inline password still makes a world-readable file an error") {
+        test_support::write_file(path, "syncs: 3\nalerts:\n  email:\n    to: a@b\n    smtp_url: "
+                                       "smtp://x\n    username: u\n    password: s3cret\n");
+        ::chmod(path.c_str(), 0644);
+        CHECK_THROWS_WITH(config::load_yaml_alert_settings_file(path),
+                          Catch::Contains("holds a secret"));
+    }
+}
