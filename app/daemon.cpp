@@ -127,7 +127,7 @@ Running start_all(const config::Config& config, const DaemonContext& daemon) {
                 if (lines.initial_sync) {
                     if (!lines.before.empty())
                         logger.info("{}", lines.before);
-                    raw->initial_sync();
+                    raw->initial_sync(stop);
                     if (!lines.after.empty())
                         logger.info("{}", lines.after);
                 }
