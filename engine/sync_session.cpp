@@ -363,13 +363,13 @@ void SyncSession::step(std::chrono::milliseconds max_wait) {
     collect_scan(now);
     const bool resume = m_resume_requested.exchange(false);
     m_backlog.store(m_pending.size(), std::memory_order_relaxed);
-    const bool due = m_pending.is_due(now) || (m_databases && m_databases->is_due(now));
-    if (resume || due) {
+    const bool batch_due = m_pending.is_due(now) || (m_databases && m_databases->is_due(now));
+    if (resume || batch_due) {
         // A batch never runs in the middle of a directory's comparison (see StartupScan).
         ScanPause paused(m_scan.get());
         if (resume)
             release_held_deletions(now);
-        if (due)
+        if (batch_due)
             run_due_batch(now);
     }
     if (!m_scan)
