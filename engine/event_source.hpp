@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -44,6 +45,9 @@ struct EventSourceOptions {
     std::filesystem::path root;
     const ExcludeFilter* excludes = nullptr; // excluded directories are not watched
     base::Logger* logger = nullptr;
+    // The tree's directories when already counted (the pre-flight census): `auto` then
+    // decides without walking the tree again.
+    std::optional<std::uint64_t> directories_counted;
 };
 
 class EventSource {

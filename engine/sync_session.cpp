@@ -121,8 +121,10 @@ SyncSession::SyncSession(SyncSessionOptions options, ExcludeFilter excludes,
                          std::optional<EventSourceKind> events, base::Logger& logger)
     : m_options(std::move(options)), m_logger(logger), m_excludes(std::move(excludes)),
       m_target(std::move(target)),
-      m_events(events ? make_event_source(
-                            *events, EventSourceOptions{m_options.source, &m_excludes, &m_logger})
+      m_events(events ? make_event_source(*events,
+                                          EventSourceOptions{m_options.source, &m_excludes,
+                                                             &m_logger,
+                                                             m_options.source_directories})
                       : nullptr),
       m_source(m_options.source), m_pool(m_options.workers),
       m_databases(m_options.databases

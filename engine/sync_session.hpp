@@ -57,6 +57,8 @@ struct SyncSessionOptions {
     // nothing significant happens. The reporter must outlive the session.
     monitor::SyncReporter* reporter = nullptr;
     std::chrono::milliseconds report_interval{1000};
+    // The source's directories as the pre-flight census counted them, if it did.
+    std::optional<std::uint64_t> source_directories;
 };
 
 class SyncSession {
