@@ -195,6 +195,10 @@ void StartupScan::finish_directory(const DirectoryWork& work) {
     auto source_info = m_source.stat(work.path);
     if (!source_info || !*source_info || (*source_info)->type != EntryType::directory)
         return; // gone: its own event deals with it
+    auto target_info = m_target.stat(work.path);
+    if (target_info && *target_info && (*target_info)->type == EntryType::directory &&
+        !m_mirror.attributes_differ(**source_info, **target_info))
+        return;
     if (auto set = m_target.set_attributes(work.path, **source_info); !set)
         fail(work.path, ChangeKind::attrib, set.error());
 }
