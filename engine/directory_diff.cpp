@@ -54,8 +54,8 @@ DirectoryPlan plan_directory(const DirectoryRules& rules, std::vector<transport:
             const bool same_type = existing && existing->type == EntryType::directory;
             const bool differ = !same_type || (rules.attributes_differ &&
                                                rules.attributes_differ(entry.info, *existing));
-            plan.directories.push_back(PlannedDirectory{std::move(entry.name), entry.info,
-                                                        !same_type, !existing, differ});
+            plan.directories.push_back(
+                PlannedDirectory{std::move(entry.name), entry.info, !same_type, !existing, differ});
             continue;
         }
         bool forced = false;
@@ -66,12 +66,11 @@ DirectoryPlan plan_directory(const DirectoryRules& rules, std::vector<transport:
             forced = (rules.forced && rules.forced(entry.info.inode)) ||
                      rules.quick_check == QuickCheck::not_trusted;
         }
-        const bool up_to_date =
-            !forced && existing && existing->type == entry.info.type &&
-            existing->size == entry.info.size &&
-            (!rules.same_mtime || rules.same_mtime(entry.info, *existing)) &&
-            existing->link_target == entry.info.link_target &&
-            !rules.live_databases.contains(entry.name);
+        const bool up_to_date = !forced && existing && existing->type == entry.info.type &&
+                                existing->size == entry.info.size &&
+                                (!rules.same_mtime || rules.same_mtime(entry.info, *existing)) &&
+                                existing->link_target == entry.info.link_target &&
+                                !rules.live_databases.contains(entry.name);
         if (up_to_date) {
             if (rules.attributes_differ && rules.attributes_differ(entry.info, *existing))
                 plan.attributes.push_back(PlannedAttributes{std::move(entry.name), entry.info});

@@ -9,8 +9,8 @@
 
 #include <chrono>
 #include <filesystem>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>

@@ -211,8 +211,7 @@ void StartupScan::fail(const std::string& path, ChangeKind kind, base::Error err
 void StartupScan::pause() {
     std::unique_lock lock(m_mutex);
     m_frontier.pause();
-    m_changed.wait(lock,
-                   [this] { return m_frontier.idle() && m_transfers_in_flight.load() == 0; });
+    m_changed.wait(lock, [this] { return m_frontier.idle() && m_transfers_in_flight.load() == 0; });
 }
 
 void StartupScan::resume() {
@@ -238,8 +237,7 @@ bool StartupScan::finished() {
 
 void StartupScan::wait() {
     std::unique_lock lock(m_mutex);
-    m_changed.wait(lock,
-                   [this] { return m_frontier.done() && m_transfers_in_flight.load() == 0; });
+    m_changed.wait(lock, [this] { return m_frontier.done() && m_transfers_in_flight.load() == 0; });
 }
 
 ScanReport StartupScan::take_report() {

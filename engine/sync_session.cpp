@@ -121,10 +121,9 @@ SyncSession::SyncSession(SyncSessionOptions options, ExcludeFilter excludes,
                          std::optional<EventSourceKind> events, base::Logger& logger)
     : m_options(std::move(options)), m_logger(logger), m_excludes(std::move(excludes)),
       m_target(std::move(target)),
-      m_events(events ? make_event_source(*events,
-                                          EventSourceOptions{m_options.source, &m_excludes,
-                                                             &m_logger,
-                                                             m_options.source_directories})
+      m_events(events ? make_event_source(*events, EventSourceOptions{m_options.source, &m_excludes,
+                                                                      &m_logger,
+                                                                      m_options.source_directories})
                       : nullptr),
       m_source(m_options.source), m_pool(m_options.workers),
       m_databases(m_options.databases
@@ -190,7 +189,9 @@ std::size_t SyncSession::initial_sync(std::stop_token stop) {
     scan_options.threads = std::clamp(m_options.workers / 2, 2u, 4u);
     scan_options.collect_extras = m_options.mirror.deletes.at_startup;
     if (m_events)
-        scan_options.on_finished = [this] { m_events->wake(); };
+        scan_options.on_finished = [this] {
+            m_events->wake();
+        };
     m_scan_failures = 0;
     m_scan_abandoned = false;
     m_scan = std::make_unique<StartupScan>(m_source, *m_target, m_mirror, m_pool, m_logger,
@@ -237,15 +238,14 @@ std::size_t SyncSession::initial_sync(std::stop_token stop) {
     if (failures == 0)
         m_report.last_success_time = monitor::WallClock::now();
     auto elapsed = std::chrono::duration<double>(Clock::now() - started).count();
-    m_logger.info("{}: initial sync finished in {:.3f} s ({} directories compared, at most {} "
-                  "waiting; {} files written, {} bytes, {} deleted, {} failed{})",
-                  m_options.name, elapsed, totals.directories, totals.peak_waiting,
-                  m_mirror.counters().files_written.load(),
-                  m_mirror.counters().bytes_written.load(),
-                  m_mirror.counters().entries_removed.load(), failures,
-                  m_gate.held().empty()
-                      ? std::string()
-                      : ", " + std::to_string(m_gate.held().size()) + " deletions held");
+    m_logger.info(
+        "{}: initial sync finished in {:.3f} s ({} directories compared, at most {} "
+        "waiting; {} files written, {} bytes, {} deleted, {} failed{})",
+        m_options.name, elapsed, totals.directories, totals.peak_waiting,
+        m_mirror.counters().files_written.load(), m_mirror.counters().bytes_written.load(),
+        m_mirror.counters().entries_removed.load(), failures,
+        m_gate.held().empty() ? std::string()
+                              : ", " + std::to_string(m_gate.held().size()) + " deletions held");
     m_phase = m_events ? SessionState::watching : SessionState::stopped;
     m_next_verify = Clock::now() + m_options.verify_interval;
     m_next_identity_check = Clock::now() + k_root_identity_check_interval;

@@ -120,7 +120,7 @@ private:
         std::optional<monitor::WallTime> last_success_time;
         monitor::WallTime started = monitor::WallClock::now();
         TimePoint next_report{};
-        std::vector<monitor::BacklogItem> active;                // the batch being applied
+        std::vector<monitor::BacklogItem> active;  // the batch being applied
         std::vector<monitor::BacklogItem> resting; // shown between batches (the initial sync)
         std::shared_ptr<const std::vector<std::string>> watched; // refreshed on schedule
     };

@@ -478,7 +478,9 @@ DirectoryPlan TreeMirror::plan_directory_at(const std::string& path,
         return m_excludes.is_excluded(child, kind);
     };
     rules.companions = find_companions(path, source, rules.live_databases);
-    rules.same_mtime = [this](const EntryInfo& a, const EntryInfo& b) { return same_mtime(a, b); };
+    rules.same_mtime = [this](const EntryInfo& a, const EntryInfo& b) {
+        return same_mtime(a, b);
+    };
     rules.attributes_differ = [this](const EntryInfo& a, const EntryInfo& b) {
         return attributes_differ(a, b);
     };
@@ -488,7 +490,9 @@ DirectoryPlan TreeMirror::plan_directory_at(const std::string& path,
         forced = m_forced_inodes;
     }
     if (!forced.empty())
-        rules.forced = [&forced](std::uint64_t inode) { return forced.contains(inode); };
+        rules.forced = [&forced](std::uint64_t inode) {
+            return forced.contains(inode);
+        };
     auto plan = plan_directory(rules, std::move(source), std::move(target));
     for (const auto& linked : plan.hard_linked)
         note_hard_link(linked.name, linked.info);
@@ -640,8 +644,8 @@ base::Status TreeMirror::sync_leaf(const std::string& path, const EntryInfo& sou
     return sent.status;
 }
 
-TreeMirror::LeafOutcome TreeMirror::send_leaf(const std::string& path,
-                                              const EntryInfo& source_info, ChangeKind kind,
+TreeMirror::LeafOutcome TreeMirror::send_leaf(const std::string& path, const EntryInfo& source_info,
+                                              ChangeKind kind,
                                               const std::optional<EntryInfo>& existing) {
     LeafOutcome outcome;
     outcome.created = !existing;

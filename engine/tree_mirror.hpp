@@ -134,13 +134,14 @@ public:
     // Returns the plan that makes the target's directory `path` equal to the source's, given
     // both listings (see plan_directory), and notes the hard-linked names it lists. Reads the
     // headers of files with database companions when databases are mirrored.
-    DirectoryPlan plan_directory_at(const std::string& path, std::vector<transport::DirEntry> source,
+    DirectoryPlan plan_directory_at(const std::string& path,
+                                    std::vector<transport::DirEntry> source,
                                     std::vector<transport::DirEntry> target,
                                     QuickCheck quick_check);
 
     struct LeafOutcome {
-        base::Status status;                   // not_found: the source changed meanwhile
-        bool created = false;                  // nothing was at `path` on the target before
+        base::Status status;                    // not_found: the source changed meanwhile
+        bool created = false;                   // nothing was at `path` on the target before
         std::optional<SnapshotLanded> snapshot; // a database mirrored through a snapshot
     };
     // Sends one leaf now, on the calling thread, given what the target holds at `path`.

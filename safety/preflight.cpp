@@ -207,8 +207,8 @@ PreflightReport run_preflight(const PreflightRequest& request) {
     if (target_ok)
         available = read_free_space(measured);
     const auto source_use = read_file_system_use(request.source);
-    const bool bounded = available && *available && source_use &&
-                         fits_twice(*source_use, **available);
+    const bool bounded =
+        available && *available && source_use && fits_twice(*source_use, **available);
     const bool sizes_needed = target_ok && !bounded;
     auto census = take_census(request.source, RootMarker::count,
                               sizes_needed ? CensusDetail::sizes : CensusDetail::counts_only);
@@ -255,8 +255,7 @@ PreflightReport run_preflight(const PreflightRequest& request) {
     if (*available)
         out.push_back(check_free_space(request.target, need, **available));
     else
-        out.push_back(
-            could_not_check("free-space", request.target, (*available).error().message));
+        out.push_back(could_not_check("free-space", request.target, (*available).error().message));
     return report;
 }
 

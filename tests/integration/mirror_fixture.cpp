@@ -115,8 +115,8 @@ void MirrorFixture::launch(const std::vector<std::string>& extra_args) {
     REQUIRE_FALSE(m_daemon);
     std::vector<std::string> argv = m_prefix;
     argv.insert(argv.end(), {fsmirror_binary().string(), "run", "--source", m_source.string(),
-                             "--target", m_target.string(), "--delay", k_test_delay,
-                             "--log-level", "debug", "--events", events_under_test()});
+                             "--target", m_target.string(), "--delay", k_test_delay, "--log-level",
+                             "debug", "--events", events_under_test()});
     argv.insert(argv.end(), extra_args.begin(), extra_args.end());
     m_daemon = std::make_unique<ChildProcess>(test_support::ChildOptions{
         .argv = argv, .log_file = m_dir / "daemon.log", .working_directory = std::nullopt});

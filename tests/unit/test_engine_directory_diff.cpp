@@ -61,17 +61,16 @@ std::vector<std::string> names_of(const std::vector<DirEntry>& entries) {
 
 TEST_CASE("a directory plan sends what is missing or different and nothing that is up to date",
           "[engine][directory_diff]") {
-    auto plan =
-        plan_directory(rules_for("d"),
-                       {{"same", file(3, 10)},
-                        {"new", file(1, 10)},
-                        {"bigger", file(9, 10)},
-                        {"newer", file(3, 11)},
-                        {"mode_only", file(3, 10, 0600)}},
-                       {{"same", file(3, 10)},
-                        {"bigger", file(3, 10)},
-                        {"newer", file(3, 10)},
-                        {"mode_only", file(3, 10)}});
+    auto plan = plan_directory(rules_for("d"),
+                               {{"same", file(3, 10)},
+                                {"new", file(1, 10)},
+                                {"bigger", file(9, 10)},
+                                {"newer", file(3, 11)},
+                                {"mode_only", file(3, 10, 0600)}},
+                               {{"same", file(3, 10)},
+                                {"bigger", file(3, 10)},
+                                {"newer", file(3, 10)},
+                                {"mode_only", file(3, 10)}});
     CHECK(names_of(plan.transfers) == std::vector<std::string>{"bigger", "new", "newer"});
     for (const auto& leaf : plan.transfers) {
         CHECK(leaf.kind == (leaf.name == "new" ? ChangeKind::create : ChangeKind::modify));
@@ -85,14 +84,13 @@ TEST_CASE("a directory plan sends what is missing or different and nothing that 
 
 TEST_CASE("a directory plan enters every subdirectory and makes the missing ones",
           "[engine][directory_diff]") {
-    auto plan = plan_directory(rules_for(""),
-                               {{"kept", directory()},
-                                {"missing", directory()},
-                                {"was_file", directory()},
-                                {"chmod", directory(0700)}},
-                               {{"kept", directory()},
-                                {"was_file", file(1, 1)},
-                                {"chmod", directory(0755)}});
+    auto plan = plan_directory(
+        rules_for(""),
+        {{"kept", directory()},
+         {"missing", directory()},
+         {"was_file", directory()},
+         {"chmod", directory(0700)}},
+        {{"kept", directory()}, {"was_file", file(1, 1)}, {"chmod", directory(0755)}});
     REQUIRE(plan.directories.size() == 4);
     for (const auto& dir : plan.directories) {
         INFO(dir.name);
@@ -108,7 +106,9 @@ TEST_CASE("a directory plan reports target-only entries, sorted, but not exclude
           "root's marker",
           "[engine][directory_diff]") {
     auto rules = rules_for("");
-    rules.excluded = [](const std::string& child, EntryKind) { return child.ends_with(".tmp"); };
+    rules.excluded = [](const std::string& child, EntryKind) {
+        return child.ends_with(".tmp");
+    };
     auto plan = plan_directory(rules, {{"a", file(1, 1)}, {"b.tmp", file(1, 1)}},
                                {{"z", file(1, 1)},
                                 {"a", file(1, 1)},
@@ -144,7 +144,9 @@ TEST_CASE("a directory plan re-sends forced inodes and everything below an untru
     auto plain = file(3, 10);
     plain.inode = 7;
     auto rules = rules_for("d");
-    rules.forced = [](std::uint64_t inode) { return inode == 42; };
+    rules.forced = [](std::uint64_t inode) {
+        return inode == 42;
+    };
     auto plan = plan_directory(rules, {{"linked", linked}, {"plain", plain}},
                                {{"linked", file(3, 10)}, {"plain", file(3, 10)}});
     CHECK(names_of(plan.transfers) == std::vector<std::string>{"linked"});
