@@ -56,8 +56,11 @@ struct Harness {
                                              StartupScanOptions{threads, true, nullptr});
     }
 
-    // `width` directories on each of `depth` levels below the root, one file in each.
-    void make_tree(const fs::path& root, unsigned width, unsigned depth) {
+    // `width` directories on each of `depth` levels below the root, one file in each (whose
+    // content starts with `tag`: the file system's coarse clock may give a stale copy made
+    // right after the source the same mtime, so its size tells them apart).
+    void make_tree(const fs::path& root, unsigned width, unsigned depth,
+                   const std::string& tag = "") {
         std::vector<fs::path> level{root};
         for (unsigned d = 0; d < depth; ++d) {
             std::vector<fs::path> next;
@@ -65,7 +68,7 @@ struct Harness {
                 for (unsigned i = 0; i < width; ++i) {
                     auto child = parent / fmt::format("d{}", i);
                     fs::create_directory(child);
-                    test_support::write_file(child / "f", child.string());
+                    test_support::write_file(child / "f", tag + child.string());
                     next.push_back(child);
                 }
             level = std::move(next);
@@ -99,7 +102,7 @@ TEST_CASE("a startup scan collects target-only entries without deleting them",
           "[engine][startup_scan]") {
     Harness h;
     h.make_tree(h.source, 3, 2);
-    h.make_tree(h.target, 3, 2);
+    h.make_tree(h.target, 3, 2, "stale ");
     test_support::write_file(h.target / "d1/extra.txt", "x");
     fs::create_directories(h.target / "d2/old/deeper");
     test_support::write_file(h.source / "d0/d1/f", "changed");
@@ -111,8 +114,11 @@ TEST_CASE("a startup scan collects target-only entries without deleting them",
     CHECK(scan->take_extras() == std::vector<std::string>{"d1/extra.txt", "d2/old"});
     CHECK(fs::exists(h.target / "d2/old/deeper"));
     CHECK(test_support::file_has_content(h.target / "d0/d1/f", "changed"));
-    CHECK(test_support::compare_trees(h.source, h.target, {.ignored = {"d1/extra.txt", "d2/old"}})
-              .empty());
+    const auto differences =
+        test_support::compare_trees(h.source, h.target, {.ignored = {"d1/extra.txt", "d2/old"}});
+    INFO(differences.size() << " differences, the first: "
+                            << (differences.empty() ? "" : differences.front()));
+    CHECK(differences.empty());
 }
 
 TEST_CASE("a paused startup scan does nothing until resumed", "[engine][startup_scan]") {
