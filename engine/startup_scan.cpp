@@ -112,7 +112,10 @@ void StartupScan::compare(const ScanItem& item) {
 
     auto work = std::make_shared<DirectoryWork>();
     work->path = item.path;
-    work->set_attributes = item.attributes_differ || !plan.transfers.empty();
+    // A directory with target-only entries gets its attributes from the deletion batch after
+    // the scan: when the guard holds those deletions, it keeps its target times.
+    const bool deletions_follow = m_options.collect_extras && !plan.extras.empty();
+    work->set_attributes = !deletions_follow && (item.attributes_differ || !plan.transfers.empty());
     std::vector<ScanItem> subdirectories;
     subdirectories.reserve(plan.directories.size());
     for (const auto& dir : plan.directories) {
@@ -124,7 +127,7 @@ void StartupScan::compare(const ScanItem& item) {
             }
             if (dir.absent)
                 m_created.fetch_add(1);
-            work->set_attributes = true;
+            work->set_attributes = !deletions_follow;
         }
         subdirectories.push_back(
             ScanItem{std::move(child), dir.attributes_differ, dir.absent, generation});
