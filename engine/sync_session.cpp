@@ -239,13 +239,14 @@ std::size_t SyncSession::initial_sync(std::stop_token stop) {
         m_report.last_success_time = monitor::WallClock::now();
     auto elapsed = std::chrono::duration<double>(Clock::now() - started).count();
     m_logger.info(
-        "{}: initial sync finished in {:.3f} s ({} directories compared, at most {} "
-        "waiting; {} files written, {} bytes, {} deleted, {} failed{})",
-        m_options.name, elapsed, totals.directories, totals.peak_waiting,
-        m_mirror.counters().files_written.load(), m_mirror.counters().bytes_written.load(),
-        m_mirror.counters().entries_removed.load(), failures,
+        "{}: initial sync finished in {:.3f} s ({} files written, {} bytes, {} deleted, {} "
+        "failed{}; {} directories compared, at most {} waiting)",
+        m_options.name, elapsed, m_mirror.counters().files_written.load(),
+        m_mirror.counters().bytes_written.load(), m_mirror.counters().entries_removed.load(),
+        failures,
         m_gate.held().empty() ? std::string()
-                              : ", " + std::to_string(m_gate.held().size()) + " deletions held");
+                              : ", " + std::to_string(m_gate.held().size()) + " deletions held",
+        totals.directories, totals.peak_waiting);
     m_phase = m_events ? SessionState::watching : SessionState::stopped;
     m_next_verify = Clock::now() + m_options.verify_interval;
     m_next_identity_check = Clock::now() + k_root_identity_check_interval;
