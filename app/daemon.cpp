@@ -92,7 +92,8 @@ struct DaemonContext {
 Running start_all(const config::Config& config, const DaemonContext& daemon) {
     const RunOptions& options = daemon.options;
     base::Logger& logger = daemon.logger;
-    if (!log_preflight(run_preflight(config, safety::WatchCheck::yes, options.non_empty), logger))
+    const auto preflight = run_preflight(config, safety::WatchCheck::yes, options.non_empty);
+    if (!log_preflight(preflight, logger))
         throw StartupError("pre-flight checks failed (see above); nothing was written");
     SessionSettings settings;
     settings.watching = Watching::yes;
@@ -106,7 +107,13 @@ Running start_all(const config::Config& config, const DaemonContext& daemon) {
     for (const auto& sync : config.syncs) {
         if (options.dry_run == DryRun::no)
             daemon.files.clear_stale(sync.name);
-        auto session = make_session(sync, settings, logger);
+        // One walk of the source before mirroring: the census's count also chooses the
+        // event source.
+        SessionSettings per_sync = settings;
+        for (const auto& checked : preflight)
+            if (checked.sync_name == sync.name)
+                per_sync.source_directories = checked.report.directories_counted;
+        auto session = make_session(sync, per_sync, logger);
         if (auto started = session->start(); !started)
             throw StartupError(sync.name + ": " + started.error().message);
         sessions.push_back(std::move(session));
@@ -127,7 +134,7 @@ Running start_all(const config::Config& config, const DaemonContext& daemon) {
                 if (lines.initial_sync) {
                     if (!lines.before.empty())
                         logger.info("{}", lines.before);
-                    raw->initial_sync();
+                    raw->initial_sync(stop);
                     if (!lines.after.empty())
                         logger.info("{}", lines.after);
                 }

@@ -373,6 +373,7 @@ std::unique_ptr<engine::SyncSession> make_session(const config::SyncConfig& sync
     engine::SyncSessionOptions options;
     options.name = sync.name;
     options.source = sync.source;
+    options.source_directories = settings.source_directories;
     options.batching.delay = to_duration(sync.delay_seconds);
     options.batching.max_delays = sync.max_delays;
     options.mirror.deletes = delete_policy_for(sync.delete_mode);

@@ -37,6 +37,9 @@ struct SessionSettings {
     // A non-empty SSH target without a marker, or marked for another source (checked here,
     // over the session's connection, with the target's mount and free space checks).
     safety::NonEmptyTarget non_empty = safety::NonEmptyTarget::refuse;
+    // The source's directories as the pre-flight census counted them (nullopt: not counted),
+    // so that `--events auto` need not walk the tree again.
+    std::optional<std::uint64_t> source_directories;
 };
 
 // Checks the paths, creates a missing target whose parent exists, marks it as fsmirror's

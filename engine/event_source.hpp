@@ -10,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,6 +45,9 @@ struct EventSourceOptions {
     std::filesystem::path root;
     const ExcludeFilter* excludes = nullptr; // excluded directories are not watched
     base::Logger* logger = nullptr;
+    // The tree's directories when already counted (the pre-flight census): `auto` then
+    // decides without walking the tree again.
+    std::optional<std::uint64_t> directories_counted;
 };
 
 class EventSource {

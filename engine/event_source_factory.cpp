@@ -124,7 +124,9 @@ std::unique_ptr<EventSource> make_event_source(EventSourceKind kind, EventSource
         // Counted first, so that a small tree never calls fanotify at all (a sandboxed
         // service may not allow its system calls).
         auto directories =
-            count_directories_up_to(options.root, options.excludes, k_large_tree_directories);
+            options.directories_counted
+                ? static_cast<std::size_t>(*options.directories_counted)
+                : count_directories_up_to(options.root, options.excludes, k_large_tree_directories);
         if (directories <= k_large_tree_directories)
             return make_inotify(
                 std::move(options),

@@ -24,6 +24,24 @@ DatabaseWatchOptions with_excludes(DatabaseWatchOptions options, const ExcludeFi
     return options;
 }
 
+// Pauses the startup scan, if one runs, for as long as it lives.
+class ScanPause {
+public:
+    explicit ScanPause(StartupScan* scan) : m_scan(scan) {
+        if (m_scan)
+            m_scan->pause();
+    }
+    ~ScanPause() {
+        if (m_scan)
+            m_scan->resume();
+    }
+    ScanPause(const ScanPause&) = delete;
+    ScanPause& operator=(const ScanPause&) = delete;
+
+private:
+    StartupScan* m_scan;
+};
+
 std::chrono::nanoseconds backoff_for(unsigned attempts, std::chrono::seconds limit) {
     auto delay = std::chrono::seconds(1) * (1u << std::min(attempts, 10u));
     return std::min<std::chrono::nanoseconds>(delay, limit);
@@ -103,8 +121,9 @@ SyncSession::SyncSession(SyncSessionOptions options, ExcludeFilter excludes,
                          std::optional<EventSourceKind> events, base::Logger& logger)
     : m_options(std::move(options)), m_logger(logger), m_excludes(std::move(excludes)),
       m_target(std::move(target)),
-      m_events(events ? make_event_source(
-                            *events, EventSourceOptions{m_options.source, &m_excludes, &m_logger})
+      m_events(events ? make_event_source(*events, EventSourceOptions{m_options.source, &m_excludes,
+                                                                      &m_logger,
+                                                                      m_options.source_directories})
                       : nullptr),
       m_source(m_options.source), m_pool(m_options.workers),
       m_databases(m_options.databases
@@ -149,7 +168,7 @@ BatchOutcome SyncSession::run_guarded(const Batch& batch, Phase phase) {
     return outcome;
 }
 
-std::size_t SyncSession::initial_sync() {
+std::size_t SyncSession::initial_sync(std::stop_token stop) {
     m_phase = SessionState::initial_sync;
     publish_status();
     m_logger.info("{}: initial sync {}/ -> {} started", m_options.name, m_options.source.string(),
@@ -160,35 +179,120 @@ std::size_t SyncSession::initial_sync() {
     init.type = "Init";
     init.is_directory = true;
     init.since = monitor::WallClock::now();
-    m_report.active = {init};
+    m_report.resting = {init};
+    m_report.active = m_report.resting;
     set_state(monitor::SyncState::initial_sync, Urgency::routine);
-    Batch everything;
-    everything.changes.push_back(Change{"", ChangeKind::tree, 0});
-    const bool allowed = m_options.startup_deletions == StartupDeletions::allowed;
-    m_gate.approve_all(allowed);
-    auto outcome = run_guarded(everything, Phase::startup);
-    m_gate.approve_all(false);
+
+    // Every name of these is sent by the scan, which sees the whole tree.
+    const auto forced_before = m_mirror.forced_inodes();
+    StartupScanOptions scan_options;
+    scan_options.threads = std::clamp(m_options.workers / 2, 2u, 4u);
+    scan_options.collect_extras = m_options.mirror.deletes.at_startup;
+    if (m_events)
+        scan_options.on_finished = [this] {
+            m_events->wake();
+        };
+    m_scan_failures = 0;
+    m_scan_abandoned = false;
+    m_scan = std::make_unique<StartupScan>(m_source, *m_target, m_mirror, m_pool, m_logger,
+                                           scan_options);
+    if (auto scanning = m_scan->start(); !scanning) {
+        m_logger.error("{}: {}", m_options.name, scanning.error().message);
+        record_error(scanning.error().message);
+        m_scan.reset();
+        m_pending.add_retry(Change{"", ChangeKind::tree, 0}, Clock::now());
+        m_scan_failures = 1;
+    } else if (m_events) {
+        // Live changes are mirrored meanwhile, each batch with the scan paused.
+        while (!m_scan->finished() && !stop.stop_requested() && !m_scan_abandoned)
+            step(k_idle_wait);
+    } else {
+        m_scan->wait();
+    }
+    if (m_scan && !m_scan->finished()) {
+        m_scan->cancel();
+        m_scan->wait();
+    }
+    std::vector<std::string> extras;
+    ScanTotals totals;
+    if (m_scan) {
+        collect_scan(Clock::now());
+        totals = m_scan->totals();
+        extras = m_scan->take_extras();
+        m_scan.reset();
+    }
+    m_report.resting.clear();
     m_report.active.clear();
-    record_outcome(outcome);
-    std::size_t failures = outcome.failed.size();
-    for (const auto& failed : outcome.failed)
-        m_logger.error("{}: {}", m_options.name, failed.error.message);
-    finish_batch(std::move(outcome), Clock::now());
+    if (stop.stop_requested() || m_scan_abandoned) {
+        m_logger.warning("{}: initial sync {} after {} directories; target-only entries are not "
+                         "deleted until a later start",
+                         m_options.name, m_scan_abandoned ? "lost its source" : "stopped",
+                         totals.directories);
+        return m_scan_failures;
+    }
+    m_mirror.set_target_entries_estimate(totals.target_entries + totals.created);
+    m_mirror.forget_forced_inodes(forced_before);
+    std::size_t failures = m_scan_failures + delete_scan_extras(std::move(extras));
+    if (auto flushed = m_target->flush(); !flushed)
+        m_logger.warning("{}: {}", m_options.name, flushed.error().message);
+    if (failures == 0)
+        m_report.last_success_time = monitor::WallClock::now();
     auto elapsed = std::chrono::duration<double>(Clock::now() - started).count();
-    m_logger.info("{}: initial sync finished in {:.3f} s ({} files written, {} bytes, {} deleted, "
-                  "{} failed{})",
-                  m_options.name, elapsed, m_mirror.counters().files_written.load(),
-                  m_mirror.counters().bytes_written.load(),
-                  m_mirror.counters().entries_removed.load(), failures,
-                  m_gate.held().empty()
-                      ? std::string()
-                      : ", " + std::to_string(m_gate.held().size()) + " deletions held");
+    m_logger.info(
+        "{}: initial sync finished in {:.3f} s ({} files written, {} bytes, {} deleted, {} "
+        "failed{}; {} directories compared, at most {} waiting)",
+        m_options.name, elapsed, m_mirror.counters().files_written.load(),
+        m_mirror.counters().bytes_written.load(), m_mirror.counters().entries_removed.load(),
+        failures,
+        m_gate.held().empty() ? std::string()
+                              : ", " + std::to_string(m_gate.held().size()) + " deletions held",
+        totals.directories, totals.peak_waiting);
     m_phase = m_events ? SessionState::watching : SessionState::stopped;
     m_next_verify = Clock::now() + m_options.verify_interval;
     m_next_identity_check = Clock::now() + k_root_identity_check_interval;
     publish_status();
     m_report.initial_sync_done = true;
     set_state(monitor::SyncState::watching, Urgency::significant);
+    return failures;
+}
+
+void SyncSession::collect_scan(TimePoint now) {
+    if (!m_scan)
+        return;
+    ScanReport report = m_scan->take_report();
+    for (const auto& failed : report.failed) {
+        m_logger.error("{}: {}", m_options.name, failed.error.message);
+        record_error(failed.error.message);
+    }
+    m_scan_failures += report.failed.size();
+    BatchOutcome outcome;
+    outcome.failed = std::move(report.failed);
+    outcome.vanished = std::move(report.vanished);
+    outcome.snapshots = std::move(report.snapshots);
+    finish_batch(std::move(outcome), now);
+    // Live deletions meanwhile are reviewed against what the scan has counted so far.
+    const auto totals = m_scan->totals();
+    const auto counted = totals.target_entries + totals.created;
+    if (counted > m_mirror.target_entries_estimate())
+        m_mirror.set_target_entries_estimate(counted);
+}
+
+std::size_t SyncSession::delete_scan_extras(std::vector<std::string> extras) {
+    if (extras.empty())
+        return 0;
+    // Each is looked at on the source again: a live change may have created it since.
+    Batch batch;
+    for (auto& path : extras)
+        batch.changes.push_back(Change{std::move(path), ChangeKind::remove, 0});
+    const bool allowed = m_options.startup_deletions == StartupDeletions::allowed;
+    m_gate.approve_all(allowed);
+    auto outcome = run_guarded(batch, Phase::startup);
+    m_gate.approve_all(false);
+    record_outcome(outcome);
+    const std::size_t failures = outcome.failed.size();
+    for (const auto& failed : outcome.failed)
+        m_logger.error("{}: {}", m_options.name, failed.error.message);
+    finish_batch(std::move(outcome), Clock::now());
     return failures;
 }
 
@@ -259,12 +363,20 @@ void SyncSession::step(std::chrono::milliseconds max_wait) {
     // Held changes retry with a growing backoff; a target that is back is noticed sooner.
     if (m_target_lost && now >= m_next_target_check)
         target_ready(now);
-    if (m_resume_requested.exchange(false))
-        release_held_deletions(now);
+    collect_scan(now);
+    const bool resume = m_resume_requested.exchange(false);
     m_backlog.store(m_pending.size(), std::memory_order_relaxed);
-    if (m_pending.is_due(now) || (m_databases && m_databases->is_due(now)))
-        run_due_batch(now);
-    check_drift(now);
+    const bool batch_due = m_pending.is_due(now) || (m_databases && m_databases->is_due(now));
+    if (resume || batch_due) {
+        // A batch never runs in the middle of a directory's comparison (see StartupScan).
+        ScanPause paused(m_scan.get());
+        if (resume)
+            release_held_deletions(now);
+        if (batch_due)
+            run_due_batch(now);
+    }
+    if (!m_scan)
+        check_drift(now);
     publish_status();
     if (m_databases)
         m_databases->update_gauges(Clock::now());
@@ -331,7 +443,7 @@ void SyncSession::run_due_batch(TimePoint now) {
     m_backlog.store(m_pending.size(), std::memory_order_relaxed);
     set_state(monitor::SyncState::syncing, Urgency::routine);
     auto outcome = run_guarded(batch, Phase::running);
-    m_report.active.clear();
+    m_report.active = m_report.resting;
     record_outcome(outcome);
     if (outcome.rescan_needed) {
         m_logger.info("{}: a file with hard links changed and not all its names are known; "
@@ -345,7 +457,8 @@ void SyncSession::run_due_batch(TimePoint now) {
     const bool failed = !outcome.failed.empty();
     finish_batch(std::move(outcome), Clock::now());
     m_backlog.store(m_pending.size(), std::memory_order_relaxed);
-    set_state(monitor::SyncState::watching, failed ? Urgency::significant : Urgency::routine);
+    set_state(m_scan ? monitor::SyncState::initial_sync : monitor::SyncState::watching,
+              failed ? Urgency::significant : Urgency::routine);
 }
 
 bool SyncSession::target_ready(TimePoint now) {
@@ -462,6 +575,13 @@ void SyncSession::requeue_failures(BatchOutcome outcome, TimePoint now) {
 }
 
 void SyncSession::handle_root_lost(TimePoint now, const std::string& why) {
+    if (m_scan && !m_scan_abandoned) {
+        // What it found so far describes a source that is gone; the recovery's comparison
+        // (which never deletes) takes over once it is back.
+        m_scan->cancel();
+        m_scan->wait();
+        m_scan_abandoned = true;
+    }
     if (!m_root_lost) {
         m_logger.error("{}: source directory {} {}; nothing is deleted on the target while it is "
                        "gone",

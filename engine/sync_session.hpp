@@ -11,6 +11,7 @@
 #include "engine/pending_changes.hpp"
 #include "engine/session_state.hpp"
 #include "engine/source_tree.hpp"
+#include "engine/startup_scan.hpp"
 #include "engine/tree_compare.hpp"
 #include "engine/tree_mirror.hpp"
 #include "engine/worker_pool.hpp"
@@ -56,6 +57,8 @@ struct SyncSessionOptions {
     // nothing significant happens. The reporter must outlive the session.
     monitor::SyncReporter* reporter = nullptr;
     std::chrono::milliseconds report_interval{1000};
+    // The source's directories as the pre-flight census counted them, if it did.
+    std::optional<std::uint64_t> source_directories;
 };
 
 class SyncSession {
@@ -71,10 +74,15 @@ public:
     // two is lost). Returns the reason on failure.
     base::Status start();
 
-    // Brings the whole target up to date with the source. Returns the number of entries that
-    // failed (they stay queued for retries when the session keeps running). Deletions the
-    // guard holds are not failures: see status().held_deletions.
-    std::size_t initial_sync();
+    // Brings the whole target up to date with the source: a StartupScan compares the trees
+    // directory by directory on a few threads while, when the session watches, this thread
+    // keeps reading events and runs batches of live changes in between (the scan paused). The
+    // target-only entries found are deleted after the scan, as one batch the mass-delete guard
+    // reviews. Returns the number of entries that failed (they stay queued for retries when
+    // the session keeps running); deletions the guard holds are not failures (see
+    // status().held_deletions). When `stop` is requested first, returns early, the initial
+    // sync unfinished and nothing deleted.
+    std::size_t initial_sync(std::stop_token stop = {});
 
     // Waits up to `max_wait` for events, queues them, and runs a batch if one is due.
     void step(std::chrono::milliseconds max_wait);
@@ -112,7 +120,8 @@ private:
         std::optional<monitor::WallTime> last_success_time;
         monitor::WallTime started = monitor::WallClock::now();
         TimePoint next_report{};
-        std::vector<monitor::BacklogItem> active;                // the batch being applied
+        std::vector<monitor::BacklogItem> active;  // the batch being applied
+        std::vector<monitor::BacklogItem> resting; // shown between batches (the initial sync)
         std::shared_ptr<const std::vector<std::string>> watched; // refreshed on schedule
     };
     using Urgency = monitor::SyncReporter::Urgency;
@@ -128,6 +137,11 @@ private:
     std::vector<monitor::BacklogItem> active_items(const Batch& batch) const;
 
     void run_due_batch(TimePoint now);
+    // Requeues what the running startup scan failed or lost since the last call, records its
+    // snapshots, and keeps the target entry estimate at least at what it has counted.
+    void collect_scan(TimePoint now);
+    // Deletes (as one guarded batch) what the finished scan found only on the target.
+    std::size_t delete_scan_extras(std::vector<std::string> extras);
     // Records what a batch did and queues its failures for retries.
     void finish_batch(BatchOutcome outcome, TimePoint now);
     void requeue_failures(BatchOutcome outcome, TimePoint now);
@@ -152,6 +166,9 @@ private:
     TreeMirror m_mirror;
     PendingChanges m_pending;
     DeletionGate m_gate;
+    std::unique_ptr<StartupScan> m_scan; // while the initial sync runs
+    std::size_t m_scan_failures = 0;
+    bool m_scan_abandoned = false; // the source was lost while it ran
     std::atomic<std::size_t> m_backlog{0};
     std::atomic<bool> m_resume_requested{false};
     bool m_root_lost = false;

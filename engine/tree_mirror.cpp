@@ -227,6 +227,21 @@ std::uint64_t TreeMirror::target_entries_estimate() const {
     return static_cast<std::uint64_t>(std::max<std::int64_t>(0, m_target_entries.load()));
 }
 
+void TreeMirror::set_target_entries_estimate(std::uint64_t entries) {
+    m_target_entries.store(static_cast<std::int64_t>(entries));
+}
+
+std::set<std::uint64_t> TreeMirror::forced_inodes() {
+    std::lock_guard lock(m_hard_links_mutex);
+    return m_forced_inodes;
+}
+
+void TreeMirror::forget_forced_inodes(const std::set<std::uint64_t>& inodes) {
+    std::lock_guard lock(m_hard_links_mutex);
+    for (auto inode : inodes)
+        m_forced_inodes.erase(inode);
+}
+
 void TreeMirror::run_deletions(BatchState& state, BatchOutcome& outcome) {
     std::int64_t before =
         state.whole_tree ? static_cast<std::int64_t>(state.listed) : m_target_entries.load();
@@ -452,6 +467,38 @@ void TreeMirror::apply_change(const Change& change, BatchState& state) {
                   change.new_directory ? QuickCheck::not_trusted : QuickCheck::trusted);
 }
 
+DirectoryPlan TreeMirror::plan_directory_at(const std::string& path,
+                                            std::vector<transport::DirEntry> source,
+                                            std::vector<transport::DirEntry> target,
+                                            QuickCheck quick_check) {
+    DirectoryRules rules;
+    rules.path = path;
+    rules.quick_check = quick_check;
+    rules.excluded = [this](const std::string& child, EntryKind kind) {
+        return m_excludes.is_excluded(child, kind);
+    };
+    rules.companions = find_companions(path, source, rules.live_databases);
+    rules.same_mtime = [this](const EntryInfo& a, const EntryInfo& b) {
+        return same_mtime(a, b);
+    };
+    rules.attributes_differ = [this](const EntryInfo& a, const EntryInfo& b) {
+        return attributes_differ(a, b);
+    };
+    std::set<std::uint64_t> forced;
+    {
+        std::lock_guard lock(m_hard_links_mutex);
+        forced = m_forced_inodes;
+    }
+    if (!forced.empty())
+        rules.forced = [&forced](std::uint64_t inode) {
+            return forced.contains(inode);
+        };
+    auto plan = plan_directory(rules, std::move(source), std::move(target));
+    for (const auto& linked : plan.hard_linked)
+        note_hard_link(linked.name, linked.info);
+    return plan;
+}
+
 void TreeMirror::reconcile(const std::string& path, BatchState& state, QuickCheck quick_check) {
     auto source_entries = m_source.list_directory(path);
     if (!source_entries) {
@@ -464,91 +511,43 @@ void TreeMirror::reconcile(const std::string& path, BatchState& state, QuickChec
         record_failure(state, path, ChangeKind::tree, 0, target_entries.error());
         return;
     }
-    std::unordered_map<std::string, EntryInfo> on_target;
-    on_target.reserve(target_entries->size());
-    for (auto& entry : *target_entries)
-        on_target.emplace(std::move(entry.name), std::move(entry.info));
-    if (path.empty())
-        on_target.erase(std::string(transport::k_marker_name)); // never mirrored or deleted
-    state.listed += on_target.size();
-    std::set<std::string> live_databases;
-    const std::set<std::string> companions = find_companions(path, *source_entries, live_databases);
+    auto plan = plan_directory_at(path, std::move(*source_entries), std::move(*target_entries),
+                                  quick_check);
+    state.listed += plan.target_entries;
 
     bool changed = false;
-    for (const auto& entry : *source_entries) {
-        if (path.empty() && transport::is_marker_path(entry.name))
-            continue; // a source's own marker (it was a mirror once) is not content
-        std::string child = base::join_rel(path, entry.name);
-        bool is_directory = entry.info.type == EntryType::directory;
-        auto found = on_target.find(entry.name);
-        const EntryInfo* existing = found == on_target.end() ? nullptr : &found->second;
-        // Never copied: its database's snapshot carries its content. One still on the target
-        // stays in `on_target` and is removed with the other target-only entries.
-        if (companions.contains(entry.name))
-            continue;
-        if (m_excludes.is_excluded(child, is_directory ? EntryKind::directory : EntryKind::file)) {
-            if (existing)
-                on_target.erase(found); // excluded entries on the target are left alone
-            continue;
-        }
-        if (is_directory) {
-            bool same_type = existing && existing->type == EntryType::directory;
-            if (!same_type) {
-                if (auto made = m_target.make_directory(child, entry.info); !made) {
-                    record_failure(state, child, ChangeKind::tree, 0, made.error());
-                    if (existing)
-                        on_target.erase(found);
-                    continue;
-                }
-                if (!existing)
-                    state.created.fetch_add(1);
-                changed = true;
+    for (const auto& dir : plan.directories) {
+        std::string child = base::join_rel(path, dir.name);
+        if (dir.make) {
+            if (auto made = m_target.make_directory(child, dir.source); !made) {
+                record_failure(state, child, ChangeKind::tree, 0, made.error());
+                continue;
             }
-            if (!same_type || attributes_differ(entry.info, *existing))
-                state.touch_with_ancestors(child);
-            if (existing)
-                on_target.erase(found);
-            reconcile(child, state, quick_check);
-            continue;
-        }
-        bool forced = false;
-        if (entry.info.type == EntryType::file) {
-            if (entry.info.link_count > 1)
-                note_hard_link(child, entry.info);
-            // Also with one link left: the names it was written through may be gone since.
-            std::lock_guard lock(m_hard_links_mutex);
-            forced = !m_forced_inodes.empty() && m_forced_inodes.contains(entry.info.inode);
-        }
-        if (quick_check == QuickCheck::not_trusted && entry.info.type == EntryType::file)
-            forced = true;
-        bool up_to_date = !forced && existing && existing->type == entry.info.type &&
-                          existing->size == entry.info.size && same_mtime(entry.info, *existing) &&
-                          existing->link_target == entry.info.link_target &&
-                          !live_databases.contains(entry.name);
-        if (up_to_date && attributes_differ(entry.info, *existing)) {
-            if (auto set = m_target.set_attributes(child, entry.info); !set)
-                record_failure(state, child, ChangeKind::attrib, 0, set.error());
-        } else if (!up_to_date) {
-            {
-                std::lock_guard lock(state.mutex);
-                state.target_known.insert_or_assign(
-                    child, existing ? std::optional<EntryInfo>(*existing) : std::nullopt);
-            }
-            submit_leaf(child, entry.info, existing ? ChangeKind::modify : ChangeKind::create, 0,
-                        state);
+            if (dir.absent)
+                state.created.fetch_add(1);
             changed = true;
         }
-        if (existing)
-            on_target.erase(found);
+        if (dir.attributes_differ)
+            state.touch_with_ancestors(child);
+        reconcile(child, state, quick_check);
     }
-    // What is left exists only on the target.
-    for (const auto& [name, info] : on_target) {
-        std::string child = base::join_rel(path, name);
-        bool is_directory = info.type == EntryType::directory;
-        if (m_excludes.is_excluded(child, is_directory ? EntryKind::directory : EntryKind::file))
-            continue;
-        if (deletes_allowed(state.phase)) {
-            state.removals.emplace_back(child, 0);
+    for (const auto& attributes : plan.attributes) {
+        std::string child = base::join_rel(path, attributes.name);
+        if (auto set = m_target.set_attributes(child, attributes.source); !set)
+            record_failure(state, child, ChangeKind::attrib, 0, set.error());
+    }
+    for (auto& leaf : plan.transfers) {
+        std::string child = base::join_rel(path, leaf.name);
+        {
+            std::lock_guard lock(state.mutex);
+            state.target_known.insert_or_assign(child, std::move(leaf.target));
+        }
+        submit_leaf(child, leaf.source, leaf.kind, 0, state);
+        changed = true;
+    }
+    if (deletes_allowed(state.phase)) {
+        for (const auto& extra : plan.extras) {
+            state.removals.emplace_back(base::join_rel(path, extra.name), 0);
             changed = true;
         }
     }
@@ -635,10 +634,31 @@ base::Status TreeMirror::sync_leaf(const std::string& path, const EntryInfo& sou
     auto existing = target_entry(path, state);
     if (!existing)
         return std::unexpected(existing.error());
-    if (!*existing)
+    auto sent = send_leaf(path, source_info, kind, *existing);
+    if (sent.created)
         state.created.fetch_add(1);
+    if (sent.snapshot) {
+        std::lock_guard lock(state.mutex);
+        state.snapshots.push_back(*sent.snapshot);
+    }
+    return sent.status;
+}
+
+TreeMirror::LeafOutcome TreeMirror::send_leaf(const std::string& path, const EntryInfo& source_info,
+                                              ChangeKind kind,
+                                              const std::optional<EntryInfo>& existing) {
+    LeafOutcome outcome;
+    outcome.created = !existing;
+    outcome.status = send_leaf_content(path, source_info, kind, existing, outcome.snapshot);
+    return outcome;
+}
+
+base::Status TreeMirror::send_leaf_content(const std::string& path, const EntryInfo& source_info,
+                                           ChangeKind kind,
+                                           const std::optional<EntryInfo>& existing,
+                                           std::optional<SnapshotLanded>& snapshot_landed) {
     if (source_info.type == EntryType::symlink) {
-        const auto& target = *existing;
+        const auto& target = existing;
         if (target && target->type == EntryType::symlink &&
             target->link_target == source_info.link_target) {
             if (attributes_differ(source_info, *target))
@@ -650,8 +670,8 @@ base::Status TreeMirror::sync_leaf(const std::string& path, const EntryInfo& sou
             m_counters.files_written.fetch_add(1, std::memory_order_relaxed);
         return linked;
     }
-    if (kind == ChangeKind::attrib && *existing && (*existing)->type == EntryType::file &&
-        (*existing)->size == source_info.size)
+    if (kind == ChangeKind::attrib && existing && existing->type == EntryType::file &&
+        existing->size == source_info.size)
         return m_target.set_attributes(path, source_info);
 
     auto fd = m_source.open_file(path);
@@ -667,7 +687,7 @@ base::Status TreeMirror::sync_leaf(const std::string& path, const EntryInfo& sou
     if (m_databases && m_databases->is_database(path, fd->get())) {
         fd->reset(); // not needed: the helper opens the database itself
         const TimePoint started = Clock::now();
-        auto snapshot = m_databases->mirror(path, file.info, *existing);
+        auto snapshot = m_databases->mirror(path, file.info, existing);
         if (!snapshot)
             return std::unexpected(snapshot.error());
         const TimePoint landed = Clock::now();
@@ -677,11 +697,10 @@ base::Status TreeMirror::sync_leaf(const std::string& path, const EntryInfo& sou
                        shown(path), snapshot->bytes_written,
                        snapshot->delta ? ", blocks compared" : "",
                        std::chrono::duration<double>(landed - started).count());
-        std::lock_guard lock(state.mutex);
-        state.snapshots.push_back(SnapshotLanded{path, started, landed});
+        snapshot_landed = SnapshotLanded{path, started, landed};
         return {};
     }
-    auto put = m_target.put_file(path, file, *existing);
+    auto put = m_target.put_file(path, file, existing);
     if (!put)
         return std::unexpected(put.error());
     m_counters.files_written.fetch_add(1, std::memory_order_relaxed);

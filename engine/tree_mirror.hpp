@@ -9,6 +9,7 @@
 
 #include "base/logger.hpp"
 #include "engine/database_mirror.hpp"
+#include "engine/directory_diff.hpp"
 #include "engine/exclude_filter.hpp"
 #include "engine/pending_changes.hpp"
 #include "engine/source_tree.hpp"
@@ -127,13 +128,43 @@ public:
     // whole-tree batch, kept up to date by the creations and deletions in between.
     std::uint64_t target_entries_estimate() const;
 
+    // The startup scan's seam (StartupScan compares one directory at a time on its own
+    // threads; everything below is thread-safe).
+
+    // Returns the plan that makes the target's directory `path` equal to the source's, given
+    // both listings (see plan_directory), and notes the hard-linked names it lists. Reads the
+    // headers of files with database companions when databases are mirrored.
+    DirectoryPlan plan_directory_at(const std::string& path,
+                                    std::vector<transport::DirEntry> source,
+                                    std::vector<transport::DirEntry> target,
+                                    QuickCheck quick_check);
+
+    struct LeafOutcome {
+        base::Status status;                    // not_found: the source changed meanwhile
+        bool created = false;                   // nothing was at `path` on the target before
+        std::optional<SnapshotLanded> snapshot; // a database mirrored through a snapshot
+    };
+    // Sends one leaf now, on the calling thread, given what the target holds at `path`.
+    LeafOutcome send_leaf(const std::string& path, const transport::EntryInfo& source_info,
+                          ChangeKind kind, const std::optional<transport::EntryInfo>& existing);
+
+    // True when the attribute policy carries an attribute on which the two differ.
+    bool attributes_differ(const transport::EntryInfo& source,
+                           const transport::EntryInfo& target) const;
+
+    // A comparison of the whole tree sends every name of the files whose names were not all
+    // known: returns those inodes before it starts, to forget once it has finished.
+    std::set<std::uint64_t> forced_inodes();
+    void forget_forced_inodes(const std::set<std::uint64_t>& inodes);
+
+    // Replaces the estimate with a count of the target's entries (a scan's).
+    void set_target_entries_estimate(std::uint64_t entries);
+
 private:
     struct BatchState;
 
     void apply_move(const Move& move, BatchState& state);
     void apply_change(const Change& change, BatchState& state);
-    // Whether a comparison may skip a file whose size and mtime match on the target.
-    enum class QuickCheck { trusted, not_trusted };
     // Looks up the target entries of every path in `changes` together (one round trip over
     // SSH) and keeps them for the leaves that need them.
     void prefetch_target(const std::vector<Change>& changes, BatchState& state);
@@ -147,6 +178,10 @@ private:
                      ChangeKind kind, unsigned attempts, BatchState& state);
     base::Status sync_leaf(const std::string& path, const transport::EntryInfo& source_info,
                            ChangeKind kind, BatchState& state);
+    base::Status send_leaf_content(const std::string& path, const transport::EntryInfo& source_info,
+                                   ChangeKind kind,
+                                   const std::optional<transport::EntryInfo>& existing,
+                                   std::optional<SnapshotLanded>& snapshot_landed);
     // When `path` is a companion of a source database: queues that database instead and
     // returns true.
     bool redirect_companion(const std::string& path, BatchState& state);
@@ -158,8 +193,6 @@ private:
                                           std::set<std::string>& live) const;
     void finish_directories(BatchState& state);
     bool deletes_allowed(Phase phase) const;
-    bool attributes_differ(const transport::EntryInfo& source,
-                           const transport::EntryInfo& target) const;
     // True when the target's mtime is the source's at the target's time resolution.
     bool same_mtime(const transport::EntryInfo& source, const transport::EntryInfo& target) const;
     void record_failure(BatchState& state, const std::string& path, ChangeKind kind,

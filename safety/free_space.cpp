@@ -64,4 +64,20 @@ base::Result<SpaceAvailable> read_free_space(const std::filesystem::path& path) 
     return available;
 }
 
+bool fits_twice(const FileSystemUse& source, const SpaceAvailable& available) {
+    if (source.bytes > available.bytes / 2)
+        return false;
+    return !available.inodes_known || source.inodes == 0 || source.inodes <= available.inodes / 2;
+}
+
+base::Result<FileSystemUse> read_file_system_use(const std::filesystem::path& path) {
+    struct statvfs fs {};
+    if (::statvfs(path.c_str(), &fs) != 0)
+        return base::fail_errno("statvfs " + path.string());
+    FileSystemUse use;
+    use.bytes = static_cast<std::uint64_t>(fs.f_blocks - fs.f_bfree) * fs.f_frsize;
+    use.inodes = fs.f_files >= fs.f_ffree ? fs.f_files - fs.f_ffree : 0;
+    return use;
+}
+
 } // namespace fsmirror::safety

@@ -30,6 +30,19 @@ struct SpaceAvailable {
 Finding check_free_space(const std::filesystem::path& target, const SpaceNeed& need,
                          const SpaceAvailable& available);
 
+// What a whole file system holds: an upper bound for any tree on it.
+struct FileSystemUse {
+    std::uint64_t bytes = 0;  // allocated (f_blocks - f_bfree)
+    std::uint64_t inodes = 0; // in use (f_files - f_ffree); 0 when it reports none
+};
+
+// True when twice `source` fits in `available` (bytes, and inodes where both are known): the
+// free-space estimate for any tree on that file system cannot exceed it.
+bool fits_twice(const FileSystemUse& source, const SpaceAvailable& available);
+
+// Returns what statvfs() says is in use on the file system holding `path`.
+base::Result<FileSystemUse> read_file_system_use(const std::filesystem::path& path);
+
 // Returns what statvfs() says is free on the file system holding `path`.
 base::Result<SpaceAvailable> read_free_space(const std::filesystem::path& path);
 

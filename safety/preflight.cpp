@@ -191,12 +191,27 @@ PreflightReport run_preflight(const PreflightRequest& request) {
     // mirrored at all (and walking "/" as a target would take minutes).
     if (!source_ok || refused)
         return report;
-    auto census = take_census(request.source, RootMarker::count);
+    // The free-space check needs the source's bytes only when the target could be short of
+    // room. When twice what the source's whole file system uses (the estimate's worst case:
+    // every file missing, and each as large as the tree while in flight) fits in what the
+    // target has free, the tree fits too, and the census lists directories without reading
+    // a single file's size.
+    const fs::path measured = listing.exists ? request.target : request.target.parent_path();
+    std::optional<base::Result<SpaceAvailable>> available;
+    if (target_ok)
+        available = read_free_space(measured);
+    const auto source_use = read_file_system_use(request.source);
+    const bool bounded =
+        available && *available && source_use && fits_twice(*source_use, **available);
+    const bool sizes_needed = target_ok && !bounded;
+    auto census = take_census(request.source, RootMarker::count,
+                              sizes_needed ? CensusDetail::sizes : CensusDetail::counts_only);
     if (!census) {
         out.push_back(could_not_check("inotify-watches", request.source, census.error().message));
         return report;
     }
     report.watches_needed = census->directories;
+    report.directories_counted = census->directories;
 
     if (request.watches == WatchCheck::yes) {
         if (auto limit = read_max_user_watches()) {
@@ -211,6 +226,15 @@ PreflightReport run_preflight(const PreflightRequest& request) {
 
     if (!target_ok)
         return report;
+    if (bounded) {
+        out.push_back(Finding{"free-space", request.target.string(), Severity::ok,
+                              fmt::format("the source's whole file system uses {} and {} inodes; "
+                                          "{} free",
+                                          human_bytes(source_use->bytes), source_use->inodes,
+                                          human_bytes((*available)->bytes)),
+                              ""});
+        return report;
+    }
     SpaceNeed need;
     need.source_bytes = census->bytes;
     need.largest_file = census->largest_file;
@@ -222,11 +246,10 @@ PreflightReport run_preflight(const PreflightRequest& request) {
             need.target_entries = existing->entries;
         }
     }
-    const fs::path measured = listing.exists ? request.target : request.target.parent_path();
-    if (auto available = read_free_space(measured))
-        out.push_back(check_free_space(request.target, need, *available));
+    if (*available)
+        out.push_back(check_free_space(request.target, need, **available));
     else
-        out.push_back(could_not_check("free-space", request.target, available.error().message));
+        out.push_back(could_not_check("free-space", request.target, (*available).error().message));
     return report;
 }
 

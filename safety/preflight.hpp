@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <vector>
 
 namespace fsmirror::safety {
@@ -37,6 +38,9 @@ struct PreflightRequest {
 struct PreflightReport {
     std::vector<Finding> findings;    // in the order the checks ran
     std::uint64_t watches_needed = 0; // this sync's directories, for the next sync's request
+    // The source's directories as the census counted them (excluded ones included), so that
+    // choosing the event source need not walk the tree again; nullopt when not counted.
+    std::optional<std::uint64_t> directories_counted;
     // True when no finding is an error.
     bool passed() const;
 };

@@ -19,7 +19,7 @@ namespace {
 
 // Counts the directory open at `fd` (consumed) into `census`; returns false when it cannot
 // be read at all.
-bool walk(int fd, bool is_root, RootMarker marker, TreeCensus& census) {
+bool walk(int fd, bool is_root, RootMarker marker, CensusDetail detail, TreeCensus& census) {
     DIR* dir = ::fdopendir(fd);
     if (!dir) {
         ::close(fd);
@@ -33,6 +33,12 @@ bool walk(int fd, bool is_root, RootMarker marker, TreeCensus& census) {
         if (marker == RootMarker::skip &&
             (transport::is_temp_name(name) || (is_root && transport::is_marker_path(name))))
             continue;
+        if (detail == CensusDetail::counts_only && item->d_type != DT_UNKNOWN) {
+            ++census.entries;
+            if (item->d_type == DT_DIR)
+                subdirectories.emplace_back(name);
+            continue;
+        }
         struct stat st {};
         if (::fstatat(::dirfd(dir), item->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
             continue; // vanished meanwhile
@@ -51,7 +57,7 @@ bool walk(int fd, bool is_root, RootMarker marker, TreeCensus& census) {
         if (child < 0)
             continue;
         ++census.directories;
-        walk(child, false, marker, census);
+        walk(child, false, marker, detail, census);
     }
     ::closedir(dir);
     return true;
@@ -59,13 +65,14 @@ bool walk(int fd, bool is_root, RootMarker marker, TreeCensus& census) {
 
 } // namespace
 
-base::Result<TreeCensus> take_census(const std::filesystem::path& root, RootMarker marker) {
+base::Result<TreeCensus> take_census(const std::filesystem::path& root, RootMarker marker,
+                                     CensusDetail detail) {
     int fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return base::fail_errno("open directory " + root.string());
     TreeCensus census;
     census.directories = 1;
-    if (!walk(fd, true, marker, census))
+    if (!walk(fd, true, marker, detail, census))
         return base::fail_errno("read directory " + root.string());
     return census;
 }

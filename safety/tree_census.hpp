@@ -1,6 +1,7 @@
 #pragma once
 // One walk over a local tree that counts what the pre-flight checks need: directories (one
-// inotify watch each), entries (inodes) and allocated bytes (what `du` reports).
+// inotify watch each), entries (inodes) and, when asked, allocated bytes (what `du` reports).
+// Without bytes the walk reads only directories (d_type): no stat of every file.
 
 #include "base/error.hpp"
 #include "transport/transport.hpp"
@@ -23,10 +24,17 @@ enum class RootMarker {
     skip,  // a target: fsmirror's `.fsmirror` marker and temp files are not content
 };
 
+// What the census reads besides the directories.
+enum class CensusDetail {
+    sizes,       // stat every entry: bytes and largest_file are filled
+    counts_only, // directory listings only: bytes and largest_file stay 0
+};
+
 // Walks `root` without following symlinks. Entries that vanish meanwhile are skipped;
 // unreadable subdirectories are counted as entries and not entered. Returns the error when the
 // root itself cannot be read.
-base::Result<TreeCensus> take_census(const std::filesystem::path& root, RootMarker marker);
+base::Result<TreeCensus> take_census(const std::filesystem::path& root, RootMarker marker,
+                                     CensusDetail detail = CensusDetail::sizes);
 
 // Walks a target through `target` (an SSH target, one listing per directory) with
 // RootMarker::skip. Sizes are the files' lengths, not their allocated blocks (which the

@@ -111,6 +111,28 @@ void MirrorFixture::start(const std::vector<std::string>& extra_args) {
     REQUIRE(m_daemon->count_in_log("events from " + events_under_test()) >= 1);
 }
 
+void MirrorFixture::launch(const std::vector<std::string>& extra_args) {
+    REQUIRE_FALSE(m_daemon);
+    std::vector<std::string> argv = m_prefix;
+    argv.insert(argv.end(), {fsmirror_binary().string(), "run", "--source", m_source.string(),
+                             "--target", m_target.string(), "--delay", k_test_delay, "--log-level",
+                             "debug", "--events", events_under_test()});
+    argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+    m_daemon = std::make_unique<ChildProcess>(test_support::ChildOptions{
+        .argv = argv, .log_file = m_dir / "daemon.log", .working_directory = std::nullopt});
+}
+
+void MirrorFixture::wait_for_initial_sync(std::chrono::milliseconds timeout) {
+    REQUIRE(m_daemon);
+    const bool finished = test_support::wait_until(
+        [&] { return m_daemon->count_in_log(k_initial_sync_line) >= 1 || !m_daemon->running(); },
+        timeout);
+    INFO("daemon log:\n" << log_tail());
+    REQUIRE(finished);
+    REQUIRE(m_daemon->running());
+    REQUIRE(m_daemon->count_in_log(k_initial_sync_line) >= 1);
+}
+
 void MirrorFixture::start_with_args(const std::vector<std::string>& args,
                                     const std::optional<fs::path>& working_directory,
                                     std::size_t expected_syncs) {

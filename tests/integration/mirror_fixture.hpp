@@ -74,6 +74,11 @@ public:
     // within 30 s, and that it uses E.
     void start(const std::vector<std::string>& extra_args = {});
 
+    // Starts the daemon as start() does but returns at once, for changes made while its
+    // initial sync runs; wait_for_initial_sync() then REQUIREs that sync's end within `timeout`.
+    void launch(const std::vector<std::string>& extra_args = {});
+    void wait_for_initial_sync(std::chrono::milliseconds timeout);
+
     // Starts `fsmirror <args...>` verbatim from `working_directory` (the test's own when
     // nullopt) and REQUIREs `expected_syncs` "initial sync finished" lines within 30 s.
     void start_with_args(const std::vector<std::string>& args,

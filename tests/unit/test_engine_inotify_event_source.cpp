@@ -30,8 +30,8 @@ struct Watched {
     Watched() { fs::create_directories(root); }
 
     void start() {
-        events =
-            make_event_source(EventSourceKind::inotify, EventSourceOptions{root, nullptr, &logger});
+        events = make_event_source(EventSourceKind::inotify,
+                                   EventSourceOptions{root, nullptr, &logger, std::nullopt});
         REQUIRE(events->start());
     }
 

@@ -116,6 +116,12 @@ TEST_CASE("a census counts directories, entries and allocated bytes", "[safety][
     auto as_target = take_census(dir.path(), RootMarker::skip);
     REQUIRE(as_target);
     CHECK(as_target->entries == 5);
+    // Directories only: the same counts without a stat per file.
+    auto counts = take_census(dir.path(), RootMarker::count, CensusDetail::counts_only);
+    REQUIRE(counts);
+    CHECK(counts->directories == 3);
+    CHECK(counts->entries == 6);
+    CHECK(counts->bytes == 0);
     CHECK_FALSE(take_census(dir / "missing", RootMarker::count));
 }
 
@@ -207,4 +213,15 @@ TEST_CASE("the target listing reads the marker and skips temp files and ignored 
     listing = read_target_listing(dir.path());
     REQUIRE(listing);
     CHECK(listing->marker == MarkerKind::directory);
+}
+
+TEST_CASE("a source file system that fits twice in the target's free space needs no census of "
+          "sizes",
+          "[safety][free_space]") {
+    CHECK(fits_twice(FileSystemUse{10, 5}, SpaceAvailable{20, 10, true}));
+    CHECK_FALSE(fits_twice(FileSystemUse{11, 5}, SpaceAvailable{20, 10, true}));
+    CHECK_FALSE(fits_twice(FileSystemUse{10, 6}, SpaceAvailable{20, 10, true}));
+    // Inodes count only where both sides report them.
+    CHECK(fits_twice(FileSystemUse{10, 6}, SpaceAvailable{20, 0, false}));
+    CHECK(fits_twice(FileSystemUse{10, 0}, SpaceAvailable{20, 0, true}));
 }
