@@ -31,29 +31,37 @@ void WorkerPool::submit(std::function<void()> task) {
 
 void WorkerPool::wait_idle() {
     std::unique_lock lock(m_mutex);
-    m_idle.wait(lock, [this] { return m_queue.empty() && m_running == 0; });
+    for (;;) {
+        if (!m_queue.empty()) {
+            run_front(lock);
+            continue;
+        }
+        if (m_running == 0)
+            return;
+        m_idle.wait(lock, [this] { return m_running == 0; });
+    }
+}
+
+void WorkerPool::run_front(std::unique_lock<std::mutex>& lock) {
+    std::function<void()> task = std::move(m_queue.front());
+    m_queue.pop_front();
+    ++m_running;
+    lock.unlock();
+    m_space_available.notify_one();
+    task();
+    lock.lock();
+    --m_running;
+    if (m_queue.empty() && m_running == 0)
+        m_idle.notify_all();
 }
 
 void WorkerPool::run() {
+    std::unique_lock lock(m_mutex);
     for (;;) {
-        std::function<void()> task;
-        {
-            std::unique_lock lock(m_mutex);
-            m_work_available.wait(lock, [this] { return m_stopping || !m_queue.empty(); });
-            if (m_queue.empty())
-                return;
-            task = std::move(m_queue.front());
-            m_queue.pop_front();
-            ++m_running;
-        }
-        m_space_available.notify_one();
-        task();
-        {
-            std::lock_guard lock(m_mutex);
-            --m_running;
-            if (m_queue.empty() && m_running == 0)
-                m_idle.notify_all();
-        }
+        m_work_available.wait(lock, [this] { return m_stopping || !m_queue.empty(); });
+        if (m_queue.empty())
+            return;
+        run_front(lock);
     }
 }
 

@@ -23,13 +23,18 @@ public:
     // Queues `task`; blocks while the queue is full. Tasks must not throw.
     void submit(std::function<void()> task);
 
-    // Returns once every task submitted so far has finished.
+    // Returns once every task submitted so far has finished. Runs queued tasks on the calling
+    // thread meanwhile, so a batch of one file is copied by the thread that planned it instead
+    // of waiting for a worker to be scheduled (on a busy machine, the tail of the latency).
     void wait_idle();
 
     unsigned size() const { return static_cast<unsigned>(m_threads.size()); }
 
 private:
     void run();
+
+    // Runs the task at the front of the queue with `lock` (on m_mutex) released meanwhile.
+    void run_front(std::unique_lock<std::mutex>& lock);
 
     std::mutex m_mutex;
     std::condition_variable m_work_available;
