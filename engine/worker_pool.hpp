@@ -20,7 +20,9 @@ public:
     WorkerPool(const WorkerPool&) = delete;
     WorkerPool& operator=(const WorkerPool&) = delete;
 
-    // Queues `task`; blocks while the queue is full. Tasks must not throw.
+    // Queues `task`; blocks while the queue is full. Tasks must not throw. A task submitted to
+    // an empty queue wakes no worker: it runs with the next one submitted, or in wait_idle,
+    // which every caller must therefore reach.
     void submit(std::function<void()> task);
 
     // Returns once every task submitted so far has finished. Runs queued tasks on the calling

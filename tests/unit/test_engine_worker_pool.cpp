@@ -39,6 +39,7 @@ TEST_CASE("wait_idle runs queued tasks on the waiting thread while the workers a
         changed.notify_all();
         changed.wait_for(lock, 5s, [&] { return second_done; });
     });
+    pool.submit([] {}); // wakes the worker, which takes the first task
     {
         std::unique_lock lock(mutex);
         changed.wait(lock, [&] { return first_running; });
@@ -51,4 +52,21 @@ TEST_CASE("wait_idle runs queued tasks on the waiting thread while the workers a
     });
     pool.wait_idle();
     CHECK(second_ran_on == std::this_thread::get_id());
+}
+
+TEST_CASE("a queue limit of one still makes progress", "[engine][worker_pool]") {
+    WorkerPool pool{1, 1};
+    std::atomic<int> done{0};
+    for (int i = 0; i < 20; ++i)
+        pool.submit([&] { done.fetch_add(1); });
+    pool.wait_idle();
+    CHECK(done.load() == 20);
+}
+
+TEST_CASE("a task alone runs on the waiting thread", "[engine][worker_pool]") {
+    WorkerPool pool{2};
+    std::thread::id ran_on;
+    pool.submit([&] { ran_on = std::this_thread::get_id(); });
+    pool.wait_idle();
+    CHECK(ran_on == std::this_thread::get_id());
 }
