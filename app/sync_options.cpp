@@ -510,8 +510,8 @@ std::string sync_options_help() {
         recognised by its header and mirrored as a consistent snapshot taken through
         SQLite; its companion files are never copied (see docs/sqlite.md).
     --sqlite-interval SECONDS
-        Snapshot a database that keeps changing at most once per SECONDS. Default: the
-        batching delay.
+        Snapshot a database that keeps changing about once per SECONDS (timed to land that
+        long after the previous one). Default: the batching delay.
     --sqlite-temp-dir DIR
         Where snapshots are written before they are sent (a directory of this user's).
         Default $TMPDIR/fsmirror, else /var/tmp/fsmirror.

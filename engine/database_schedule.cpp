@@ -60,12 +60,22 @@ void DatabaseSchedule::move(const std::string& from, const std::string& to) {
         m_entries.insert_or_assign(std::move(path), entry);
 }
 
+std::chrono::nanoseconds DatabaseSchedule::lead(const Entry& entry) const {
+    // Capped at half the delay: a snapshot that suddenly takes longer than the delay must not
+    // turn into snapshots back to back.
+    const auto longest = *std::max_element(entry.durations.begin(), entry.durations.end());
+    return std::min(longest, m_options.delay / 2);
+}
+
 std::optional<TimePoint> DatabaseSchedule::due_at(const Entry& entry) const {
     if (!entry.waiting_since)
         return std::nullopt;
-    TimePoint due = *entry.waiting_since + m_options.delay;
+    // Both bounds are about landings: a change lands `delay` after it was seen, and
+    // snapshots land about `interval` apart, since each started `lead` before its landing.
+    const auto early = lead(entry);
+    TimePoint due = *entry.waiting_since + m_options.delay - early;
     if (entry.last_started)
-        due = std::max(due, *entry.last_started + m_options.interval);
+        due = std::max(due, *entry.last_started + m_options.interval - early);
     return std::max(due, entry.not_before);
 }
 
@@ -99,6 +109,8 @@ std::optional<std::chrono::nanoseconds>
 DatabaseSchedule::landed(const std::string& database, TimePoint started, TimePoint landed) {
     Entry& entry = m_entries[database];
     entry.last_started = started;
+    entry.durations[entry.next_duration] = std::max(std::chrono::nanoseconds(0), landed - started);
+    entry.next_duration = (entry.next_duration + 1) % k_durations_kept;
     entry.not_before = {};
     entry.attempts = 0;
     std::optional<TimePoint> carried = entry.in_flight_since;

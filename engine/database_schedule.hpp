@@ -1,12 +1,17 @@
 #pragma once
-// When each SQLite database of a sync is snapshotted again. A database that changes all the
-// time (every commit touches its -wal) is snapshotted at most once per `interval`, always with
-// its newest state, and never sooner than `delay` after its oldest unmirrored change. Also
-// keeps what the recovery point is: how old the oldest change not yet on the target is.
+// When each SQLite database of a sync is snapshotted again. A snapshot is aimed to *land* on
+// the target `delay` after the database's oldest unmirrored change, and at most once per
+// `interval` for a database that changes all the time (every commit touches its -wal), always
+// with its newest state. Taking and sending a snapshot takes time (a helper process, SQLite's
+// backup API, the copy), so it starts that much earlier: by the longest of the database's last
+// few snapshot durations, never by more than half the delay. Counting from the start instead
+// put the recovery point of a busy database at delay + one snapshot's time. Also keeps what
+// the recovery point is: how old the oldest change not yet on the target is.
 // A plain single-threaded structure that never reads the clock: callers pass `now`.
 
 #include "engine/pending_changes.hpp"
 
+#include <array>
 #include <chrono>
 #include <map>
 #include <optional>
@@ -16,8 +21,9 @@
 namespace fsmirror::engine {
 
 struct DatabaseScheduleOptions {
-    std::chrono::nanoseconds delay{std::chrono::seconds(1)};    // the sync's batching delay
-    std::chrono::nanoseconds interval{std::chrono::seconds(1)}; // between two snapshot starts
+    std::chrono::nanoseconds delay{std::chrono::seconds(1)}; // the sync's batching delay
+    // Between two snapshots of one database that keeps changing (landing to landing, about).
+    std::chrono::nanoseconds interval{std::chrono::seconds(1)};
 };
 
 class DatabaseSchedule {
@@ -55,9 +61,9 @@ public:
     std::vector<Due> take_due(TimePoint now);
 
     // Records that a snapshot of `database` that started at `started` landed on the target at
-    // `landed` (learning the database if needed). Returns the recovery point it achieved, from
-    // the oldest change it carried to `landed`; nullopt when no change was waiting for it
-    // (the initial sync, a rescan).
+    // `landed` (learning the database if needed); its duration moves the next ones earlier. Returns
+    // the recovery point it achieved, from the oldest change it carried to `landed`; nullopt when
+    // no change was waiting for it (the initial sync, a rescan).
     std::optional<std::chrono::nanoseconds> landed(const std::string& database, TimePoint started,
                                                    TimePoint landed);
 
@@ -77,15 +83,25 @@ public:
     std::size_t unmirrored_count() const;
 
 private:
+    // How many recent snapshot durations the lead is taken from: enough to ride out one slow
+    // snapshot on a loaded machine, few enough to follow a database that grew.
+    static constexpr std::size_t k_durations_kept = 4;
+
     struct Entry {
         std::optional<TimePoint> waiting_since;   // oldest change not yet in a snapshot
         std::optional<TimePoint> in_flight_since; // the same, for the snapshot running now
         std::optional<TimePoint> last_started;    // of the last snapshot attempt
         TimePoint not_before{};                   // after a failure: the backoff
         unsigned attempts = 0;                    // failures since the last landing
+        // Start to landing of the last snapshots that landed (zero: none yet).
+        std::array<std::chrono::nanoseconds, k_durations_kept> durations{};
+        std::size_t next_duration = 0; // where the next duration goes in `durations`
     };
 
     std::optional<TimePoint> due_at(const Entry& entry) const;
+
+    // How much earlier than its landing time a snapshot of `entry` starts.
+    std::chrono::nanoseconds lead(const Entry& entry) const;
 
     DatabaseScheduleOptions m_options;
     std::map<std::string, Entry> m_entries;

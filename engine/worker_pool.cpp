@@ -23,37 +23,53 @@ WorkerPool::~WorkerPool() {
 
 void WorkerPool::submit(std::function<void()> task) {
     std::unique_lock lock(m_mutex);
-    m_space_available.wait(lock, [this] { return m_queue.size() < m_queue_limit; });
+    if (m_queue.size() >= m_queue_limit) {
+        m_work_available.notify_all(); // the queue's first task may not have woken anyone
+        m_space_available.wait(lock, [this] { return m_queue.size() < m_queue_limit; });
+    }
+    // A task alone in the queue is left for wait_idle: waking a worker for it costs a thread
+    // switch and, on a busy machine, a wait for a core, for the one file of a small batch.
+    // The next task wakes a worker, which takes this one first.
+    const bool alone = m_queue.empty();
     m_queue.push_back(std::move(task));
     lock.unlock();
-    m_work_available.notify_one();
+    if (!alone)
+        m_work_available.notify_one();
 }
 
 void WorkerPool::wait_idle() {
     std::unique_lock lock(m_mutex);
-    m_idle.wait(lock, [this] { return m_queue.empty() && m_running == 0; });
+    for (;;) {
+        if (!m_queue.empty()) {
+            run_front(lock);
+            continue;
+        }
+        if (m_running == 0)
+            return;
+        m_idle.wait(lock, [this] { return m_running == 0; });
+    }
+}
+
+void WorkerPool::run_front(std::unique_lock<std::mutex>& lock) {
+    std::function<void()> task = std::move(m_queue.front());
+    m_queue.pop_front();
+    ++m_running;
+    lock.unlock();
+    m_space_available.notify_one();
+    task();
+    lock.lock();
+    --m_running;
+    if (m_queue.empty() && m_running == 0)
+        m_idle.notify_all();
 }
 
 void WorkerPool::run() {
+    std::unique_lock lock(m_mutex);
     for (;;) {
-        std::function<void()> task;
-        {
-            std::unique_lock lock(m_mutex);
-            m_work_available.wait(lock, [this] { return m_stopping || !m_queue.empty(); });
-            if (m_queue.empty())
-                return;
-            task = std::move(m_queue.front());
-            m_queue.pop_front();
-            ++m_running;
-        }
-        m_space_available.notify_one();
-        task();
-        {
-            std::lock_guard lock(m_mutex);
-            --m_running;
-            if (m_queue.empty() && m_running == 0)
-                m_idle.notify_all();
-        }
+        m_work_available.wait(lock, [this] { return m_stopping || !m_queue.empty(); });
+        if (m_queue.empty())
+            return;
+        run_front(lock);
     }
 }
 

@@ -20,16 +20,23 @@ public:
     WorkerPool(const WorkerPool&) = delete;
     WorkerPool& operator=(const WorkerPool&) = delete;
 
-    // Queues `task`; blocks while the queue is full. Tasks must not throw.
+    // Queues `task`; blocks while the queue is full. Tasks must not throw. A task submitted to
+    // an empty queue wakes no worker: it runs with the next one submitted, or in wait_idle,
+    // which every caller must therefore reach.
     void submit(std::function<void()> task);
 
-    // Returns once every task submitted so far has finished.
+    // Returns once every task submitted so far has finished. Runs queued tasks on the calling
+    // thread meanwhile, so a batch of one file is copied by the thread that planned it instead
+    // of waiting for a worker to be scheduled (on a busy machine, the tail of the latency).
     void wait_idle();
 
     unsigned size() const { return static_cast<unsigned>(m_threads.size()); }
 
 private:
     void run();
+
+    // Runs the task at the front of the queue with `lock` (on m_mutex) released meanwhile.
+    void run_front(std::unique_lock<std::mutex>& lock);
 
     std::mutex m_mutex;
     std::condition_variable m_work_available;

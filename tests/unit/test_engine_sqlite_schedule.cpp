@@ -41,12 +41,52 @@ TEST_CASE("a database that keeps changing is snapshotted once per interval",
     REQUIRE(due_names(schedule, t0 + 200ms).size() == 1);
     CHECK(schedule.landed("app.db", t0 + 200ms, t0 + 300ms) == 300ms);
     schedule.note_change("app.db", t0 + 310ms);
-    // Not 200 ms after the change: 5 s after the last snapshot started.
-    CHECK(schedule.next_due() == t0 + 200ms + 5s);
+    // Not 200 ms after the change: 5 s after the last snapshot started, less the 100 ms it
+    // took, so that the next one lands 5 s after the last one did.
+    CHECK(schedule.next_due() == t0 + 200ms + 5s - 100ms);
     CHECK(due_names(schedule, t0 + 5s).empty());
-    CHECK(due_names(schedule, t0 + 5200ms).size() == 1);
+    CHECK(due_names(schedule, t0 + 5100ms).size() == 1);
     // The recovery point counts from the oldest change carried.
-    CHECK(schedule.landed("app.db", t0 + 5200ms, t0 + 5300ms) == 5300ms - 310ms);
+    CHECK(schedule.landed("app.db", t0 + 5100ms, t0 + 5200ms) == 5200ms - 310ms);
+}
+
+TEST_CASE("a snapshot starts early by its recent duration, to land a delay after the change",
+          "[engine][sqlite][schedule]") {
+    DatabaseSchedule schedule({1s, 1s});
+    schedule.note_change("app.db", t0);
+    CHECK(schedule.next_due() == t0 + 1s); // no duration known yet
+    REQUIRE(due_names(schedule, t0 + 1s).size() == 1);
+    CHECK(schedule.landed("app.db", t0 + 1s, t0 + 1300ms) == 1300ms);
+
+    SECTION("the next change lands a delay after it was seen") {
+        schedule.note_change("app.db", t0 + 1500ms);
+        CHECK(schedule.next_due() == t0 + 2500ms - 300ms);
+        REQUIRE(due_names(schedule, t0 + 2200ms).size() == 1);
+        CHECK(schedule.landed("app.db", t0 + 2200ms, t0 + 2500ms) == 1s);
+    }
+    SECTION("a database written all the time lands a delay after its first change each time") {
+        schedule.note_change("app.db", t0 + 1001ms); // just after the last snapshot started
+        CHECK(schedule.next_due() == t0 + 2001ms - 300ms);
+        REQUIRE(due_names(schedule, t0 + 1701ms).size() == 1);
+        CHECK(schedule.landed("app.db", t0 + 1701ms, t0 + 2001ms) == 1s);
+    }
+    SECTION("the longest of the recent durations counts, then the slow one is forgotten") {
+        for (int i = 1; i <= 4; ++i) {
+            const TimePoint start = t0 + i * 10s;
+            schedule.note_change("app.db", start - 1s);
+            REQUIRE(due_names(schedule, start).size() == 1);
+            schedule.landed("app.db", start, start + 100ms);
+            schedule.note_change("app.db", start + 2s);
+            const auto lead = i < 4 ? 300ms : 100ms;
+            CHECK(schedule.next_due() == start + 3s - lead);
+        }
+    }
+    SECTION("never more than half the delay early") {
+        REQUIRE(schedule.take_due(t0 + 1s).empty());
+        schedule.landed("app.db", t0 + 1500ms, t0 + 4s);
+        schedule.note_change("app.db", t0 + 5s);
+        CHECK(schedule.next_due() == t0 + 5500ms);
+    }
 }
 
 TEST_CASE("an interval shorter than the delay leaves the delay in charge",
@@ -56,7 +96,7 @@ TEST_CASE("an interval shorter than the delay leaves the delay in charge",
     REQUIRE(due_names(schedule, t0 + 1s).size() == 1);
     schedule.landed("a.db", t0 + 1s, t0 + 1100ms);
     schedule.note_change("a.db", t0 + 1200ms);
-    CHECK(schedule.next_due() == t0 + 2200ms);
+    CHECK(schedule.next_due() == t0 + 2200ms - 100ms); // less the last snapshot's 100 ms
 }
 
 TEST_CASE("snapshots taken by the tree comparison count too", "[engine][sqlite][schedule]") {
