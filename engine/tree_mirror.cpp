@@ -563,29 +563,31 @@ void TreeMirror::submit_leaf(const std::string& path, const EntryInfo& source_in
     }
     if (kind != ChangeKind::attrib && !state.content_leaves.insert(path).second)
         return; // already on its way in this batch
-    m_pool.submit([this, path, source_info, kind, attempts, &state] {
-        if (source_info.type == EntryType::file && source_info.link_count > 1) {
-            bool unknown_names = false;
-            auto others = note_hard_link(path, source_info, &unknown_names);
-            std::lock_guard lock(state.mutex);
-            state.other_links.insert(state.other_links.end(), others.begin(), others.end());
-            state.rescan_needed = state.rescan_needed || unknown_names;
-        }
-        if (auto synced = sync_leaf(path, source_info, kind, state); !synced) {
-            if (synced.error().kind == base::ErrorKind::not_found) {
-                // It changed again while we looked; the event for that is on its way. When
-                // that was a rename, the change must follow the file (see apply_change).
-                m_logger.debug("{} changed during transfer: {}", shown(path),
-                               synced.error().message);
-                if (kind != ChangeKind::attrib) {
-                    std::lock_guard lock(state.mutex);
-                    state.vanished.push_back(Change{path, kind, attempts});
-                }
-                return;
+    m_pool.submit(
+        [this, path, source_info, kind, attempts, &state] {
+            if (source_info.type == EntryType::file && source_info.link_count > 1) {
+                bool unknown_names = false;
+                auto others = note_hard_link(path, source_info, &unknown_names);
+                std::lock_guard lock(state.mutex);
+                state.other_links.insert(state.other_links.end(), others.begin(), others.end());
+                state.rescan_needed = state.rescan_needed || unknown_names;
             }
-            record_failure(state, path, kind, attempts, synced.error());
-        }
-    });
+            if (auto synced = sync_leaf(path, source_info, kind, state); !synced) {
+                if (synced.error().kind == base::ErrorKind::not_found) {
+                    // It changed again while we looked; the event for that is on its way. When
+                    // that was a rename, the change must follow the file (see apply_change).
+                    m_logger.debug("{} changed during transfer: {}", shown(path),
+                                   synced.error().message);
+                    if (kind != ChangeKind::attrib) {
+                        std::lock_guard lock(state.mutex);
+                        state.vanished.push_back(Change{path, kind, attempts});
+                    }
+                    return;
+                }
+                record_failure(state, path, kind, attempts, synced.error());
+            }
+        },
+        WorkerPool::Wake::caller); // apply_batch ends in wait_idle
 }
 
 bool TreeMirror::redirect_companion(const std::string& path, BatchState& state) {

@@ -21,19 +21,17 @@ WorkerPool::~WorkerPool() {
         thread.join();
 }
 
-void WorkerPool::submit(std::function<void()> task) {
+void WorkerPool::submit(std::function<void()> task, Wake wake) {
     std::unique_lock lock(m_mutex);
     if (m_queue.size() >= m_queue_limit) {
         m_work_available.notify_all(); // the queue's first task may not have woken anyone
         m_space_available.wait(lock, [this] { return m_queue.size() < m_queue_limit; });
     }
-    // A task alone in the queue is left for wait_idle: waking a worker for it costs a thread
-    // switch and, on a busy machine, a wait for a core, for the one file of a small batch.
-    // The next task wakes a worker, which takes this one first.
-    const bool alone = m_queue.empty();
+    // With Wake::caller the next task wakes a worker, which takes this one first.
+    const bool left_to_caller = wake == Wake::caller && m_queue.empty();
     m_queue.push_back(std::move(task));
     lock.unlock();
-    if (!alone)
+    if (!left_to_caller)
         m_work_available.notify_one();
 }
 

@@ -20,10 +20,18 @@ public:
     WorkerPool(const WorkerPool&) = delete;
     WorkerPool& operator=(const WorkerPool&) = delete;
 
-    // Queues `task`; blocks while the queue is full. Tasks must not throw. A task submitted to
-    // an empty queue wakes no worker: it runs with the next one submitted, or in wait_idle,
-    // which every caller must therefore reach.
-    void submit(std::function<void()> task);
+    // Who runs a task that arrives to an empty queue.
+    enum class Wake {
+        // A worker, at once: for callers that wait for their tasks by other means.
+        worker,
+        // Nobody yet: it runs with the next task submitted, or in wait_idle, which the caller
+        // promises to reach. Waking a worker for the one file of a small batch costs a thread
+        // switch and, on a busy machine, a wait for a core (W1's latency tail).
+        caller,
+    };
+
+    // Queues `task`; blocks while the queue is full. Tasks must not throw.
+    void submit(std::function<void()> task, Wake wake = Wake::worker);
 
     // Returns once every task submitted so far has finished. Runs queued tasks on the calling
     // thread meanwhile, so a batch of one file is copied by the thread that planned it instead

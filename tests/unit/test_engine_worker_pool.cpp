@@ -63,10 +63,28 @@ TEST_CASE("a queue limit of one still makes progress", "[engine][worker_pool]") 
     CHECK(done.load() == 20);
 }
 
-TEST_CASE("a task alone runs on the waiting thread", "[engine][worker_pool]") {
+TEST_CASE("a task alone left to the caller runs on the waiting thread", "[engine][worker_pool]") {
     WorkerPool pool{2};
     std::thread::id ran_on;
-    pool.submit([&] { ran_on = std::this_thread::get_id(); });
+    pool.submit([&] { ran_on = std::this_thread::get_id(); }, WorkerPool::Wake::caller);
     pool.wait_idle();
     CHECK(ran_on == std::this_thread::get_id());
+}
+
+TEST_CASE("a task alone runs on a worker by default, without wait_idle", "[engine][worker_pool]") {
+    // The startup scan waits for its transfers by counting them, never in wait_idle.
+    WorkerPool pool{2};
+    std::mutex mutex;
+    std::condition_variable changed;
+    bool ran = false;
+    std::thread::id ran_on;
+    pool.submit([&] {
+        std::lock_guard lock(mutex);
+        ran = true;
+        ran_on = std::this_thread::get_id();
+        changed.notify_all();
+    });
+    std::unique_lock lock(mutex);
+    REQUIRE(changed.wait_for(lock, 10s, [&] { return ran; }));
+    CHECK(ran_on != std::this_thread::get_id());
 }
