@@ -944,9 +944,16 @@ Config Parser::parse_document(const YAML::Node& root) const {
     return config;
 }
 
+// Lists and mappings nested deeper than this are refused before yaml-cpp builds a tree of
+// them: fsmirror.yml needs five levels, and yaml-cpp recurses once per level (up to its own
+// limit of 2000) in code no sanitizer sees.
+constexpr int k_max_nesting = 32;
+
 // Records where each document of a stream starts (its first node, as YAML::Node::Mark() says),
-// and nothing else.
+// and refuses nesting deeper than k_max_nesting while the stream is read.
 struct DocumentStarts final : YAML::EventHandler {
+    explicit DocumentStarts(const Parser& parser) : m_parser(parser) {}
+
     std::vector<YAML::Mark> marks;
     bool before_first_node = false;
 
@@ -955,9 +962,16 @@ struct DocumentStarts final : YAML::EventHandler {
             marks.back() = mark;
         before_first_node = false;
     }
+    void open(const YAML::Mark& mark) {
+        node(mark);
+        if (++m_depth > k_max_nesting)
+            m_parser.fail(mark, fmt::format("lists and mappings are nested more than {} deep",
+                                            k_max_nesting));
+    }
     void OnDocumentStart(const YAML::Mark& mark) override {
         marks.push_back(mark);
         before_first_node = true;
+        m_depth = 0;
     }
     void OnDocumentEnd() override {}
     void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
@@ -968,14 +982,18 @@ struct DocumentStarts final : YAML::EventHandler {
     }
     void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
                          YAML::EmitterStyle::value) override {
-        node(mark);
+        open(mark);
     }
-    void OnSequenceEnd() override {}
+    void OnSequenceEnd() override { --m_depth; }
     void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
                     YAML::EmitterStyle::value) override {
-        node(mark);
+        open(mark);
     }
-    void OnMapEnd() override {}
+    void OnMapEnd() override { --m_depth; }
+
+private:
+    const Parser& m_parser;
+    int m_depth = 0;
 };
 
 } // namespace
@@ -983,7 +1001,7 @@ struct DocumentStarts final : YAML::EventHandler {
 Config load_yaml_config_text(const std::string& text, const std::string& origin,
                              const std::filesystem::path& base_dir) {
     const Parser parser(origin, base_dir.empty() ? fs::current_path() : fs::absolute(base_dir));
-    DocumentStarts starts;
+    DocumentStarts starts(parser);
     YAML::Node document;
     try {
         // At most two documents are looked at: YAML::LoadAll never returns on some malformed
