@@ -431,7 +431,7 @@ TEST_CASE("a new directory that took in changes below it still compares them aft
     queue.add_event(moved("n3/inner", "m3", true), t0);
     auto second = queue.take(t0 + 2s);
     CHECK(second.moves.empty());
-    REQUIRE(changes_of(second) == Lines{"Attrib .", "Full m2", "Full m3", "Full n3", "Delete n2"});
+    REQUIRE(changes_of(second) == Lines{"Attrib .", "Full m2", "Full m3", "Delete n2", "Full n3"});
     CHECK(second.changes[1].new_directory);
     CHECK(second.changes[2].new_directory);
 }
