@@ -182,7 +182,7 @@ TEST_CASE("content written through a hard link that is then renamed and removed 
     mirror.require_mirrored();
 }
 
-TEST_CASE("a same-size rewrite keeping the mtime, then its directory renamed, reaches the target",
+TEST_CASE("a same-size rewrite keeping the mtime and then its directory renamed reaches the target",
           "[integration][engine][rename]") {
     MirrorFixture mirror;
     fs::create_directories(mirror.source() / "b");
