@@ -960,9 +960,16 @@ Config Parser::parse_alert_settings(const YAML::Node& root) const {
     return config;
 }
 
+// Lists and mappings nested deeper than this are refused before yaml-cpp builds a tree of
+// them: fsmirror.yml needs five levels, and yaml-cpp recurses once per level (up to its own
+// limit of 2000) in code no sanitizer sees.
+constexpr int k_max_nesting = 32;
+
 // Records where each document of a stream starts (its first node, as YAML::Node::Mark() says),
-// and nothing else.
+// and refuses nesting deeper than k_max_nesting while the stream is read.
 struct DocumentStarts final : YAML::EventHandler {
+    explicit DocumentStarts(const Parser& parser) : m_parser(parser) {}
+
     std::vector<YAML::Mark> marks;
     bool before_first_node = false;
 
@@ -971,9 +978,16 @@ struct DocumentStarts final : YAML::EventHandler {
             marks.back() = mark;
         before_first_node = false;
     }
+    void open(const YAML::Mark& mark) {
+        node(mark);
+        if (++m_depth > k_max_nesting)
+            m_parser.fail(mark, fmt::format("lists and mappings are nested more than {} deep",
+                                            k_max_nesting));
+    }
     void OnDocumentStart(const YAML::Mark& mark) override {
         marks.push_back(mark);
         before_first_node = true;
+        m_depth = 0;
     }
     void OnDocumentEnd() override {}
     void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
@@ -984,20 +998,24 @@ struct DocumentStarts final : YAML::EventHandler {
     }
     void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
                          YAML::EmitterStyle::value) override {
-        node(mark);
+        open(mark);
     }
-    void OnSequenceEnd() override {}
+    void OnSequenceEnd() override { --m_depth; }
     void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
                     YAML::EmitterStyle::value) override {
-        node(mark);
+        open(mark);
     }
-    void OnMapEnd() override {}
+    void OnMapEnd() override { --m_depth; }
+
+private:
+    const Parser& m_parser;
+    int m_depth = 0;
 };
 
 // Returns the one YAML document of `text`; throws ConfigError when there is not exactly one or
 // it is not YAML.
 YAML::Node load_single_document(const Parser& parser, const std::string& text) {
-    DocumentStarts starts;
+    DocumentStarts starts(parser);
     YAML::Node document;
     try {
         // At most two documents are looked at: YAML::LoadAll never returns on some malformed

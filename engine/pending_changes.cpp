@@ -105,9 +105,17 @@ void PendingChanges::forget_new_directories_above(const std::string& path) {
     while (!ancestor.empty()) {
         ancestor = base::parent_rel(ancestor);
         auto found = m_entries.find(ancestor);
+        // `folded_changes` stays: the changes it took in are gone from the queue.
         if (found != m_entries.end() && found->second.kind == ChangeKind::tree)
             found->second.first_was_create = false;
     }
+}
+
+void PendingChanges::keep_below_as_seen(const std::string& path) {
+    const std::string prefix = path + "/";
+    for (auto it = m_entries.lower_bound(prefix);
+         it != m_entries.end() && it->first.starts_with(prefix); ++it)
+        it->second.first_was_create = false;
 }
 
 void PendingChanges::erase_below(const std::string& path) {
@@ -138,8 +146,10 @@ void PendingChanges::merge(const std::string& path, Entry entry) {
         return;
     auto found = m_entries.find(path);
     if (found == m_entries.end()) {
-        if (entry.kind == ChangeKind::tree && entry.first_was_create)
+        if (entry.kind == ChangeKind::tree && entry.first_was_create) {
             erase_below(path);
+            entry.folded_changes = true;
+        }
         m_entries.emplace(path, entry);
         return;
     }
@@ -163,8 +173,11 @@ void PendingChanges::merge(const std::string& path, Entry entry) {
     if (entry.attempts == 0)
         existing.attempts = 0;
     existing.write_in_progress = entry.write_in_progress; // a close ends the write
-    if (*kind == ChangeKind::tree && existing.first_was_create)
+    existing.folded_changes = existing.folded_changes || entry.folded_changes;
+    if (*kind == ChangeKind::tree && existing.first_was_create) {
         erase_below(path);
+        existing.folded_changes = true;
+    }
 }
 
 void PendingChanges::note_lost_content(const std::string& path, const Entry& entry) {
@@ -189,12 +202,17 @@ void PendingChanges::add_retry(const Change& change, TimePoint retry_at) {
 }
 
 void PendingChanges::add_move(const std::string& from, const std::string& to, TimePoint now) {
-    // Queued changes at the destination describe something the move replaced.
+    // A queued change at the destination describes the entry the move replaced.
     if (auto replaced = m_entries.find(to); replaced != m_entries.end()) {
         note_lost_content(to, replaced->second);
         m_entries.erase(replaced);
     }
-    erase_below(to);
+    // Changes below it stay. With inotify they describe what the replaced directory held (it
+    // was empty when replaced, so mostly removals): harmless to look at again. With fanotify
+    // an event's directory is resolved when the event is read, so a write read before this
+    // move may already be named under the new name: dropping it lost a same-size rewrite.
+    // None of them counts as a creation any more: a later removal must delete there.
+    keep_below_as_seen(to);
     // Lost content named under the old name is now named under the new one.
     std::vector<std::string> lost_moved;
     for (auto it = m_lost_content.begin(); it != m_lost_content.end();) {
@@ -232,6 +250,9 @@ void PendingChanges::add_move(const std::string& from, const std::string& to, Ti
         // It may have replaced an entry the target holds under the new name: a later removal
         // must still delete there, not cancel out.
         created.first_was_create = false;
+        // The changes below the old name were taken in by the new directory's comparison.
+        if (created.kind == ChangeKind::tree)
+            created.folded_changes = true;
         if (!to_covered)
             merge(to, created);
         // Unless a comparison that ran before the creation was read already copied it there.
@@ -298,8 +319,8 @@ Batch PendingChanges::take(TimePoint now) {
             ++it;
             continue;
         }
-        const bool new_directory =
-            it->second.kind == ChangeKind::tree && it->second.first_was_create;
+        const bool new_directory = it->second.kind == ChangeKind::tree &&
+                                   (it->second.first_was_create || it->second.folded_changes);
         batch.changes.push_back(
             Change{it->first, it->second.kind, it->second.attempts, new_directory});
         it = m_entries.erase(it);

@@ -51,7 +51,8 @@ struct Change {
     ChangeKind kind;
     unsigned attempts = 0; // failed attempts so far (0 for a fresh change)
     // A directory created since the last batch: the changes below it were folded into its
-    // comparison instead of being queued one by one.
+    // comparison instead of being queued one by one, so the comparison trusts no size and
+    // mtime below it. Stays set when a rename later put existing data below the directory.
     bool new_directory = false;
 };
 
@@ -130,6 +131,10 @@ private:
         TimePoint ready_at; // may run from then on (later than first_seen only for retries)
         unsigned attempts = 0;
         bool write_in_progress = false; // the latest event was a write without its close
+        // A new directory's comparison took the changes below it in (they were dropped, not
+        // queued): it must not trust size and mtime there, even once the directory counts as
+        // new no more (a rename brought existing data below it).
+        bool folded_changes = false;
     };
     struct PendingMove {
         Move move;
@@ -143,6 +148,8 @@ private:
     void note_directory_changed(const std::string& directory, TimePoint now);
     bool covered_by_new_directory(const std::string& path) const;
     void erase_below(const std::string& path);
+    // Marks the entries below `path` as not created in this window.
+    void keep_below_as_seen(const std::string& path);
     void forget_new_directories_above(const std::string& path);
     TimePoint due_at(const Entry& entry) const;
 

@@ -1,5 +1,6 @@
 #include "engine/sync_session.hpp"
 
+#include "base/rel_path.hpp"
 #include "safety/mount_check.hpp"
 
 #include <algorithm>
@@ -335,7 +336,18 @@ void SyncSession::step(std::chrono::milliseconds max_wait) {
             m_logger.error("{}: {}", m_options.name, events.error().message);
             record_error(events.error().message);
         } else {
+            // New file names are looked at once every event read with them is applied: a
+            // rename read after a creation may already have moved the name (a hard link made
+            // in a directory renamed before the events were read, then written through and
+            // removed, changed its other names with no event naming them).
+            std::vector<std::string> new_names;
             for (const auto& event : *events) {
+                if (event.kind == EventKind::created && !event.is_directory)
+                    new_names.push_back(event.path);
+                if (event.kind == EventKind::moved)
+                    for (auto& name : new_names)
+                        if (base::is_same_or_under(name, event.from_path))
+                            name = event.path + name.substr(event.from_path.size());
                 if (m_logger.enabled(base::LogLevel::debug))
                     m_logger.debug("{}: event {} /{}{}{}", m_options.name, to_string(event.kind),
                                    event.path, event.is_directory ? "/" : "",
@@ -346,6 +358,8 @@ void SyncSession::step(std::chrono::milliseconds max_wait) {
                 }
                 queue_event(event, now);
             }
+            for (const auto& name : new_names)
+                m_mirror.note_new_name(name);
         }
     }
     // An unmount under a busy directory (umount -l) or a mount over it sends no event: the
@@ -384,8 +398,6 @@ void SyncSession::step(std::chrono::milliseconds max_wait) {
 }
 
 void SyncSession::queue_event(const FsEvent& event, TimePoint now) {
-    if (event.kind == EventKind::created && !event.is_directory)
-        m_mirror.note_new_name(event.path);
     if (!m_databases) {
         m_pending.add_event(event, now);
         return;

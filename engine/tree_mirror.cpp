@@ -437,6 +437,10 @@ void TreeMirror::apply_change(const Change& change, BatchState& state) {
             return;
         }
         state.touch_with_ancestors(base::parent_rel(change.path));
+        if (!change.path.empty()) {
+            std::lock_guard lock(m_hard_links_mutex);
+            forget_hard_link_names_under(change.path, nullptr);
+        }
         if (!change.path.empty() && deletes_allowed(state.phase))
             state.removals.emplace_back(change.path, change.attempts);
         return;
@@ -718,28 +722,29 @@ void TreeMirror::note_new_name(const std::string& path) {
         note_hard_link(path, **info);
 }
 
+void TreeMirror::forget_hard_link_names_under(
+    const std::string& top, std::vector<std::pair<std::string, std::uint64_t>>* forgotten) {
+    auto forget = [&](std::map<std::string, std::uint64_t>::iterator it) {
+        if (forgotten)
+            forgotten->emplace_back(it->first, it->second);
+        if (auto names = m_hard_links.find(it->second); names != m_hard_links.end())
+            names->second.erase(it->first);
+        return m_hard_link_names.erase(it);
+    };
+    if (auto exact = m_hard_link_names.find(top); exact != m_hard_link_names.end())
+        forget(exact);
+    // "top/..." only: "top-x" sorts between "top" and "top/".
+    const std::string prefix = top + "/";
+    for (auto it = m_hard_link_names.lower_bound(prefix);
+         it != m_hard_link_names.end() && it->first.starts_with(prefix);)
+        it = forget(it);
+}
+
 void TreeMirror::rename_hard_link_names(const std::string& from, const std::string& to) {
     std::lock_guard lock(m_hard_links_mutex);
-    auto forget_under = [this](const std::string& top,
-                               std::vector<std::pair<std::string, std::uint64_t>>* kept) {
-        auto forget = [&](std::map<std::string, std::uint64_t>::iterator it) {
-            if (kept)
-                kept->emplace_back(it->first, it->second);
-            if (auto names = m_hard_links.find(it->second); names != m_hard_links.end())
-                names->second.erase(it->first);
-            return m_hard_link_names.erase(it);
-        };
-        if (auto exact = m_hard_link_names.find(top); exact != m_hard_link_names.end())
-            forget(exact);
-        // "top/..." only: "top-x" sorts between "top" and "top/".
-        const std::string prefix = top + "/";
-        for (auto it = m_hard_link_names.lower_bound(prefix);
-             it != m_hard_link_names.end() && it->first.starts_with(prefix);)
-            it = forget(it);
-    };
     std::vector<std::pair<std::string, std::uint64_t>> moved;
-    forget_under(from, &moved);
-    forget_under(to, nullptr);
+    forget_hard_link_names_under(from, &moved);
+    forget_hard_link_names_under(to, nullptr);
     for (const auto& [name, inode] : moved) {
         std::string renamed = to + name.substr(from.size());
         m_hard_link_names[renamed] = inode;
@@ -764,7 +769,11 @@ void TreeMirror::other_names_changed(std::uint64_t inode, BatchState& state) {
         if (names != m_hard_links.end())
             for (auto it = names->second.begin(); it != names->second.end();) {
                 auto now = m_source.stat(*it);
-                if (!now || !*now || (*now)->inode != inode) {
+                if (now && !*now) {
+                    ++it; // renamed or removed: kept for the event that says which
+                    continue;
+                }
+                if (!now || (*now)->inode != inode) {
                     m_hard_link_names.erase(*it);
                     it = names->second.erase(it);
                     continue;
@@ -802,14 +811,21 @@ std::vector<std::string> TreeMirror::note_hard_link(const std::string& path, con
             ++it;
             continue;
         }
-        // Forget names that no longer are this inode (renamed, removed, rewritten).
         auto now = m_source.stat(*it);
-        if (!now || !*now || (*now)->inode != info.inode) {
+        if (now && !*now) {
+            // Gone from there: renamed (perhaps with its directory) or removed, and the event
+            // that says which may still be unread. The name stays, so that the rename re-keys
+            // it and content lost with it later still finds this inode; the removal forgets it.
+            m_hard_links_searched.erase(info.inode); // worth another search
+            ++it;
+            continue;
+        }
+        // Forget names that are another file now (rewritten through a new inode).
+        if (!now || (*now)->inode != info.inode) {
             if (auto known = m_hard_link_names.find(*it);
                 known != m_hard_link_names.end() && known->second == info.inode)
                 m_hard_link_names.erase(known);
             it = names.erase(it);
-            // It moved (perhaps with a renamed directory): worth another search.
             m_hard_links_searched.erase(info.inode);
             continue;
         }
@@ -817,9 +833,9 @@ std::vector<std::string> TreeMirror::note_hard_link(const std::string& path, con
         ++it;
     }
     // Once per inode and link count: a name outside the tree would otherwise rescan on every
-    // write.
+    // write. Names gone from where the index has them do not count as known.
     auto& searched = m_hard_links_searched[info.inode];
-    if (unknown_names && names.size() < info.link_count && searched < info.link_count) {
+    if (unknown_names && others.size() + 1 < info.link_count && searched < info.link_count) {
         searched = info.link_count;
         m_forced_inodes.insert(info.inode);
         *unknown_names = true;

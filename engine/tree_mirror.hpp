@@ -212,6 +212,11 @@ private:
     // Keeps the hard-link index's names in step with a rename on the source: names at or
     // below `to` were replaced, names at or below `from` now live below `to`.
     void rename_hard_link_names(const std::string& from, const std::string& to);
+    // Forgets the index's names at and below `top` (adding them to `forgotten`, if given).
+    // The caller holds m_hard_links_mutex.
+    void
+    forget_hard_link_names_under(const std::string& top,
+                                 std::vector<std::pair<std::string, std::uint64_t>>* forgotten);
     // Returns the inode the index knows under `path`, if any.
     std::optional<std::uint64_t> hard_link_inode(const std::string& path);
     // The content of `inode` changed through a name that is gone: queues its other names for a

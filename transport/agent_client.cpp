@@ -350,6 +350,7 @@ void AgentClient::io_loop() {
     LIBSSH2_SESSION* session = m_connection->session();
     auto last_alive = Clock::now();
     const bool keepalive = m_options.keepalive.count() > 0;
+    bool looked_again = false;
     while (!m_stop && !m_dead) {
         bool progressed = pump_output();
         if (m_dead)
@@ -397,6 +398,14 @@ void AgentClient::io_loop() {
                 std::chrono::duration_cast<std::chrono::seconds>(m_options.dead_after).count())));
             break;
         }
+        // A read of one stream (or a write) takes every packet waiting on the socket into
+        // libssh2's queue, replies on the other stream included: poll() would not see them and
+        // the replies would wait out the timeout (1 s stalls under load). Look once more.
+        if (libssh2_poll_channel_read(m_channel, 1) > 0 && !looked_again) {
+            looked_again = true;
+            continue;
+        }
+        looked_again = false;
         auto timeout = 1000ms;
         if (seconds_to_keepalive > 0)
             timeout = std::min(timeout, std::chrono::milliseconds(seconds_to_keepalive * 1000));

@@ -640,3 +640,23 @@ TEST_CASE("a stream yaml-cpp's LoadAll loops on is refused at once", "[config][y
         "sync\n:  s- &a {narce:}\n  - *a\n";
     CHECK_THROWS_AS(load_yaml_config_text(text, "fuzz.yml", "/"), ConfigError);
 }
+
+TEST_CASE("lists and mappings nested too deep are refused before yaml-cpp builds them",
+          "[config][yaml]") {
+    const std::string flow =
+        "log:\n  level: info\nsyncs: " + std::string(40, '[') + std::string(40, ']') + "\n";
+    CHECK_THROWS_WITH(load_yaml_config_text(flow, "deep.yml", "/"),
+                      Catch::Contains("deep.yml:3:") &&
+                          Catch::Contains("nested more than 32 deep"));
+    std::string block = "syncs:\n";
+    for (int level = 0; level < 40; ++level)
+        block += std::string(static_cast<std::size_t>(2 * level + 2), ' ') + "k" +
+                 std::to_string(level) + ":\n";
+    CHECK_THROWS_WITH(load_yaml_config_text(block, "deep.yml", "/"),
+                      Catch::Contains("deep.yml:33:") &&
+                          Catch::Contains("nested more than 32 deep"));
+    // Past yaml-cpp's own limit (2000) the message is still ours.
+    const std::string very_deep = "syncs: " + std::string(5000, '{');
+    CHECK_THROWS_WITH(load_yaml_config_text(very_deep, "deep.yml", "/"),
+                      Catch::Contains("nested more than 32 deep"));
+}

@@ -194,14 +194,46 @@ TEST_CASE("moving a file created in the same window is a create at the new name"
     CHECK(changes_of(batch) == Lines{"Attrib .", "Create final.txt", "Delete tmp123"});
 }
 
-TEST_CASE("a move over a path drops what was queued for the replaced entry", "[engine][batcher]") {
+TEST_CASE("a move over a path drops what was queued for the replaced entry, not below it",
+          "[engine][batcher]") {
     auto queue = make_queue();
     queue.add_event(event(EventKind::modified, "b"), t0);
     queue.add_event(event(EventKind::modified, "b/child"), t0);
     queue.add_event(moved("a", "b"), t0);
     auto batch = queue.take(t0 + 2s);
     REQUIRE(batch.moves.size() == 1);
-    CHECK(changes_of(batch) == Lines{"Attrib ."});
+    // The change below is looked at again (the batch looks at the source as it is then).
+    CHECK(changes_of(batch) == Lines{"Attrib .", "Modify b/child"});
+    CHECK(batch.lost_content == Lines{"b"});
+}
+
+TEST_CASE("a change named under a directory's new name before its rename is read is kept",
+          "[engine][batcher]") {
+    // fanotify resolves an event's directory when the event is read: a write to b/two, then
+    // `mv b c`, arrives as "modified c/two" followed by the move b -> c.
+    auto queue = make_queue();
+    queue.add_event(event(EventKind::modified, "c/two"), t0);
+    queue.add_event(moved("b", "c", true), t0);
+    auto batch = queue.take(t0 + 2s);
+    REQUIRE(batch.moves.size() == 1);
+    CHECK(changes_of(batch) == Lines{"Attrib .", "Modify c/two"});
+
+    // And removed there afterwards (through one name of a hard-linked file): the content is
+    // lost with the name, and reported for the other names.
+    queue.add_event(event(EventKind::modified, "e/two"), t0);
+    queue.add_event(moved("d", "e", true), t0);
+    queue.add_event(event(EventKind::removed, "e/two"), t0);
+    auto second = queue.take(t0 + 2s);
+    CHECK(changes_of(second) == Lines{"Attrib .", "Attrib e", "Delete e/two"});
+    CHECK(second.lost_content == Lines{"e/two"});
+
+    // A creation named there early is no creation within this window any more: its removal
+    // must still delete what the move brought.
+    queue.add_event(event(EventKind::created, "h/three"), t0);
+    queue.add_event(moved("g", "h", true), t0);
+    queue.add_event(event(EventKind::removed, "h/three"), t0);
+    auto third = queue.take(t0 + 2s);
+    CHECK(changes_of(third) == Lines{"Attrib .", "Attrib h", "Delete h/three"});
 }
 
 TEST_CASE("a move into a new directory keeps the changes made below it afterwards",
@@ -373,4 +405,33 @@ TEST_CASE("a new file moved over a name and removed there still deletes that nam
     auto batch = queue.take(t0 + 2s);
     CHECK(batch.moves.empty());
     CHECK(changes_of(batch) == Lines{"Attrib .", "Delete final", "Delete tmp"});
+}
+
+TEST_CASE("a new directory that took in changes below it still compares them after a rename "
+          "into it",
+          "[engine][batcher]") {
+    // SSH seed of the 2026-11-22 soak: a comparison copied new/sub/f before new's creation was
+    // read; f was rewritten (same size, old mtime), which new's comparison took in; then a
+    // rename into new made it "not new" and its comparison trusted f's size and mtime.
+    auto queue = make_queue();
+    queue.add_event(event(EventKind::created, "new", true), t0);
+    queue.add_event(event(EventKind::modified, "new/sub/f"), t0);
+    queue.add_event(event(EventKind::attrib, "new/sub/f"), t0);
+    queue.add_event(moved("old", "new/sub/old", true), t0);
+    auto batch = queue.take(t0 + 2s);
+    REQUIRE(batch.moves.size() == 1);
+    REQUIRE(changes_of(batch) == Lines{"Attrib .", "Full new", "Attrib new/sub"});
+    CHECK(batch.changes[1].new_directory);
+
+    // The same for a new directory moved elsewhere, and for one below a new directory.
+    queue.add_event(event(EventKind::created, "n2", true), t0);
+    queue.add_event(event(EventKind::modified, "n2/f"), t0);
+    queue.add_event(moved("n2", "m2", true), t0);
+    queue.add_event(event(EventKind::created, "n3", true), t0);
+    queue.add_event(moved("n3/inner", "m3", true), t0);
+    auto second = queue.take(t0 + 2s);
+    CHECK(second.moves.empty());
+    REQUIRE(changes_of(second) == Lines{"Attrib .", "Full m2", "Full m3", "Delete n2", "Full n3"});
+    CHECK(second.changes[1].new_directory);
+    CHECK(second.changes[2].new_directory);
 }

@@ -353,6 +353,44 @@ TEST_CASE("the hard-link index follows a directory rename, names beside it inclu
     CHECK(h.differences().empty());
 }
 
+TEST_CASE("a hard-link name gone from where the index has it is kept for the rename not yet read",
+          "[engine][tree_mirror]") {
+    // SSH seed 140047: b/two's directory renamed (b -> c), a transfer of a/one looked for its
+    // other name at b/two and forgot it, a rescan ran without seeing c, then c/two was written
+    // (same size, old mtime) and removed. The lost content found no inode, and a/one kept the
+    // old bytes.
+    Harness h;
+    std::filesystem::create_directories(h.source / "a");
+    std::filesystem::create_directories(h.source / "b");
+    test_support::write_file(h.source / "a/one", "aaaa");
+    std::filesystem::create_hard_link(h.source / "a/one", h.source / "b/two");
+    h.open();
+    REQUIRE(h.initial().failed.empty());
+
+    std::filesystem::rename(h.source / "b", h.source / "c");
+    Batch look;
+    look.changes = {{"a/one", ChangeKind::attrib, 0}};
+    REQUIRE(h.run(look).failed.empty());
+    // The rescan that follows runs while c is out of its sight (moved away and back here).
+    std::filesystem::rename(h.source / "c", h.dir / "c");
+    Batch rescan;
+    rescan.changes = {{"", ChangeKind::tree, 0}};
+    REQUIRE(h.run(rescan).failed.empty());
+    std::filesystem::rename(h.dir / "c", h.source / "c");
+
+    auto mtime = test_support::get_mtime(h.source / "c/two");
+    test_support::overwrite_file(h.source / "c/two", "bbbb");
+    test_support::set_mtime(h.source / "c/two", mtime);
+    std::filesystem::remove(h.source / "c/two");
+    Batch batch;
+    batch.moves = {{"b", "c"}};
+    batch.changes = {{"c/two", ChangeKind::remove, 0}};
+    batch.lost_content = {"c/two"};
+    REQUIRE(h.run(batch).failed.empty());
+    CHECK(test_support::read_file(h.target / "a/one") == "bbbb");
+    CHECK(h.differences().empty());
+}
+
 TEST_CASE("a file gone between its batch's look and its transfer is handed back",
           "[engine][tree_mirror]") {
     Harness h;
