@@ -108,7 +108,7 @@ TEST_CASE("a YAML config with two syncs mirrors both", "[integration][app][confi
 }
 
 TEST_CASE("SIGTERM during a burst of writes exits 0 and leaves no temp files",
-          "[integration][app][signal]") {
+          "[integration][app][signal][concurrent]") {
     MirrorFixture mirror;
     mirror.start();
     fs::create_directory(mirror.source() / "burst");
@@ -147,7 +147,7 @@ TEST_CASE("SIGTERM during a burst of writes exits 0 and leaves no temp files",
     CHECK(differences.empty());
 }
 
-TEST_CASE("SIGINT stops an idle daemon cleanly", "[integration][app][signal]") {
+TEST_CASE("SIGINT stops an idle daemon cleanly", "[integration][app][signal][concurrent]") {
     MirrorFixture mirror;
     make_tree(mirror.source(), 3, 5);
     mirror.start();
@@ -160,7 +160,7 @@ TEST_CASE("SIGINT stops an idle daemon cleanly", "[integration][app][signal]") {
     CHECK(*status == 0);
 }
 
-TEST_CASE("SIGTERM stops an idle daemon cleanly", "[integration][app][signal]") {
+TEST_CASE("SIGTERM stops an idle daemon cleanly", "[integration][app][signal][concurrent]") {
     MirrorFixture mirror;
     mirror.start();
     write_file(mirror.source() / "one.txt", "one\n");

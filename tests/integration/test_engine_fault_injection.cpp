@@ -311,7 +311,7 @@ TEST_CASE("a removed target directory is not recreated by the daemon, and the mi
 }
 
 TEST_CASE("source files rewritten or removed during their transfer leave no torn copy",
-          "[engine][faults][churn]") {
+          "[engine][faults][churn][concurrent]") {
     MirrorFixture fixture;
     write_file(fixture.source() / "in-place.bin", "first\n");
     // Dozens of files appear and go in a tree of three: the mass-delete guard would rightly

@@ -100,7 +100,7 @@ TEST_CASE("a queue overflow becomes one rescan that converges, not a restart",
 }
 
 TEST_CASE("a transfer that fails is retried with backoff while the rest keeps flowing",
-          "[engine][faults]") {
+          "[engine][faults][concurrent]") {
     MirrorFixture fixture;
     fs::create_directory(fixture.source() / "area");
     fs::create_directory(fixture.target() / "area");
@@ -136,7 +136,7 @@ TEST_CASE("a transfer that fails is retried with backoff while the rest keeps fl
 }
 
 TEST_CASE("SIGHUP reloads the configuration and a broken one is refused with the old one kept",
-          "[engine][faults]") {
+          "[engine][faults][concurrent]") {
     MirrorFixture fixture;
     fs::path second_source = fixture.root() / "source2";
     fs::path second_target = fixture.root() / "target2";

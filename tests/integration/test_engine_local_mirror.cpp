@@ -90,7 +90,7 @@ void populate_varied_tree(const fs::path& root) {
 
 } // namespace
 
-TEST_CASE("initial sync reproduces a varied tree exactly", "[integration][engine]") {
+TEST_CASE("initial sync reproduces a varied tree exactly", "[integration][engine][concurrent]") {
     MirrorFixture mirror;
     populate_varied_tree(mirror.source());
 
@@ -102,7 +102,8 @@ TEST_CASE("initial sync reproduces a varied tree exactly", "[integration][engine
           get_mtime(mirror.source() / "top.txt").tv_nsec);
 }
 
-TEST_CASE("initial sync of an empty source leaves an empty target", "[integration][engine]") {
+TEST_CASE("initial sync of an empty source leaves an empty target",
+          "[integration][engine][concurrent]") {
     MirrorFixture mirror;
 
     mirror.start();
@@ -110,7 +111,8 @@ TEST_CASE("initial sync of an empty source leaves an empty target", "[integratio
     mirror.require_mirrored();
 }
 
-TEST_CASE("created and appended and deleted files are mirrored", "[integration][engine]") {
+TEST_CASE("created and appended and deleted files are mirrored",
+          "[integration][engine][concurrent]") {
     MirrorFixture mirror;
     write_file(mirror.source() / "existing.txt", "already here\n");
     mirror.start();
@@ -131,7 +133,7 @@ TEST_CASE("created and appended and deleted files are mirrored", "[integration][
 }
 
 TEST_CASE("same-size overwrites are mirrored even when the mtime is put back",
-          "[integration][engine]") {
+          "[integration][engine][concurrent]") {
     MirrorFixture mirror;
     write_file(mirror.source() / "small.txt", "AAAA");
     const std::string big = make_content(256 * 1024, 11);
@@ -158,7 +160,7 @@ TEST_CASE("same-size overwrites are mirrored even when the mtime is put back",
     CHECK(read_file(mirror.target() / "small.txt") == "CCCC");
 }
 
-TEST_CASE("truncated files are mirrored", "[integration][engine]") {
+TEST_CASE("truncated files are mirrored", "[integration][engine][concurrent]") {
     MirrorFixture mirror;
     write_file(mirror.source() / "shrinks.bin", make_content(100'000, 3));
     write_file(mirror.source() / "empties.txt", "soon nothing\n");
@@ -173,7 +175,7 @@ TEST_CASE("truncated files are mirrored", "[integration][engine]") {
     mirror.require_mirrored();
 }
 
-TEST_CASE("rm -r of a directory tree is mirrored", "[integration][engine]") {
+TEST_CASE("rm -r of a directory tree is mirrored", "[integration][engine][concurrent]") {
     MirrorFixture mirror;
     fs::create_directory(mirror.source() / "doomed");
     make_tree(mirror.source() / "doomed", 20, 60);
@@ -191,7 +193,7 @@ TEST_CASE("rm -r of a directory tree is mirrored", "[integration][engine]") {
     mirror.require_mirrored();
 }
 
-TEST_CASE("chmod of files and directories is mirrored", "[integration][engine]") {
+TEST_CASE("chmod of files and directories is mirrored", "[integration][engine][concurrent]") {
     MirrorFixture mirror;
     fs::create_directory(mirror.source() / "dir");
     fs::create_directory(mirror.source() / "dir/sub");
@@ -210,7 +212,7 @@ TEST_CASE("chmod of files and directories is mirrored", "[integration][engine]")
 }
 
 TEST_CASE("a file held open and written repeatedly is mirrored while still open",
-          "[integration][engine]") {
+          "[integration][engine][concurrent]") {
     MirrorFixture mirror;
     mirror.start();
     const fs::path path = mirror.source() / "growing.log";
@@ -238,7 +240,7 @@ TEST_CASE("a file held open and written repeatedly is mirrored while still open"
 }
 
 TEST_CASE("a storm of mkdir -p with files written right away is mirrored",
-          "[integration][engine]") {
+          "[integration][engine][concurrent]") {
     MirrorFixture mirror;
     mirror.start();
 
@@ -267,7 +269,7 @@ TEST_CASE("a storm of mkdir -p with files written right away is mirrored",
 }
 
 TEST_CASE("entries replaced by another type or recreated in one batch are mirrored",
-          "[integration][engine]") {
+          "[integration][engine][concurrent]") {
     MirrorFixture mirror;
     const fs::path& source = mirror.source();
     write_file(source / "file_becomes_dir", "file\n");

@@ -287,7 +287,7 @@ void run_seeds(std::uint64_t first, std::uint64_t count, Target target) {
 } // namespace
 
 TEST_CASE("random operations on the source converge (seeds 1 to 6)",
-          "[integration][engine][random]") {
+          "[integration][engine][random][concurrent]") {
     run_seeds(1, 6, Target::local);
 }
 
@@ -307,7 +307,7 @@ TEST_CASE("random operations on the source converge (seeds 19 to 24)",
 }
 
 TEST_CASE("random operations on the source converge over SSH (seeds 1001 to 1006)",
-          "[integration][engine][random][ssh]") {
+          "[integration][engine][random][ssh][concurrent]") {
     run_seeds(1001, 6, Target::ssh);
 }
 

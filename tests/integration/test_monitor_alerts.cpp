@@ -75,7 +75,7 @@ std::string describe(const std::vector<Mail>& mails) {
 } // namespace
 
 TEST_CASE("a backlog alert is mailed once, repeats are counted, a recovery follows",
-          "[integration][monitor][alerts]") {
+          "[integration][monitor][alerts][concurrent]") {
     MirrorFixture mirror;
     SmtpSink smtp(mirror.root());
     const auto config = write_config(mirror, "4", "  backlog_threshold: 5", email_to(smtp));
@@ -155,7 +155,7 @@ TEST_CASE("a nearly full target file system raises a disk-space alert, then reco
 }
 
 TEST_CASE("failing transfers raise a sync-error alert with the error, then recover",
-          "[integration][monitor][alerts]") {
+          "[integration][monitor][alerts][concurrent]") {
     MirrorFixture mirror;
     SmtpSink smtp(mirror.root());
     fs::create_directories(mirror.source() / "ro");
@@ -242,7 +242,7 @@ TEST_CASE("a vanished source raises a critical source alert", "[integration][mon
 }
 
 TEST_CASE("a mail server that comes up late still gets the alert, with AUTH and a password file",
-          "[integration][monitor][alerts]") {
+          "[integration][monitor][alerts][concurrent]") {
     MirrorFixture mirror;
     const int port = fsmirror::integration::free_local_port();
     const fs::path password = mirror.root() / "smtp.password";
@@ -360,7 +360,7 @@ TEST_CASE("msmtp-style and exec channels receive the alert", "[integration][moni
 }
 
 TEST_CASE("deletions held by the mass-delete guard are a critical alert until resumed",
-          "[integration][monitor][alerts]") {
+          "[integration][monitor][alerts][concurrent]") {
     MirrorFixture mirror;
     SmtpSink smtp(mirror.root());
     for (int i = 0; i < 20; ++i)

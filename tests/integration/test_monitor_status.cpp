@@ -154,7 +154,7 @@ std::string http_get(int port, const std::string& path) {
 } // namespace
 
 TEST_CASE("the status file parses as lsyncd's and is rewritten while idle",
-          "[integration][monitor][status]") {
+          "[integration][monitor][status][concurrent]") {
     MirrorFixture mirror;
     const fs::path status_file = mirror.root() / "lsyncd.status";
     fs::create_directories(mirror.source() / "a/b");
@@ -266,7 +266,8 @@ TEST_CASE("fsmirror health exits 0, 1, 2 and fsmirror status summarises",
     CHECK(run_output(mirror, {"status", "--state-dir", state + "/nowhere"}, output, runs) == 1);
 }
 
-TEST_CASE("metrics as a textfile and over HTTP on loopback", "[integration][monitor][metrics]") {
+TEST_CASE("metrics as a textfile and over HTTP on loopback",
+          "[integration][monitor][metrics][concurrent]") {
     MirrorFixture mirror;
     const int port = fsmirror::integration::free_local_port();
     const fs::path textfile = mirror.root() / "textfile/fsmirror.prom";
@@ -303,7 +304,7 @@ TEST_CASE("metrics as a textfile and over HTTP on loopback", "[integration][moni
 
 TEST_CASE("systemd notify: READY after the initial sync, STATUS with the backlog, watchdog "
           "pings",
-          "[integration][monitor][systemd]") {
+          "[integration][monitor][systemd][concurrent]") {
     MirrorFixture mirror;
     fsmirror::integration::NotifySocket notify(mirror.root() / "notify.sock");
     fsmirror::integration::ScopedEnv socket("NOTIFY_SOCKET",

@@ -30,6 +30,16 @@ void empty_directory(const fs::path& dir) {
         fs::remove_all(entry.path());
 }
 
+// Runs `remove` with the daemon stopped (SIGSTOP), so that it reads every removal at once and
+// plans them as one batch. Otherwise a slow run (a sanitizer build, a loaded machine) can see
+// the first removals alone: a share below the limits, rightly deleted before the guard fires,
+// and the target no longer equals its state before.
+template <typename Remove> void remove_while_stopped(MirrorFixture& mirror, Remove remove) {
+    REQUIRE(mirror.daemon().send_signal(SIGSTOP));
+    remove();
+    REQUIRE(mirror.daemon().send_signal(SIGCONT));
+}
+
 fs::path paused_file(const MirrorFixture& mirror) {
     return mirror.root() / "state/sync1/paused";
 }
@@ -59,7 +69,7 @@ TEST_CASE("rm -rf of the whole source is held, everything else still mirrors, re
     mirror.require_mirrored();
     const auto before = content_of(mirror.target());
 
-    empty_directory(mirror.source());
+    remove_while_stopped(mirror, [&] { empty_directory(mirror.source()); });
     REQUIRE(mirror.daemon().wait_for_log(k_guard_line, fsmirror::test_support::k_settle_timeout));
     CHECK_THAT(mirror.log_tail(), Catch::Contains("the source root is empty") &&
                                       Catch::Contains("fsmirror resume --name sync1"));
@@ -103,7 +113,7 @@ TEST_CASE("deleting most of the target is held, and a resume brings back nothing
     mirror.require_mirrored();
     const auto before = content_of(mirror.target());
 
-    fs::remove_all(mirror.source() / "drop");
+    remove_while_stopped(mirror, [&] { fs::remove_all(mirror.source() / "drop"); });
     REQUIRE(mirror.daemon().wait_for_log(k_guard_line, k_settle_timeout));
     CHECK_THAT(mirror.log_tail(), Catch::Contains("max_delete_percent 50%"));
     mirror.settle();

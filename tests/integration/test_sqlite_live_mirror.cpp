@@ -166,7 +166,7 @@ void run_live_writer_test(const std::string& journal, const std::string& rate) {
 } // namespace
 
 TEST_CASE("a WAL database written continuously is a sound database on the target at every read",
-          "[integration][sqlite]") {
+          "[integration][sqlite][concurrent]") {
     run_live_writer_test("wal", "300");
 }
 
@@ -259,7 +259,7 @@ TEST_CASE("the no-sqlite flag copies a database and its companions as plain file
 }
 
 TEST_CASE("a database that never stops changing is snapshotted once per sqlite interval",
-          "[integration][sqlite]") {
+          "[integration][sqlite][concurrent]") {
     MirrorFixture fixture;
     Writer writer(fixture.source() / "app.db", fixture.root() / "writer.log", {"--rate", "200"});
     std::vector<std::string> flags = sqlite_flags(fixture);
@@ -282,7 +282,7 @@ TEST_CASE("a database that never stops changing is snapshotted once per sqlite i
 }
 
 TEST_CASE("a WAL database written continuously is sound at every read on an SSH target",
-          "[integration][sqlite][ssh]") {
+          "[integration][sqlite][ssh][concurrent]") {
     MirrorFixture fixture;
     const fs::path sshd_dir = sshd_directory(fixture);
     SshdServer sshd(sshd_dir);

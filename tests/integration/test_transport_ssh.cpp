@@ -57,7 +57,8 @@ std::uint64_t bytes_written(const std::string& log) {
 
 } // namespace
 
-TEST_CASE("an SSH target served by the agent converges, renames included", "[integration][ssh]") {
+TEST_CASE("an SSH target served by the agent converges, renames included",
+          "[integration][ssh][concurrent]") {
     MirrorFixture fixture;
     SshdServer sshd(sshd_directory(fixture));
     make_tree(fixture.source(), 12, 60, 11);
@@ -106,7 +107,7 @@ TEST_CASE("an SSH target served by the agent converges, renames included", "[int
 }
 
 TEST_CASE("without fsmirror on the remote, SFTP carries whole files and converges",
-          "[integration][ssh][sftp]") {
+          "[integration][ssh][sftp][concurrent]") {
     MirrorFixture fixture;
     SshdServer sshd(sshd_directory(fixture));
     make_tree(fixture.source(), 8, 40, 21);
@@ -221,7 +222,7 @@ TEST_CASE("files shifted, shrunk and grown go as segments with little on the wir
 }
 
 TEST_CASE("sshd killed mid-transfer and restarted: no partial file, then convergence",
-          "[integration][ssh][reconnect]") {
+          "[integration][ssh][reconnect][concurrent]") {
     MirrorFixture fixture;
     SshdServer sshd(sshd_directory(fixture));
     fixture.start_with_args(concat({"run", "--source", fixture.source().string(), "--delay",
@@ -256,7 +257,8 @@ TEST_CASE("sshd killed mid-transfer and restarted: no partial file, then converg
     fixture.stop();
 }
 
-TEST_CASE("a hung connection is detected by keepalives and replaced", "[integration][ssh][hang]") {
+TEST_CASE("a hung connection is detected by keepalives and replaced",
+          "[integration][ssh][hang][concurrent]") {
     MirrorFixture fixture;
     SshdServer sshd(sshd_directory(fixture));
     fixture.start_with_args(concat({"run", "--source", fixture.source().string(), "--delay",
@@ -274,7 +276,7 @@ TEST_CASE("a hung connection is detected by keepalives and replaced", "[integrat
 
 TEST_CASE("a dead target is retried with backoff, never in a busy loop, and one dead target of "
           "several never stalls the others",
-          "[integration][ssh][fanout]") {
+          "[integration][ssh][fanout][concurrent]") {
     MirrorFixture fixture;
     SshdServer sshd(sshd_directory(fixture));
     const fs::path remote_target = fixture.root() / "remote-target";
@@ -391,7 +393,7 @@ TEST_CASE("a key the server does not accept gives a clear authentication error",
 }
 
 TEST_CASE("a burst of small files looks the target entries up together, not one round trip each",
-          "[integration][ssh][pipelining]") {
+          "[integration][ssh][pipelining][concurrent]") {
     MirrorFixture fixture;
     SshdServer sshd(sshd_directory(fixture));
     fixture.start_with_args(concat({"run", "--source", fixture.source().string(), "--delay",

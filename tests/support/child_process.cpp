@@ -1,5 +1,7 @@
 #include "tests/support/child_process.hpp"
 
+#include "tests/support/timeout_scale.hpp"
+
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -180,7 +182,7 @@ bool ChildProcess::send_signal(int signal_number) {
 }
 
 std::optional<int> ChildProcess::wait_for_exit(std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    const auto deadline = std::chrono::steady_clock::now() + scaled_timeout(timeout);
     while (!try_reap()) {
         if (std::chrono::steady_clock::now() >= deadline)
             return std::nullopt;
@@ -217,7 +219,7 @@ std::size_t ChildProcess::count_in_log(std::string_view needle) const {
 }
 
 bool ChildProcess::wait_for_log(std::string_view needle, std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    const auto deadline = std::chrono::steady_clock::now() + scaled_timeout(timeout);
     for (;;) {
         if (log_text().find(needle) != std::string::npos)
             return true;

@@ -54,6 +54,17 @@ int run(const std::vector<std::string>& argv, const fs::path& log) {
     return status.value_or(-1);
 }
 
+// sshd gives its sessions a fresh environment, so the remote `fsmirror agent` of a sanitizer
+// build would run without the options (log_path above all) that scripts/sanitize.sh sets, and
+// its reports would go to a stderr nobody reads. Returns SetEnv lines passing them on.
+std::string sanitizer_environment() {
+    std::string lines;
+    for (const char* name : {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS"})
+        if (const char* value = std::getenv(name); value != nullptr && *value != '\0')
+            lines += fmt::format("SetEnv \"{}={}\"\n", name, value);
+    return lines;
+}
+
 std::uint16_t free_port() {
     int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -184,10 +195,11 @@ SshdServer::SshdServer(const fs::path& directory, Listen listen) : m_directory(d
                                            "MaxStartups 100\n"
                                            "MaxSessions 100\n"
                                            "Subsystem sftp internal-sftp\n"
-                                           "LogLevel VERBOSE\n",
+                                           "LogLevel VERBOSE\n{}",
                                            m_port, ipv6 ? "ListenAddress ::1\n" : "",
                                            host_key.string(), (m_directory / "sshd.pid").string(),
-                                           (m_directory / "authorized_keys").string());
+                                           (m_directory / "authorized_keys").string(),
+                                           sanitizer_environment());
     start();
     if (!m_sshd->wait_for_log("Server listening on", 10s))
         skip("sshd did not start: " + m_sshd->log_tail());

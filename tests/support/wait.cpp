@@ -1,5 +1,7 @@
 #include "tests/support/wait.hpp"
 
+#include "tests/support/timeout_scale.hpp"
+
 #include <thread>
 
 namespace fsmirror::test_support {
@@ -9,7 +11,7 @@ constexpr auto k_poll_interval = std::chrono::milliseconds(20);
 }
 
 bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    const auto deadline = std::chrono::steady_clock::now() + scaled_timeout(timeout);
     for (;;) {
         if (condition())
             return true;

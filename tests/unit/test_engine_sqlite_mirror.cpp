@@ -167,7 +167,8 @@ struct Harness {
 
 } // namespace
 
-TEST_CASE("a database reaches the target as a snapshot, its companions never", "[engine][sqlite]") {
+TEST_CASE("a database reaches the target as a snapshot, its companions never",
+          "[engine][sqlite][concurrent]") {
     Harness h;
     make_database(h.source / "app.db", 42, true);
     REQUIRE(fs::exists(h.source / "app.db-wal"));
@@ -198,7 +199,7 @@ TEST_CASE("a database reaches the target as a snapshot, its companions never", "
 }
 
 TEST_CASE("an unchanged database is snapshotted again only while it has a -wal",
-          "[engine][sqlite]") {
+          "[engine][sqlite][concurrent]") {
     Harness h;
     make_database(h.source / "closed.db", 1, false); // rollback journal, closed: no companion
     make_database(h.source / "open.db", 2, true);    // its -wal may hold anything
@@ -211,7 +212,8 @@ TEST_CASE("an unchanged database is snapshotted again only while it has a -wal",
     CHECK(target_counter(h.target / "open.db") == 2);
 }
 
-TEST_CASE("a change to a companion snapshots its database instead", "[engine][sqlite]") {
+TEST_CASE("a change to a companion snapshots its database instead",
+          "[engine][sqlite][concurrent]") {
     Harness h;
     make_database(h.source / "app.db", 1, true);
     h.open();
@@ -235,7 +237,8 @@ TEST_CASE("a change to a companion snapshots its database instead", "[engine][sq
     }
 }
 
-TEST_CASE("a failed snapshot is reported and the target keeps its last copy", "[engine][sqlite]") {
+TEST_CASE("a failed snapshot is reported and the target keeps its last copy",
+          "[engine][sqlite][concurrent]") {
     Harness h;
     make_database(h.source / "app.db", 1, true);
     h.open();
@@ -253,7 +256,8 @@ TEST_CASE("a failed snapshot is reported and the target keeps its last copy", "[
     CHECK(h.snapshot_directory_empty());
 }
 
-TEST_CASE("sqlite paths limit which files are treated as databases", "[engine][sqlite]") {
+TEST_CASE("sqlite paths limit which files are treated as databases",
+          "[engine][sqlite][concurrent]") {
     Harness h;
     make_database(h.source / "app.db", 1, true);
     make_database(h.source / "data.sqlite", 2, true);
@@ -268,7 +272,7 @@ TEST_CASE("sqlite paths limit which files are treated as databases", "[engine][s
 }
 
 TEST_CASE("an excluded database is not snapshotted, through its companions either",
-          "[engine][sqlite]") {
+          "[engine][sqlite][concurrent]") {
     Harness h;
     make_database(h.source / "app.db", 1, true);
     h.excludes.add_pattern("/app.db");
@@ -286,7 +290,7 @@ TEST_CASE("an excluded database is not snapshotted, through its companions eithe
 }
 
 TEST_CASE("a database renamed over stale companions clears them before the rename",
-          "[engine][sqlite]") {
+          "[engine][sqlite][concurrent]") {
     Harness h;
     make_database(h.source / "old.db", 1, false);
     h.open();
@@ -302,7 +306,7 @@ TEST_CASE("a database renamed over stale companions clears them before the renam
 }
 
 TEST_CASE("database events are routed to snapshots, other events pass through",
-          "[engine][sqlite][watch]") {
+          "[engine][sqlite][watch][concurrent]") {
     Harness h;
     make_database(h.source / "app.db", 1, true);
     test_support::write_file(h.source / "notes", "plain\n");

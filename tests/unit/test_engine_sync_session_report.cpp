@@ -21,7 +21,8 @@ monitor::SyncStatus only(const std::vector<monitor::SyncStatus>& syncs) {
 
 } // namespace
 
-TEST_CASE("a session publishes its state, queue, watches and outcome", "[engine][monitor]") {
+TEST_CASE("a session publishes its state, queue, watches and outcome",
+          "[engine][monitor][concurrent]") {
     test_support::TempDir dir;
     std::filesystem::create_directories(dir / "source/sub");
     std::filesystem::create_directories(dir / "target");

@@ -75,7 +75,7 @@ std::ptrdiff_t position(const std::vector<std::string>& calls, const std::string
 } // namespace
 
 TEST_CASE("directories before children, deletions after transfers, directory times last",
-          "[engine][tree_mirror]") {
+          "[engine][tree_mirror][concurrent]") {
     Harness h;
     test_support::write_file(h.source / "old.txt", "old");
     h.open();
@@ -104,7 +104,7 @@ TEST_CASE("directories before children, deletions after transfers, directory tim
 }
 
 TEST_CASE("moves run first, and a move the target cannot do becomes a copy",
-          "[engine][tree_mirror]") {
+          "[engine][tree_mirror][concurrent]") {
     Harness h;
     fs::create_directories(h.source / "dir");
     test_support::write_file(h.source / "dir/a", "a");
@@ -129,7 +129,7 @@ TEST_CASE("moves run first, and a move the target cannot do becomes a copy",
 }
 
 TEST_CASE("one failing file is reported for a retry and never stops the others",
-          "[engine][tree_mirror]") {
+          "[engine][tree_mirror][concurrent]") {
     Harness h;
     for (int i = 0; i < 10; ++i)
         test_support::write_file(h.source / ("f" + std::to_string(i)), "content");
@@ -155,7 +155,7 @@ TEST_CASE("one failing file is reported for a retry and never stops the others",
     CHECK(h.differences().empty());
 }
 
-TEST_CASE("delete policies decide what leaves the target", "[engine][tree_mirror]") {
+TEST_CASE("delete policies decide what leaves the target", "[engine][tree_mirror][concurrent]") {
     SECTION("startup deletions off keeps extras") {
         Harness h;
         test_support::write_file(h.target / "extra", "only on target");
@@ -186,7 +186,7 @@ TEST_CASE("delete policies decide what leaves the target", "[engine][tree_mirror
 }
 
 TEST_CASE("a same-size rewrite with the old mtime is transferred when an event says so",
-          "[engine][tree_mirror]") {
+          "[engine][tree_mirror][concurrent]") {
     Harness h;
     test_support::write_file(h.source / "f", "aaaa");
     h.open();
@@ -201,7 +201,7 @@ TEST_CASE("a same-size rewrite with the old mtime is transferred when an event s
 }
 
 TEST_CASE("a content change whose path is gone from the source is handed back, not dropped",
-          "[engine][tree_mirror]") {
+          "[engine][tree_mirror][concurrent]") {
     Harness h;
     std::filesystem::create_directory(h.source / "dir");
     test_support::write_file(h.source / "dir/f", "aaaa");
@@ -228,7 +228,7 @@ TEST_CASE("a content change whose path is gone from the source is handed back, n
 }
 
 TEST_CASE("a renamed file whose old name was rewritten on the target is sent again",
-          "[engine][tree_mirror]") {
+          "[engine][tree_mirror][concurrent]") {
     Harness h;
     test_support::write_file(h.source / "f", "old content");
     h.open();
@@ -250,7 +250,7 @@ TEST_CASE("a renamed file whose old name was rewritten on the target is sent aga
 }
 
 TEST_CASE("content written through a hard link whose name then went reaches the other names",
-          "[engine][tree_mirror]") {
+          "[engine][tree_mirror][concurrent]") {
     Harness h;
     std::filesystem::create_directories(h.source / "a");
     std::filesystem::create_directories(h.source / "b");
@@ -277,7 +277,7 @@ TEST_CASE("content written through a hard link whose name then went reaches the 
 
 TEST_CASE("a new directory's comparison sends files the target already holds with equal size "
           "and mtime",
-          "[engine][tree_mirror]") {
+          "[engine][tree_mirror][concurrent]") {
     Harness h;
     h.open();
     REQUIRE(h.initial().failed.empty());
@@ -300,7 +300,7 @@ TEST_CASE("a new directory's comparison sends files the target already holds wit
 }
 
 TEST_CASE("content written through a hard link's only other names, all gone, still arrives",
-          "[engine][tree_mirror]") {
+          "[engine][tree_mirror][concurrent]") {
     Harness h;
     test_support::write_file(h.source / "file", "aaaa");
     h.open();
@@ -326,7 +326,7 @@ TEST_CASE("content written through a hard link's only other names, all gone, sti
 }
 
 TEST_CASE("the hard-link index follows a directory rename, names beside it included",
-          "[engine][tree_mirror]") {
+          "[engine][tree_mirror][concurrent]") {
     Harness h;
     for (const char* dir : {"d", "d-x", "e"})
         std::filesystem::create_directory(h.source / dir);
@@ -392,7 +392,7 @@ TEST_CASE("a hard-link name gone from where the index has it is kept for the ren
 }
 
 TEST_CASE("a file gone between its batch's look and its transfer is handed back",
-          "[engine][tree_mirror]") {
+          "[engine][tree_mirror][concurrent]") {
     Harness h;
     test_support::write_file(h.source / "f", "aaaa");
     h.open();

@@ -35,7 +35,7 @@ private:
 
 } // namespace
 
-TEST_CASE("a failed delivery is retried, never fatal", "[monitor][notifier]") {
+TEST_CASE("a failed delivery is retried, never fatal", "[monitor][notifier][concurrent]") {
     base::Logger logger(base::LogLevel::error);
     std::atomic<int> sent{0};
     std::atomic<int> tried{0};
@@ -50,7 +50,8 @@ TEST_CASE("a failed delivery is retried, never fatal", "[monitor][notifier]") {
     CHECK(notifier.pending() == 0);
 }
 
-TEST_CASE("a new notification is not held up by another one's retry pause", "[monitor][notifier]") {
+TEST_CASE("a new notification is not held up by another one's retry pause",
+          "[monitor][notifier][concurrent]") {
     base::Logger logger(base::LogLevel::error);
     std::atomic<int> sent{0};
     std::atomic<int> tried{0};
@@ -66,7 +67,7 @@ TEST_CASE("a new notification is not held up by another one's retry pause", "[mo
     CHECK(notifier.pending() == 1); // the first, waiting for its retry
 }
 
-TEST_CASE("delivery gives up after max_attempts", "[monitor][notifier]") {
+TEST_CASE("delivery gives up after max_attempts", "[monitor][notifier][concurrent]") {
     base::Logger logger(base::LogLevel::error);
     std::atomic<int> sent{0};
     std::atomic<int> tried{0};
