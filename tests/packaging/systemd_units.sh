@@ -203,7 +203,9 @@ root=$(ns_root)
 # A real SMTP server on the namespace's loopback, inside it (so it dies with it).
 mail_dir=$root/run/smtp-sink
 ns_exec mkdir /run/smtp-sink
-ns_exec /usr/bin/python3 "$source_dir/tests/integration/smtp_sink.py" --dir /run/smtp-sink \
+# Copied in: the namespace has its own /tmp, /srv, ... where this checkout may live.
+cp "$source_dir/tests/integration/smtp_sink.py" "$root/run/smtp_sink.py"
+ns_exec /usr/bin/python3 /run/smtp_sink.py --dir /run/smtp-sink \
   --port 2525 --port-file /run/smtp-sink.port >"$work/smtp.log" 2>&1 &
 wait_until 20 test -s "$root/run/smtp-sink.port" ||
   { not_ok "the SMTP sink did not start"; cat "$work/smtp.log"; exit 1; }
