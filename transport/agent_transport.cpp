@@ -92,6 +92,33 @@ base::Result<std::optional<EntryInfo>> entry_of(base::Result<agent::ReplyBody> r
     return std::move(entry->info);
 }
 
+// Returns the loaded signature the agent streams in answer to `request` (Signature for the
+// whole remote file, RangeSignature for one range of it).
+base::Result<DeltaSource> fetch_signature(AgentClient& client, agent::RequestBody request) {
+    DeltaSource signature;
+    auto call = client.call();
+    if (auto sent = call.send(std::move(request)); !sent)
+        return std::unexpected(sent.error());
+    for (;;) {
+        auto reply = call.next();
+        if (!reply)
+            return std::unexpected(reply.error());
+        if (auto* failure = std::get_if<agent::Failure>(&*reply)) {
+            auto error = failure->error;
+            if (error.kind == base::ErrorKind::not_found)
+                error.native_code = agent::k_code_basis_missing;
+            return std::unexpected(error);
+        }
+        auto* chunk = std::get_if<agent::SignatureChunk>(&*reply);
+        if (chunk == nullptr)
+            return std::unexpected(unexpected_reply("signature"));
+        if (auto loaded = signature.load(chunk->bytes, !chunk->more); !loaded)
+            return std::unexpected(loaded.error());
+        if (!chunk->more)
+            return signature;
+    }
+}
+
 } // namespace
 
 AgentTransport::AgentTransport(std::unique_ptr<AgentClient> client, std::string description)
@@ -310,30 +337,10 @@ base::Result<PutResult> AgentTransport::put_whole(std::string_view path, const S
 
 base::Result<PutResult> AgentTransport::put_delta(std::string_view path, const SourceFile& source) {
     // The signature of the remote copy.
-    DeltaSource signature;
-    {
-        auto call = m_client->call();
-        if (auto sent = call.send(agent::Signature{std::string(path)}); !sent)
-            return std::unexpected(sent.error());
-        for (;;) {
-            auto reply = call.next();
-            if (!reply)
-                return std::unexpected(reply.error());
-            if (auto* failure = std::get_if<agent::Failure>(&*reply)) {
-                auto error = failure->error;
-                if (error.kind == base::ErrorKind::not_found)
-                    error.native_code = agent::k_code_basis_missing;
-                return std::unexpected(error);
-            }
-            auto* chunk = std::get_if<agent::SignatureChunk>(&*reply);
-            if (chunk == nullptr)
-                return std::unexpected(unexpected_reply("signature"));
-            if (auto loaded = signature.load(chunk->bytes, !chunk->more); !loaded)
-                return std::unexpected(loaded.error());
-            if (!chunk->more)
-                break;
-        }
-    }
+    auto fetched = fetch_signature(*m_client, agent::Signature{std::string(path)});
+    if (!fetched)
+        return std::unexpected(fetched.error());
+    DeltaSource signature = std::move(*fetched);
     auto job = signature.delta_job();
     if (!job)
         return std::unexpected(job.error());
@@ -422,33 +429,6 @@ struct RemoteHashes {
     }
 };
 
-// Returns the loaded signature of the remote file's range [offset, offset + length).
-base::Result<DeltaSource> fetch_signature(AgentClient& client, std::string_view path,
-                                          std::uint64_t offset, std::uint64_t length) {
-    DeltaSource signature;
-    auto call = client.call();
-    if (auto sent = call.send(agent::RangeSignature{std::string(path), offset, length}); !sent)
-        return std::unexpected(sent.error());
-    for (;;) {
-        auto reply = call.next();
-        if (!reply)
-            return std::unexpected(reply.error());
-        if (auto* failure = std::get_if<agent::Failure>(&*reply)) {
-            auto error = failure->error;
-            if (error.kind == base::ErrorKind::not_found)
-                error.native_code = agent::k_code_basis_missing;
-            return std::unexpected(error);
-        }
-        auto* chunk = std::get_if<agent::SignatureChunk>(&*reply);
-        if (chunk == nullptr)
-            return std::unexpected(unexpected_reply("signature"));
-        if (auto loaded = signature.load(chunk->bytes, !chunk->more); !loaded)
-            return std::unexpected(loaded.error());
-        if (!chunk->more)
-            return signature;
-    }
-}
-
 // Reads up to `size` bytes at `offset`, fewer only at the end of the file.
 base::Result<std::size_t> read_full_at(int fd, char* buffer, std::size_t size, off_t offset) {
     std::size_t have = 0;
@@ -493,7 +473,8 @@ base::Result<PutResult> AgentTransport::put_segments(std::string_view path,
     // basis_length).
     auto send_run = [&](std::uint64_t start, std::uint64_t end,
                         std::uint64_t basis_length) -> base::Status {
-        auto signature = fetch_signature(*m_client, path, start, basis_length);
+        auto signature = fetch_signature(
+            *m_client, agent::RangeSignature{std::string(path), start, basis_length});
         if (!signature)
             return std::unexpected(signature.error());
         auto job = signature->delta_job();
