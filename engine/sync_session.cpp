@@ -482,6 +482,14 @@ bool SyncSession::target_ready(TimePoint now) {
                            root.error().message);
             record_error(root.error().message);
             set_state(monitor::SyncState::target_lost, Urgency::significant);
+        } else if (root.error().message != m_lost_reason &&
+                   root.error().kind != base::ErrorKind::transient) {
+            // Not another "next attempt in" but news, e.g. the target answering at last and
+            // being refused by its pre-flight checks (app/preflight_gate.hpp).
+            m_logger.error("{}: {}; holding all changes", m_options.name, root.error().message);
+            record_error(root.error().message);
+            m_lost_reason = root.error().message;
+            report(now, Urgency::significant);
         }
         m_target_lost = true;
         m_lost_reason = root.error().message;
