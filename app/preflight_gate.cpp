@@ -23,7 +23,9 @@ base::Status PreflightGate::ensure_checked() {
     return verdict;
 }
 
-std::string PreflightGate::describe() const { return m_real->describe(); }
+std::string PreflightGate::describe() const {
+    return m_real->describe();
+}
 
 base::Status PreflightGate::check_root() {
     if (auto root = m_real->check_root(); !root)
@@ -109,6 +111,8 @@ base::Result<transport::DatabaseDigest> PreflightGate::inspect_database(std::str
     return m_real->inspect_database(path, integrity_check);
 }
 
-std::int64_t PreflightGate::mtime_granularity_ns() const { return m_real->mtime_granularity_ns(); }
+std::int64_t PreflightGate::mtime_granularity_ns() const {
+    return m_real->mtime_granularity_ns();
+}
 
 } // namespace fsmirror::app

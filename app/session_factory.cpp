@@ -125,7 +125,7 @@ base::Status check_and_mark_remote(const config::SyncConfig& sync, transport::Tr
     for (const auto& finding : report.findings) {
         if (finding.severity == safety::Severity::error)
             return std::unexpected(
-                base::Error{base::ErrorKind::fatal,
+                base::Error{base::ErrorKind::refused,
                             fmt::format("pre-flight check failed: {}; nothing is written there "
                                         "until that is fixed and fsmirror restarted",
                                         safety::format_finding(finding)),

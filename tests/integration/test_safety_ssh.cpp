@@ -212,6 +212,14 @@ TEST_CASE("an SSH target unreachable at start is checked before its first write:
     INFO(fixture.daemon().log_text());
     REQUIRE(refused);
     CHECK(fixture.daemon().count_in_log("--skip-safety") >= 1);
+    // Its own state and alert, not "cannot be reached".
+    const bool alerted = wait_until(
+        [&] {
+            return fixture.daemon().count_in_log("health CRITICAL: sync1: target ") >= 1 &&
+                   fixture.daemon().count_in_log("is refused by its pre-flight checks") >= 1;
+        },
+        std::chrono::seconds(30));
+    CHECK(alerted);
     // A change made after the refusal is held too.
     write_file(fixture.source() / "later.txt", "held\n");
     std::this_thread::sleep_for(std::chrono::seconds(2));
