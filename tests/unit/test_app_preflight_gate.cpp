@@ -32,8 +32,7 @@ struct Fixture {
         auto real = transport::LocalTransport::open(options);
         REQUIRE(real);
         return std::make_unique<app::PreflightGate>(
-            std::move(*real),
-            [this, verdicts, pass_last](transport::Transport&) -> base::Status {
+            std::move(*real), [this, verdicts, pass_last](transport::Transport&) -> base::Status {
                 const auto index = static_cast<std::size_t>(runs++);
                 if (index >= verdicts.size() && pass_last)
                     return {};
