@@ -1,6 +1,7 @@
 #include "app/session_factory.hpp"
 
 #include "app/preflight.hpp"
+#include "app/preflight_gate.hpp"
 #include "safety/path_checks.hpp"
 #include "safety/target_ownership.hpp"
 #include "transport/dry_run_transport.hpp"
@@ -114,22 +115,21 @@ void mark_target(const config::SyncConfig& sync, transport::Transport& target,
 // The same for an SSH target, after the checks that look at it, which the local pre-flight
 // checks cannot run for a target on another machine: non-empty (the marker's contents read
 // over the connection), require_mount and free space on the remote (app/preflight.hpp).
-void mark_remote_target(const config::SyncConfig& sync, transport::Transport& target,
-                        safety::NonEmptyTarget non_empty, base::Logger& logger) {
-    if (auto root = target.check_root(); !root) {
-        if (root.error().kind == base::ErrorKind::transient) {
-            logger.warning("{}: the target's pre-flight checks (non-empty, mount, free space) "
-                           "did not run: it is not reachable yet",
-                           sync.name);
-            return; // the next start checks and marks it
-        }
-        throw StartupError(sync.name + ": " + root.error().message);
-    }
+// Returns a transient error while the target is unreachable, and the first failed check (as
+// an error naming the check, the path and the fix) for a refusal.
+base::Status check_and_mark_remote(const config::SyncConfig& sync, transport::Transport& target,
+                                   safety::NonEmptyTarget non_empty, base::Logger& logger) {
+    if (auto root = target.check_root(); !root)
+        return std::unexpected(base::Error{base::ErrorKind::transient, root.error().message, 0});
     const safety::RemoteTargetReport report = check_remote_target(sync, target, non_empty);
     for (const auto& finding : report.findings) {
         if (finding.severity == safety::Severity::error)
-            throw StartupError(fmt::format("{}: pre-flight check failed: {}", sync.name,
-                                           safety::format_finding(finding)));
+            return std::unexpected(
+                base::Error{base::ErrorKind::refused,
+                            fmt::format("pre-flight check failed: {}; nothing is written there "
+                                        "until that is fixed and fsmirror restarted",
+                                        safety::format_finding(finding)),
+                            0});
         if (finding.severity == safety::Severity::warning)
             logger.warning("{}: check {}", sync.name, safety::format_finding(finding));
         else
@@ -140,8 +140,37 @@ void mark_remote_target(const config::SyncConfig& sync, transport::Transport& ta
     if (!listing || listing->marker == safety::MarkerKind::directory ||
         listing->marker == safety::MarkerKind::unread_file ||
         (listing->marker == safety::MarkerKind::file && listing->marker_info.source == source))
-        return;
-    write_marker(sync, source, target, logger);
+        return {};
+    try {
+        write_marker(sync, source, target, logger);
+    } catch (const StartupError& error) {
+        // Most likely the connection dropped between the checks and the write: check again.
+        return std::unexpected(base::Error{base::ErrorKind::transient, error.what(), 0});
+    }
+    return {};
+}
+
+// Wraps an SSH target in a PreflightGate and runs its checks now when it is reachable (a
+// refusal stops the start); when it is not, the gate runs them before the first write.
+std::unique_ptr<transport::Transport> gate_remote_target(const config::SyncConfig& sync,
+                                                         std::unique_ptr<transport::Transport> real,
+                                                         safety::NonEmptyTarget non_empty,
+                                                         base::Logger& logger) {
+    auto root = real->check_root();
+    if (!root && root.error().kind != base::ErrorKind::transient)
+        throw StartupError(sync.name + ": " + root.error().message);
+    auto gate = std::make_unique<PreflightGate>(
+        std::move(real), [sync, non_empty, &logger](transport::Transport& target) {
+            return check_and_mark_remote(sync, target, non_empty, logger);
+        });
+    auto checked = root ? gate->ensure_checked() : root;
+    if (!checked && checked.error().kind != base::ErrorKind::transient)
+        throw StartupError(sync.name + ": " + checked.error().message);
+    if (!checked)
+        logger.warning("{}: the target's pre-flight checks (non-empty, mount, free space) run "
+                       "when it is reachable, before anything is written there",
+                       sync.name);
+    return gate;
 }
 
 void write_marker(const config::SyncConfig& sync, const std::string& source,
@@ -333,7 +362,7 @@ std::unique_ptr<engine::SyncSession> make_session(const config::SyncConfig& sync
                 std::move(target), sync.target, attributes,
                 settings.dry_run_report ? settings.dry_run_report : print_dry_run(sync.name));
         else
-            mark_remote_target(sync, *target, settings.non_empty, logger);
+            target = gate_remote_target(sync, std::move(target), settings.non_empty, logger);
     } else {
         if (auto refused = safety::check_source_target_paths(canonical_or_lexical(sync.source),
                                                              canonical_or_lexical(sync.target)))

@@ -63,6 +63,8 @@ const char* to_string(ErrorKind kind) {
         return "protocol";
     case ErrorKind::fatal:
         return "fatal";
+    case ErrorKind::refused:
+        return "refused";
     }
     return "fatal";
 }

@@ -15,6 +15,7 @@ enum class ErrorKind {
     limit_reached,     // a kernel or configured limit (inotify watches, open files)
     protocol,          // a peer said something malformed
     fatal,             // anything else: report, retry with backoff
+    refused,           // a safety check forbids it until an operator acts: never retried
 };
 
 struct Error {

@@ -15,6 +15,7 @@ enum class SessionState {
     deletions_paused, // the mass-delete guard holds deletions; the rest is still mirrored
     source_lost,      // the source root vanished or was unmounted; nothing is deleted
     target_lost,      // the target root is unreachable; every change is held
+    target_refused,   // its pre-flight checks refuse the target; every change is held
     stopped,
 };
 

@@ -111,6 +111,8 @@ const char* to_string(SessionState state) {
         return "source_lost";
     case SessionState::target_lost:
         return "target_lost";
+    case SessionState::target_refused:
+        return "target_refused";
     case SessionState::stopped:
         return "stopped";
     }
@@ -482,6 +484,15 @@ bool SyncSession::target_ready(TimePoint now) {
                            root.error().message);
             record_error(root.error().message);
             set_state(monitor::SyncState::target_lost, Urgency::significant);
+        } else if (root.error().kind == base::ErrorKind::refused && !m_target_refused) {
+            // The target answering at last and being refused by its pre-flight checks
+            // (app/preflight_gate.hpp): news, not another "next attempt in".
+            m_logger.error("{}: {}; holding all changes", m_options.name, root.error().message);
+            record_error(root.error().message);
+        }
+        if (root.error().kind == base::ErrorKind::refused && !m_target_refused) {
+            m_target_refused = true;
+            set_state(monitor::SyncState::target_refused, Urgency::significant);
         }
         m_target_lost = true;
         m_lost_reason = root.error().message;
@@ -651,7 +662,7 @@ bool SyncSession::try_recover_root(TimePoint now) {
 void SyncSession::publish_status() {
     SessionStatus status;
     if (m_target_lost) {
-        status.state = SessionState::target_lost;
+        status.state = m_target_refused ? SessionState::target_refused : SessionState::target_lost;
         status.reason = m_lost_reason;
     } else if (m_root_lost) {
         status.state = SessionState::source_lost;

@@ -173,6 +173,7 @@ private:
     std::atomic<bool> m_resume_requested{false};
     bool m_root_lost = false;
     bool m_target_lost = false;
+    bool m_target_refused = false; // lost for good: its pre-flight checks refuse it
     bool m_waiting_for_mount_logged = false;
     std::string m_lost_reason;
     SessionState m_phase = SessionState::starting; // starting, initial_sync, watching, stopped

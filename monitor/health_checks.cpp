@@ -22,6 +22,7 @@ constexpr std::array k_kind_names = {
     std::pair{AlertKind::inotify_watches, "inotify_watches"},
     std::pair{AlertKind::recovery_point, "recovery_point"},
     std::pair{AlertKind::mass_delete, "mass_delete"},
+    std::pair{AlertKind::target_refused, "target_refused"},
 };
 
 constexpr std::array k_severity_names = {
@@ -120,7 +121,13 @@ private:
             add(AlertKind::target, Severity::critical, sync.name,
                 fmt::format("{}: target {} cannot be reached; {} changes held: {}", sync.name,
                             status.target, status.backlog, status.last_error));
-        if (status.state == SyncState::source_lost || status.state == SyncState::target_lost)
+        if (status.state == SyncState::target_refused)
+            add(AlertKind::target_refused, Severity::critical, sync.name,
+                fmt::format("{}: target {} is refused by its pre-flight checks and nothing is "
+                            "written there; {} changes held: {}",
+                            sync.name, status.target, status.backlog, status.last_error));
+        if (status.state == SyncState::source_lost || status.state == SyncState::target_lost ||
+            status.state == SyncState::target_refused)
             return;
         if (status.held_deletions > 0)
             add(AlertKind::mass_delete, Severity::critical, sync.name,

@@ -32,6 +32,7 @@ enum class AlertKind : std::uint8_t {
     inotify_watches, // close to the kernel's watch limit
     recovery_point,  // a SQLite database's changes have not reached the target for too long
     mass_delete,     // the mass-delete guard holds deletions until an operator decides
+    target_refused,  // a target reached late failed its pre-flight checks; nothing is written
 };
 
 const char* to_string(AlertKind kind); // "disk_space"

@@ -46,15 +46,16 @@ void per_sync(Exposition& out, const StatusReport& report, const std::string& na
         out.sample(sync_label(sync), static_cast<double>(get(sync)));
 }
 
-constexpr SyncState k_all_states[] = {SyncState::starting,         SyncState::initial_sync,
-                                      SyncState::watching,         SyncState::syncing,
-                                      SyncState::deletions_paused, SyncState::source_lost,
-                                      SyncState::target_lost,      SyncState::stopped};
+constexpr SyncState k_all_states[] = {
+    SyncState::starting,    SyncState::initial_sync,     SyncState::watching,
+    SyncState::syncing,     SyncState::deletions_paused, SyncState::source_lost,
+    SyncState::target_lost, SyncState::target_refused,   SyncState::stopped};
 
 constexpr AlertKind k_all_kinds[] = {
-    AlertKind::daemon,          AlertKind::backlog,        AlertKind::disk_space, AlertKind::inodes,
-    AlertKind::sync_errors,     AlertKind::source,         AlertKind::target,     AlertKind::mount,
-    AlertKind::inotify_watches, AlertKind::recovery_point, AlertKind::mass_delete};
+    AlertKind::daemon,         AlertKind::backlog,     AlertKind::disk_space,
+    AlertKind::inodes,         AlertKind::sync_errors, AlertKind::source,
+    AlertKind::target,         AlertKind::mount,       AlertKind::inotify_watches,
+    AlertKind::recovery_point, AlertKind::mass_delete, AlertKind::target_refused};
 
 } // namespace
 

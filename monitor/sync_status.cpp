@@ -15,6 +15,7 @@ constexpr std::array k_state_names = {
     std::pair{SyncState::deletions_paused, "deletions_paused"},
     std::pair{SyncState::source_lost, "source_lost"},
     std::pair{SyncState::target_lost, "target_lost"},
+    std::pair{SyncState::target_refused, "target_refused"},
     std::pair{SyncState::stopped, "stopped"},
 };
 

@@ -25,6 +25,7 @@ enum class SyncState : std::uint8_t {
     deletions_paused, // the mass-delete guard holds deletions; everything else is mirrored
     source_lost,      // the source vanished or was unmounted; nothing is deleted meanwhile
     target_lost,      // the target cannot be reached; changes are held
+    target_refused,   // the target's pre-flight checks refuse it; changes are held
     stopped,          // the session has ended
 };
 

@@ -6,10 +6,13 @@
 #include "tests/integration/safety_support.hpp"
 #include "tests/integration/ssh_fixture.hpp"
 #include "tests/support/file_ops.hpp"
+#include "tests/support/wait.hpp"
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -173,4 +176,71 @@ TEST_CASE("require_mount for an SSH target refuses a bare directory and accepts 
     INFO(sync.log);
     CHECK(sync.status == 0);
     CHECK(compare_trees(fixture.source(), remote).empty());
+}
+
+namespace {
+
+// Starts `run` against `remote` while nothing listens on the sshd's port, then starts sshd:
+// the target's checks can only run at reconnection, before the first write.
+void run_with_sshd_down(MirrorFixture& fixture, SshdServer& sshd, const fs::path& remote) {
+    sshd.kill_all();
+    fixture.start_with_args(concat({"run", "--source", fixture.source().string(), "--delay",
+                                    k_test_delay, "--log-level", "debug", "--keepalive", "1"},
+                                   ssh_flags(sshd, remote)),
+                            std::nullopt, 0);
+    REQUIRE(wait_until([&] { return fixture.daemon().count_in_log("cannot connect:") >= 1; },
+                       std::chrono::seconds(30)));
+    sshd.restart();
+}
+
+} // namespace
+
+TEST_CASE("an SSH target unreachable at start is checked before its first write: a non-empty "
+          "one is refused and left untouched",
+          "[integration][ssh][safety][reconnect][concurrent]") {
+    MirrorFixture fixture;
+    SshdServer sshd(sshd_directory(fixture));
+    write_file(fixture.source() / "kept.txt", "source\n");
+    write_file(fixture.target() / "theirs.txt", "someone else's data\n");
+    run_with_sshd_down(fixture, sshd, fixture.target());
+
+    const bool refused = wait_until(
+        [&] {
+            return fixture.daemon().count_in_log("pre-flight check failed: non-empty-target") >= 1;
+        },
+        std::chrono::seconds(60));
+    INFO(fixture.daemon().log_text());
+    REQUIRE(refused);
+    CHECK(fixture.daemon().count_in_log("--skip-safety") >= 1);
+    // Its own state and alert, not "cannot be reached".
+    const bool alerted = wait_until(
+        [&] {
+            return fixture.daemon().count_in_log("health CRITICAL: sync1: target ") >= 1 &&
+                   fixture.daemon().count_in_log("is refused by its pre-flight checks") >= 1;
+        },
+        std::chrono::seconds(30));
+    CHECK(alerted);
+    // A change made after the refusal is held too.
+    write_file(fixture.source() / "later.txt", "held\n");
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    std::vector<std::string> names;
+    for (const auto& entry : fs::directory_iterator(fixture.target()))
+        names.push_back(entry.path().filename().string());
+    CHECK(names == std::vector<std::string>{"theirs.txt"});
+    CHECK(read_file(fixture.target() / "theirs.txt") == "someone else's data\n");
+    fixture.stop();
+}
+
+TEST_CASE("an empty SSH target unreachable at start is checked, marked and mirrored once sshd is "
+          "up",
+          "[integration][ssh][safety][reconnect][concurrent]") {
+    MirrorFixture fixture;
+    SshdServer sshd(sshd_directory(fixture));
+    write_file(fixture.source() / "kept.txt", "source\n");
+    run_with_sshd_down(fixture, sshd, fixture.target());
+    fixture.require_mirrored();
+    CHECK_THAT(read_file(fixture.target() / ".fsmirror"),
+               Catch::Contains("source=" + fs::canonical(fixture.source()).string() + "\n"));
+    CHECK(fixture.daemon().count_in_log("pre-flight check failed") == 0);
+    fixture.stop();
 }

@@ -175,6 +175,14 @@ TEST_CASE("a lost source or target is critical, and hides the derived alerts",
     REQUIRE(kinds(alerts) == std::vector{AlertKind::target});
     CHECK_THAT(alerts[0].message, Catch::Contains("500 changes held: target gone"));
 
+    // Reached, but refused by its pre-flight checks: an alert of its own, not "cannot be reached".
+    target.status->state = SyncState::target_refused;
+    target.status->last_error = "pre-flight check failed: non-empty-target";
+    alerts = evaluate_health(input_with(target), HealthThresholds{});
+    REQUIRE(kinds(alerts) == std::vector{AlertKind::target_refused});
+    CHECK_THAT(alerts[0].message, Catch::Contains("refused by its pre-flight checks") &&
+                                      Catch::Contains("non-empty-target"));
+
     target.status->state = SyncState::watching;
     target.target->exists = false;
     target.status->backlog = 0;
@@ -260,10 +268,10 @@ TEST_CASE("alerts are ordered most severe first", "[monitor][health]") {
 }
 
 TEST_CASE("names round-trip and human units read well", "[monitor][health]") {
-    for (auto kind :
-         {AlertKind::daemon, AlertKind::backlog, AlertKind::disk_space, AlertKind::inodes,
-          AlertKind::sync_errors, AlertKind::source, AlertKind::target, AlertKind::mount,
-          AlertKind::inotify_watches, AlertKind::recovery_point})
+    for (auto kind : {AlertKind::daemon, AlertKind::backlog, AlertKind::disk_space,
+                      AlertKind::inodes, AlertKind::sync_errors, AlertKind::source,
+                      AlertKind::target, AlertKind::mount, AlertKind::inotify_watches,
+                      AlertKind::recovery_point, AlertKind::mass_delete, AlertKind::target_refused})
         CHECK(parse_alert_kind(to_string(kind)) == kind);
     CHECK_FALSE(parse_alert_kind("disk"));
     CHECK(parse_severity("WARNING") == Severity::warning);
