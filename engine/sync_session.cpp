@@ -557,8 +557,10 @@ void SyncSession::check_drift(TimePoint now) {
             m_logger.warning("{}: drift check: {}", m_options.name, format_difference(difference));
             continue;
         }
-        if (*kind == ChangeKind::remove && !m_options.mirror.deletes.while_running)
-            continue; // extras are kept by the delete policy; not drift
+        // A comparison cannot tell drift from the startup extras delete=running keeps.
+        const auto& deletes = m_options.mirror.deletes;
+        if (*kind == ChangeKind::remove && !(deletes.while_running && deletes.at_startup))
+            continue;
         m_logger.warning("{}: drift repair: {}", m_options.name, format_difference(difference));
         m_pending.add_change(difference.path, *kind, now);
         ++repairs;

@@ -97,6 +97,12 @@ bool TreeMirror::deletes_allowed(Phase phase) const {
     return false;
 }
 
+bool TreeMirror::extras_deleted(Phase phase) const {
+    if (phase == Phase::running)
+        return m_options.deletes.while_running && m_options.deletes.at_startup;
+    return deletes_allowed(phase);
+}
+
 bool TreeMirror::same_mtime(const EntryInfo& source, const EntryInfo& target) const {
     return at_granularity(source.mtime_ns, m_target.mtime_granularity_ns()) == target.mtime_ns;
 }
@@ -549,7 +555,7 @@ void TreeMirror::reconcile(const std::string& path, BatchState& state, QuickChec
         submit_leaf(child, leaf.source, leaf.kind, 0, state);
         changed = true;
     }
-    if (deletes_allowed(state.phase)) {
+    if (extras_deleted(state.phase)) {
         for (const auto& extra : plan.extras) {
             state.removals.emplace_back(base::join_rel(path, extra.name), 0);
             changed = true;

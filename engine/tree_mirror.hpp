@@ -193,6 +193,10 @@ private:
                                           std::set<std::string>& live) const;
     void finish_directories(BatchState& state);
     bool deletes_allowed(Phase phase) const;
+    // Whether a comparison may delete what is on the target alone. While running, a comparison
+    // (an overflow's rescan, an unresolvable fanotify directory) finds extras no event
+    // confirmed: under delete=running those are the startup extras that mode keeps.
+    bool extras_deleted(Phase phase) const;
     // True when the target's mtime is the source's at the target's time resolution.
     bool same_mtime(const transport::EntryInfo& source, const transport::EntryInfo& target) const;
     void record_failure(BatchState& state, const std::string& path, ChangeKind kind,

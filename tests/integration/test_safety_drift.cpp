@@ -41,6 +41,26 @@ TEST_CASE("drift on the target is repaired and logged", "[integration][safety][d
     mirror.stop();
 }
 
+TEST_CASE("drift repair under delete=running restores what is missing and keeps extras",
+          "[integration][safety][drift]") {
+    MirrorFixture mirror;
+    write_file(mirror.source() / "kept.txt", "kept\n");
+    write_file(mirror.source() / "other.txt", "other\n");
+    write_file(mirror.target() / "startup-extra.txt", "only on the target\n");
+    mirror.start({"--delete", "running", "--skip-safety", "--verify-interval", "0.5"});
+    CompareOptions options;
+    options.ignored = {"startup-extra.txt"};
+    options.directory_mtimes = false;
+    mirror.require_mirrored(options);
+
+    fs::remove(mirror.target() / "kept.txt");
+    mirror.require_mirrored(options);
+    CHECK(exists_no_follow(mirror.target() / "startup-extra.txt"));
+    CHECK_THAT(mirror.daemon().log_text(), Catch::Contains("drift repair: missing /kept.txt"));
+    CHECK_THAT(mirror.daemon().log_text(), !Catch::Contains("drift repair: extra"));
+    mirror.stop();
+}
+
 TEST_CASE("drift repair is off by default", "[integration][safety][drift]") {
     MirrorFixture mirror;
     make_tree(mirror.source(), 2, 6);

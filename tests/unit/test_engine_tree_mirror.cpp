@@ -174,6 +174,24 @@ TEST_CASE("delete policies decide what leaves the target", "[engine][tree_mirror
         REQUIRE(h.run(batch).failed.empty());
         CHECK(test_support::exists_no_follow(h.target / "gone"));
     }
+    SECTION("delete=running: a rescan keeps startup extras, a confirmed removal deletes") {
+        Harness h;
+        test_support::write_file(h.source / "gone", "x");
+        test_support::write_file(h.target / "extra", "only on target");
+        h.open(DeletePolicy{false, true});
+        REQUIRE(h.initial().failed.empty());
+        fs::remove(h.source / "gone");
+        Batch rescan;
+        rescan.changes = {{"", ChangeKind::tree, 0}};
+        REQUIRE(h.run(rescan).failed.empty());
+        CHECK(test_support::exists_no_follow(h.target / "extra"));
+        CHECK(test_support::exists_no_follow(h.target / "gone"));
+        Batch removal;
+        removal.changes = {{"gone", ChangeKind::remove, 0}};
+        REQUIRE(h.run(removal).failed.empty());
+        CHECK_FALSE(test_support::exists_no_follow(h.target / "gone"));
+        CHECK(test_support::exists_no_follow(h.target / "extra"));
+    }
     SECTION("a recovery pass never deletes") {
         Harness h;
         test_support::write_file(h.target / "extra", "only on target");
