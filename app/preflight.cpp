@@ -23,6 +23,12 @@ void excuse_watch_shortage(safety::PreflightReport& report, const config::SyncCo
     }
 }
 
+// True when the sync asks for fanotify and will get it: one mark, so no watches to count.
+bool watched_by_fanotify(const config::SyncConfig& sync) {
+    return sync.events == config::EventsBackend::fanotify &&
+           engine::FanotifyEventSource::check_available(sync.source);
+}
+
 // The root entries the sync's excludes leave alone on the target, which therefore do not make
 // it "non-empty". A bad pattern is reported when the session is built; here it counts nothing.
 safety::IgnoredEntry excluded_root_entries(const config::SyncConfig& sync) {
@@ -97,7 +103,9 @@ std::vector<SyncPreflight> run_preflight(const config::Config& config, safety::W
                                        sync.require_mount == config::RequireMount::both;
         request.require_target_mount = sync.require_mount == config::RequireMount::target ||
                                        sync.require_mount == config::RequireMount::both;
-        request.watches = watches;
+        request.watches = watches == safety::WatchCheck::yes && !watched_by_fanotify(sync)
+                              ? safety::WatchCheck::yes
+                              : safety::WatchCheck::no;
         request.non_empty = non_empty;
         request.parallel_transfers = sync.workers;
         request.watches_planned = watches_planned;

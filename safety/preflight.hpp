@@ -15,7 +15,7 @@ namespace fsmirror::safety {
 
 enum class WatchCheck {
     yes, // `run` and `check`: the source will be watched with inotify
-    no,  // `sync`: a one-shot pass sets no watches
+    no,  // `sync` (a one-shot pass sets no watches) or fanotify (one mark, no watches)
 };
 
 struct PreflightRequest {

@@ -56,22 +56,27 @@ void skip_unless_prerequisites() {
         skip(fmt::format("inotify is unavailable here: {}", std::strerror(errno)));
     ::close(fd);
     if (events_under_test() == "fanotify") {
-        const fs::path temp = fs::temp_directory_path();
-        const int group = ::fanotify_init(
-            FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_REPORT_DFID_NAME | FAN_REPORT_FID, O_RDONLY);
-        if (group < 0)
-            skip(fmt::format("fanotify with directory handles is unavailable here (needs root "
-                             "and Linux 5.9): {}",
-                             std::strerror(errno)));
-        const int marked = ::fanotify_mark(group, FAN_MARK_ADD | FAN_MARK_FILESYSTEM,
-                                           FAN_CREATE | FAN_RENAME, AT_FDCWD, temp.c_str());
-        const int err = errno;
-        ::close(group);
-        if (marked != 0)
-            skip(fmt::format("fanotify cannot mark the file system of {} (needs Linux 5.17 and "
-                             "a file system with file handles): {}",
-                             temp.string(), std::strerror(err)));
+        if (auto unavailable = fanotify_unavailable(fs::temp_directory_path()))
+            skip(*unavailable);
     }
+}
+
+std::optional<std::string> fanotify_unavailable(const fs::path& path) {
+    const int group = ::fanotify_init(
+        FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_REPORT_DFID_NAME | FAN_REPORT_FID, O_RDONLY);
+    if (group < 0)
+        return fmt::format("fanotify with directory handles is unavailable here (needs root "
+                           "and Linux 5.9): {}",
+                           std::strerror(errno));
+    const int marked = ::fanotify_mark(group, FAN_MARK_ADD | FAN_MARK_FILESYSTEM,
+                                       FAN_CREATE | FAN_RENAME, AT_FDCWD, path.c_str());
+    const int err = errno;
+    ::close(group);
+    if (marked != 0)
+        return fmt::format("fanotify cannot mark the file system of {} (needs Linux 5.17 and "
+                           "a file system with file handles): {}",
+                           path.string(), std::strerror(err));
+    return std::nullopt;
 }
 
 std::string events_under_test() {

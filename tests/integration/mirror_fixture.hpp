@@ -36,6 +36,10 @@ std::filesystem::path fsmirror_binary();
 // Does nothing when everything the suite needs is present.
 void skip_unless_prerequisites();
 
+// Returns why fanotify cannot watch the file system of `path` here (with the same flags as
+// the daemon), or nullopt when it can.
+std::optional<std::string> fanotify_unavailable(const std::filesystem::path& path);
+
 // Returns the event source the daemons under test use: "fanotify" when the environment says
 // FSMIRROR_TEST_EVENTS=fanotify (CTest's second run of the engine tests), "inotify" otherwise.
 std::string events_under_test();
