@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -219,16 +220,28 @@ PreflightReport run_preflight(const PreflightRequest& request) {
             out.push_back(fits_on_file_system(request.target, *source_use, **available));
         return report;
     }
+    const auto directory_limit = !sizes_needed && request.watches_unneeded_above
+                                     ? *request.watches_unneeded_above
+                                     : std::numeric_limits<std::uint64_t>::max();
     auto census = take_census(request.source, RootMarker::count,
-                              sizes_needed ? CensusDetail::sizes : CensusDetail::counts_only);
+                              sizes_needed ? CensusDetail::sizes : CensusDetail::counts_only,
+                              directory_limit);
     if (!census) {
         out.push_back(could_not_check("inotify-watches", request.source, census.error().message));
         return report;
     }
-    report.watches_needed = census->directories;
     report.directories_counted = census->directories;
+    if (!census->complete) {
+        out.push_back(Finding{"inotify-watches", request.source.string(), Severity::ok,
+                              fmt::format("more than {} directories: fanotify watches the tree "
+                                          "and needs no watches (not counted further)",
+                                          directory_limit),
+                              ""});
+    } else {
+        report.watches_needed = census->directories;
+    }
 
-    if (request.watches == WatchCheck::yes) {
+    if (request.watches == WatchCheck::yes && census->complete) {
         if (auto limit = read_max_user_watches()) {
             WatchBudget budget{request.watches_planned + census->directories, *limit,
                                count_watches_in_use(::geteuid())};

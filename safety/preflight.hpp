@@ -33,6 +33,9 @@ struct PreflightRequest {
     unsigned parallel_transfers = 4;
     // Watches the syncs checked before this one (in the same daemon) will hold.
     std::uint64_t watches_planned = 0;
+    // `--events auto` where fanotify is available: a tree of more directories than this is
+    // watched by fanotify, so the census stops counting there and no watches are checked.
+    std::optional<std::uint64_t> watches_unneeded_above;
 };
 
 struct PreflightReport {

@@ -17,9 +17,15 @@ namespace fsmirror::safety {
 
 namespace {
 
+struct WalkRules {
+    RootMarker marker;
+    CensusDetail detail;
+    std::uint64_t directory_limit;
+};
+
 // Counts the directory open at `fd` (consumed) into `census`; returns false when it cannot
 // be read at all.
-bool walk(int fd, bool is_root, RootMarker marker, CensusDetail detail, TreeCensus& census) {
+bool walk(int fd, bool is_root, const WalkRules& rules, TreeCensus& census) {
     DIR* dir = ::fdopendir(fd);
     if (!dir) {
         ::close(fd);
@@ -30,10 +36,10 @@ bool walk(int fd, bool is_root, RootMarker marker, CensusDetail detail, TreeCens
         std::string_view name = item->d_name;
         if (name == "." || name == "..")
             continue;
-        if (marker == RootMarker::skip &&
+        if (rules.marker == RootMarker::skip &&
             (transport::is_temp_name(name) || (is_root && transport::is_marker_path(name))))
             continue;
-        if (detail == CensusDetail::counts_only && item->d_type != DT_UNKNOWN) {
+        if (rules.detail == CensusDetail::counts_only && item->d_type != DT_UNKNOWN) {
             ++census.entries;
             if (item->d_type == DT_DIR)
                 subdirectories.emplace_back(name);
@@ -52,12 +58,16 @@ bool walk(int fd, bool is_root, RootMarker marker, CensusDetail detail, TreeCens
         }
     }
     for (const auto& name : subdirectories) {
+        if (census.directories > rules.directory_limit) {
+            census.complete = false;
+            break;
+        }
         int child =
             ::openat(::dirfd(dir), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (child < 0)
             continue;
         ++census.directories;
-        walk(child, false, marker, detail, census);
+        walk(child, false, rules, census);
     }
     ::closedir(dir);
     return true;
@@ -66,13 +76,13 @@ bool walk(int fd, bool is_root, RootMarker marker, CensusDetail detail, TreeCens
 } // namespace
 
 base::Result<TreeCensus> take_census(const std::filesystem::path& root, RootMarker marker,
-                                     CensusDetail detail) {
+                                     CensusDetail detail, std::uint64_t directory_limit) {
     int fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return base::fail_errno("open directory " + root.string());
     TreeCensus census;
     census.directories = 1;
-    if (!walk(fd, true, marker, detail, census))
+    if (!walk(fd, true, WalkRules{marker, detail, directory_limit}, census))
         return base::fail_errno("read directory " + root.string());
     return census;
 }

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <limits>
 
 namespace fsmirror::safety {
 
@@ -16,6 +17,7 @@ struct TreeCensus {
     std::uint64_t entries = 0;      // everything below the root
     std::uint64_t bytes = 0;        // allocated bytes of regular files (st_blocks * 512)
     std::uint64_t largest_file = 0; // the largest allocated size of one file
+    bool complete = true;           // false when the walk stopped at its directory limit
 };
 
 // Which root-level entries the census leaves out.
@@ -31,10 +33,14 @@ enum class CensusDetail {
 };
 
 // Walks `root` without following symlinks. Entries that vanish meanwhile are skipped;
-// unreadable subdirectories are counted as entries and not entered. Returns the error when the
-// root itself cannot be read.
-base::Result<TreeCensus> take_census(const std::filesystem::path& root, RootMarker marker,
-                                     CensusDetail detail = CensusDetail::sizes);
+// unreadable subdirectories are counted as entries and not entered. Stops, with `complete`
+// false, once more than `directory_limit` directories are counted (when only "more than N"
+// matters, the rest of a large tree is not read). Returns the error when the root itself
+// cannot be read.
+base::Result<TreeCensus>
+take_census(const std::filesystem::path& root, RootMarker marker,
+            CensusDetail detail = CensusDetail::sizes,
+            std::uint64_t directory_limit = std::numeric_limits<std::uint64_t>::max());
 
 // Walks a target through `target` (an SSH target, one listing per directory) with
 // RootMarker::skip. Sizes are the files' lengths, not their allocated blocks (which the

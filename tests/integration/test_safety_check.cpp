@@ -2,6 +2,7 @@
 // before they write anything. Mount checks use a tmpfs mounted by the test.
 
 #include "tests/integration/mirror_fixture.hpp"
+#include "tests/integration/monitor_fixture.hpp"
 #include "tests/integration/safety_support.hpp"
 #include "tests/support/file_ops.hpp"
 
@@ -10,6 +11,7 @@
 #include <string>
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
 namespace fs = std::filesystem;
 using namespace fsmirror::test_support;
@@ -246,5 +248,39 @@ TEST_CASE("a target too small for the initial sync is refused", "[integration][s
     CHECK_THAT(output, Catch::Contains("FAILED  free-space: " + mirror.target().string()) &&
                            Catch::Contains("df -h"));
     CHECK(mirror.run_to_completion(pair_args("sync", mirror)) == 1);
+    CHECK(fs::is_empty(mirror.target()));
+}
+
+TEST_CASE("check stops counting a tree that fanotify will watch and counts one inotify watches",
+          "[integration][safety][check]") {
+    if (auto unavailable = fsmirror::integration::fanotify_unavailable(fs::temp_directory_path()))
+        fsmirror::integration::skip_test(*unavailable);
+    MirrorFixture mirror;
+    // Past `auto`'s threshold (50,000, engine/event_source.hpp): 100 x 501 + 101 directories.
+    for (int top = 0; top < 100; ++top)
+        for (int inner = 0; inner < 501; ++inner)
+            fs::create_directories(mirror.source() / fmt::format("t{:03}/d{:03}", top, inner));
+    // A target whose free space settles the space check without reading file sizes: what is
+    // left to count is watches alone.
+    TmpfsMount roomy(mirror.target(), "size=1t");
+
+    auto [auto_status, auto_output] =
+        run(with(pair_args("check", mirror), {"--events", "auto"}), mirror.root() / "auto.log");
+    INFO(auto_output);
+    CHECK(auto_status == 0);
+    CHECK_THAT(auto_output, Catch::Contains("ok      inotify-watches: " + mirror.source().string() +
+                                            ": more than 50000 directories: fanotify watches"));
+    CHECK_THAT(auto_output, Catch::Contains("ok      free-space:"));
+
+    auto [fanotify_status, fanotify_output] =
+        run(with(pair_args("check", mirror), {"--events", "fanotify"}), mirror.root() / "fan.log");
+    INFO(fanotify_output);
+    CHECK(fanotify_status == 0);
+    CHECK_THAT(fanotify_output, !Catch::Contains("inotify-watches"));
+
+    auto [inotify_status, inotify_output] =
+        run(with(pair_args("check", mirror), {"--events", "inotify"}), mirror.root() / "ino.log");
+    INFO(inotify_output);
+    CHECK_THAT(inotify_output, Catch::Contains("50201 directories to watch"));
     CHECK(fs::is_empty(mirror.target()));
 }

@@ -122,7 +122,23 @@ TEST_CASE("a census counts directories, entries and allocated bytes", "[safety][
     CHECK(counts->directories == 3);
     CHECK(counts->entries == 6);
     CHECK(counts->bytes == 0);
+    CHECK(counts->complete);
     CHECK_FALSE(take_census(dir / "missing", RootMarker::count));
+}
+
+TEST_CASE("a census with a directory limit stops soon after passing it", "[safety][census]") {
+    TempDir dir("fsmirror-unit");
+    for (int i = 0; i < 40; ++i)
+        fs::create_directories(dir / ("d" + std::to_string(i)) / "inner");
+    auto whole = take_census(dir.path(), RootMarker::count, CensusDetail::counts_only, 81);
+    REQUIRE(whole);
+    CHECK(whole->complete);
+    CHECK(whole->directories == 81);
+    auto bounded = take_census(dir.path(), RootMarker::count, CensusDetail::counts_only, 10);
+    REQUIRE(bounded);
+    CHECK_FALSE(bounded->complete);
+    CHECK(bounded->directories > 10);
+    CHECK(bounded->directories <= 12); // one past the limit, plus the subtree it was in
 }
 
 TEST_CASE("an empty, new or marked target passes, a foreign one is refused",
