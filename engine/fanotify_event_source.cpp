@@ -166,7 +166,7 @@ Status FanotifyEventSource::start() {
     m_root_fd = std::move(marked->root_fd);
     m_fanotify_fd = std::move(marked->fanotify_fd);
 
-    FanotifyTranslatorOptions translator{m_options.excludes, "", ""};
+    FanotifyTranslatorOptions translator{m_options.excludes, "", "", ::getpid()};
     if (m_root != "/") {
         std::filesystem::path path(m_root);
         // A root that is a mount point has its parent on another file system, whose events

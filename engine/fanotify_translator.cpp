@@ -65,6 +65,7 @@ std::vector<FanotifyRecord> decode_fanotify_records(std::span<const char> buffer
             break;
         FanotifyRecord record;
         record.mask = metadata.mask;
+        record.pid = metadata.pid;
         std::string_view event(buffer.data() + offset, metadata.event_len);
         for (std::size_t info = metadata.metadata_len;
              event.size() - info >= sizeof(fanotify_event_info_header);) {
@@ -120,6 +121,8 @@ void FanotifyTranslator::translate(const FanotifyRecord& record, const Directory
         add_rescan_of_everything(out);
         return;
     }
+    if (m_options.own_pid != 0 && record.pid == m_options.own_pid)
+        return;
     if (record.directory_handle.empty())
         return; // an unlinked file's own event: its removal was reported with its name
     if (record.mask & FAN_RENAME) {

@@ -22,6 +22,7 @@ namespace fsmirror::engine {
 // is about the directory itself). The views point into the read buffer.
 struct FanotifyRecord {
     std::uint64_t mask = 0;
+    std::int32_t pid = 0;                  // the process that caused the event
     std::string_view directory_handle;     // for FAN_RENAME: the old directory
     std::string_view name;                 // for FAN_RENAME: the old name
     std::string_view new_directory_handle; // FAN_RENAME only
@@ -54,6 +55,10 @@ struct FanotifyTranslatorOptions {
     // root (an event on a directory outside the source) is recognised without resolving.
     std::string root_parent_handle;
     std::string root_name;
+    // The daemon's own pid: its writes are to the target (it never writes to the source), and
+    // a local target on the source's file system would otherwise send back an event, and a
+    // directory handle to resolve, for every entry it makes.
+    std::int32_t own_pid = 0;
 };
 
 class FanotifyTranslator {

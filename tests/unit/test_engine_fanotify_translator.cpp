@@ -42,7 +42,8 @@ std::string directory_record(std::uint8_t type, const std::string& directory_han
     return bytes + body;
 }
 
-std::string event(std::uint64_t mask, const std::vector<std::string>& records) {
+std::string event(std::uint64_t mask, const std::vector<std::string>& records,
+                  std::int32_t pid = 100) {
     std::string info;
     for (const auto& record : records)
         info += record;
@@ -52,6 +53,7 @@ std::string event(std::uint64_t mask, const std::vector<std::string>& records) {
     metadata.metadata_len = sizeof metadata;
     metadata.mask = mask;
     metadata.fd = FAN_NOFD;
+    metadata.pid = pid;
     std::string bytes(sizeof metadata, '\0');
     std::memcpy(bytes.data(), &metadata, sizeof metadata);
     return bytes + info;
@@ -71,6 +73,9 @@ std::string renamed(std::uint64_t mask, const std::string& from_directory,
          directory_record(FAN_EVENT_INFO_TYPE_NEW_DFID_NAME, handle(to_directory), to_name)});
 }
 
+// The daemon's pid in these tests; records default to another process's.
+constexpr std::int32_t k_own_pid = 42;
+
 // Directories by fake handle id: "root" is the source root, "sub" is a/sub in it, "out" lies
 // outside, "parent" holds the root (named "src"), "dead" was removed, anything else fails.
 struct Translated {
@@ -79,7 +84,8 @@ struct Translated {
 };
 
 Translated translate(const std::string& buffer, const ExcludeFilter* excludes = nullptr) {
-    FanotifyTranslator translator(FanotifyTranslatorOptions{excludes, handle("parent"), "src"});
+    FanotifyTranslator translator(
+        FanotifyTranslatorOptions{excludes, handle("parent"), "src", k_own_pid});
     const std::map<std::string, DirectoryPlace> places{
         {handle("root"), {DirectoryPlace::Where::inside, ""}},
         {handle("sub"), {DirectoryPlace::Where::inside, "a/sub"}},
@@ -119,6 +125,21 @@ TEST_CASE("fanotify records decode into directory handles and names", "[unit][fa
     CHECK(records[1].name == "old");
     CHECK(records[1].new_directory_handle == handle("out"));
     CHECK(records[1].new_name == "new");
+}
+
+TEST_CASE("events the daemon itself caused are dropped before any handle is resolved",
+          "[unit][fanotify]") {
+    const std::string own_write = event(
+        FAN_CREATE | FAN_ONDIR,
+        {directory_record(FAN_EVENT_INFO_TYPE_DFID_NAME, handle("elsewhere"), "made")}, k_own_pid);
+    auto result = translate(own_write + in_directory(FAN_CREATE, "sub", "theirs"));
+    CHECK(result.resolved == std::vector<std::string>{handle("sub")});
+    REQUIRE(result.events.size() == 1);
+    CHECK(result.events[0].path == "a/sub/theirs");
+    // An overflow is the kernel's, whatever pid the record carries: still a rescan.
+    auto overflow = translate(event(FAN_Q_OVERFLOW, {}, k_own_pid));
+    REQUIRE(overflow.events.size() == 1);
+    CHECK(overflow.events[0].kind == EventKind::rescan);
 }
 
 TEST_CASE("a truncated fanotify buffer keeps the whole records before it", "[unit][fanotify]") {
