@@ -1,5 +1,7 @@
 #include "safety/free_space.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include <sys/statvfs.h>
@@ -24,8 +26,11 @@ Finding check_free_space(const std::filesystem::path& target, const SpaceNeed& n
     Finding finding{"free-space", target.string(), Severity::ok, "", ""};
     const std::uint64_t missing_bytes =
         need.source_bytes > need.target_bytes ? need.source_bytes - need.target_bytes : 0;
+    // A file written beside its old copy needs room for both until the rename; a new file's
+    // temporary copy is the file itself. So the extra is bounded by what the target holds.
     const std::uint64_t in_flight = need.largest_file * std::max(1u, need.parallel_transfers);
-    const std::uint64_t bytes = missing_bytes + std::min(in_flight, need.source_bytes);
+    const std::uint64_t bytes =
+        missing_bytes + std::min({in_flight, need.target_bytes, need.source_bytes});
     const std::uint64_t inodes =
         need.source_entries > need.target_entries ? need.source_entries - need.target_entries : 0;
     if (bytes > available.bytes) {
@@ -64,10 +69,10 @@ base::Result<SpaceAvailable> read_free_space(const std::filesystem::path& path) 
     return available;
 }
 
-bool fits_twice(const FileSystemUse& source, const SpaceAvailable& available) {
-    if (source.bytes > available.bytes / 2)
+bool fits_within(const FileSystemUse& source, const SpaceAvailable& available) {
+    if (source.bytes > available.bytes)
         return false;
-    return !available.inodes_known || source.inodes == 0 || source.inodes <= available.inodes / 2;
+    return !available.inodes_known || source.inodes == 0 || source.inodes <= available.inodes;
 }
 
 base::Result<FileSystemUse> read_file_system_use(const std::filesystem::path& path) {

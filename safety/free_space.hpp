@@ -36,9 +36,10 @@ struct FileSystemUse {
     std::uint64_t inodes = 0; // in use (f_files - f_ffree); 0 when it reports none
 };
 
-// True when twice `source` fits in `available` (bytes, and inodes where both are known): the
-// free-space estimate for any tree on that file system cannot exceed it.
-bool fits_twice(const FileSystemUse& source, const SpaceAvailable& available);
+// True when `source` fits in `available` (bytes, and inodes where both are known): the
+// free-space estimate for any tree on that file system cannot exceed what the file system
+// uses (check_free_space never asks for more than the source tree's bytes).
+bool fits_within(const FileSystemUse& source, const SpaceAvailable& available);
 
 // Returns what statvfs() says is in use on the file system holding `path`.
 base::Result<FileSystemUse> read_file_system_use(const std::filesystem::path& path);

@@ -202,17 +202,16 @@ PreflightReport run_preflight(const PreflightRequest& request) {
     if (!source_ok || refused)
         return report;
     // The free-space check needs the source's bytes only when the target could be short of
-    // room. When twice what the source's whole file system uses (the estimate's worst case:
-    // every file missing, and each as large as the tree while in flight) fits in what the
-    // target has free, the tree fits too, and the census lists directories without reading
-    // a single file's size.
+    // room. When what the source's whole file system uses fits in what the target has free,
+    // the tree fits too (the estimate never exceeds the tree's own bytes), and the census
+    // lists directories without reading a single file's size.
     const fs::path measured = listing.exists ? request.target : request.target.parent_path();
     std::optional<base::Result<SpaceAvailable>> available;
     if (target_ok)
         available = read_free_space(measured);
     const auto source_use = read_file_system_use(request.source);
     const bool bounded =
-        available && *available && source_use && fits_twice(*source_use, **available);
+        available && *available && source_use && fits_within(*source_use, **available);
     const bool sizes_needed = target_ok && !bounded;
     // Nothing left to count for: a walk of a million directories costs seconds of start-up.
     if (!sizes_needed && request.watches == WatchCheck::no) {

@@ -88,6 +88,12 @@ TEST_CASE("free space: what is missing plus room in flight must fit", "[safety][
     CHECK_THAT(inodes.message, Catch::Contains("60 more inodes"));
     CHECK(check_free_space("/t", need, SpaceAvailable{1'000'000, 0, false}).severity ==
           Severity::ok);
+    // Into an empty target each file's temporary copy is the file itself: no extra room.
+    need.target_bytes = 0;
+    CHECK(check_free_space("/t", need, SpaceAvailable{10'000, 1'000, true}).severity ==
+          Severity::ok);
+    CHECK(check_free_space("/t", need, SpaceAvailable{9'999, 1'000, true}).severity ==
+          Severity::error);
     // An existing mirror needs only room for what changes.
     need.target_bytes = 10'000;
     CHECK(check_free_space("/t", need, SpaceAvailable{2'000, 1'000, true}).severity ==
@@ -231,13 +237,12 @@ TEST_CASE("the target listing reads the marker and skips temp files and ignored 
     CHECK(listing->marker == MarkerKind::directory);
 }
 
-TEST_CASE("a source file system that fits twice in the target's free space needs no census of "
-          "sizes",
+TEST_CASE("a source file system that fits in the target's free space needs no census of sizes",
           "[safety][free_space]") {
-    CHECK(fits_twice(FileSystemUse{10, 5}, SpaceAvailable{20, 10, true}));
-    CHECK_FALSE(fits_twice(FileSystemUse{11, 5}, SpaceAvailable{20, 10, true}));
-    CHECK_FALSE(fits_twice(FileSystemUse{10, 6}, SpaceAvailable{20, 10, true}));
+    CHECK(fits_within(FileSystemUse{20, 10}, SpaceAvailable{20, 10, true}));
+    CHECK_FALSE(fits_within(FileSystemUse{21, 5}, SpaceAvailable{20, 10, true}));
+    CHECK_FALSE(fits_within(FileSystemUse{10, 11}, SpaceAvailable{20, 10, true}));
     // Inodes count only where both sides report them.
-    CHECK(fits_twice(FileSystemUse{10, 6}, SpaceAvailable{20, 0, false}));
-    CHECK(fits_twice(FileSystemUse{10, 0}, SpaceAvailable{20, 0, true}));
+    CHECK(fits_within(FileSystemUse{10, 11}, SpaceAvailable{20, 0, false}));
+    CHECK(fits_within(FileSystemUse{10, 0}, SpaceAvailable{20, 0, true}));
 }
