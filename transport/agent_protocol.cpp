@@ -695,4 +695,13 @@ const char* request_name(const RequestBody& body) {
     return k_names[body.index()];
 }
 
+const char* reply_name(const ReplyBody& body) {
+    static constexpr const char* k_names[] = {"hello",   "failure",         "done",       "entry",
+                                              "entries", "signature_chunk", "put_done",   "hash",
+                                              "pong",    "segment_hashes",  "file_bytes", "statvfs",
+                                              "database"};
+    static_assert(std::size(k_names) == std::variant_size_v<ReplyBody>);
+    return k_names[body.index()];
+}
+
 } // namespace fsmirror::transport::agent

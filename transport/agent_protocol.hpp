@@ -266,4 +266,7 @@ private:
 // Returns the short name of a request type, for logs ("stat", "put_begin").
 const char* request_name(const RequestBody& body);
 
+// Returns the short name of a reply type, for messages ("done", "entry").
+const char* reply_name(const ReplyBody& body);
+
 } // namespace fsmirror::transport::agent

@@ -16,10 +16,34 @@ namespace fsmirror::transport {
 
 namespace {
 
-base::Error unexpected_reply(const char* request) {
+// The error for a reply of a type the request is not answered with: names both.
+base::Error unexpected_reply(const char* request, const agent::ReplyBody& reply) {
     return base::Error{base::ErrorKind::protocol,
-                       fmt::format("the agent answered a {} request with something else", request),
+                       fmt::format("the agent answered a {} request with an unexpected {} reply",
+                                   request, agent::reply_name(reply)),
                        0};
+}
+
+// Returns the `Reply` that `reply` holds. Fails with the transport's error, the agent's Failure,
+// or a protocol error naming `request` and the reply that came instead.
+template <typename Reply>
+base::Result<Reply> expect_reply(base::Result<agent::ReplyBody> reply, const char* request) {
+    if (!reply)
+        return std::unexpected(reply.error());
+    if (auto* failure = std::get_if<agent::Failure>(&*reply))
+        return std::unexpected(failure->error);
+    auto* wanted = std::get_if<Reply>(&*reply);
+    if (wanted == nullptr)
+        return std::unexpected(unexpected_reply(request, *reply));
+    return std::move(*wanted);
+}
+
+// Sends `request` as a call of its own and returns its one reply, which must be a `Reply`
+// (failures as expect_reply's).
+template <typename Reply>
+base::Result<Reply> request_reply(AgentClient& client, agent::RequestBody request) {
+    const char* name = agent::request_name(request);
+    return expect_reply<Reply>(client.request(std::move(request)), name);
 }
 
 // Reads `size` bytes at `offset` of `fd`, retrying on EINTR. Returns the bytes read (fewer at
@@ -40,13 +64,8 @@ base::Result<PutResult> finish_put(AgentClient::Call& call, const agent::Digest&
                                    PutResult result) {
     if (auto sent = call.send(agent::PutEnd{digest}); !sent)
         return std::unexpected(sent.error());
-    auto reply = call.next();
-    if (!reply)
-        return std::unexpected(reply.error());
-    if (auto* failure = std::get_if<agent::Failure>(&*reply))
-        return std::unexpected(failure->error);
-    if (!std::holds_alternative<agent::PutDone>(*reply))
-        return std::unexpected(unexpected_reply("put"));
+    if (auto done = expect_reply<agent::PutDone>(call.next(), "put"); !done)
+        return std::unexpected(done.error());
     return result;
 }
 
@@ -54,7 +73,7 @@ base::Result<PutResult> finish_put(AgentClient::Call& call, const agent::Digest&
 base::Error early_answer(agent::ReplyBody reply) {
     if (auto* failure = std::get_if<agent::Failure>(&reply))
         return failure->error;
-    return unexpected_reply("put");
+    return unexpected_reply("put", reply);
 }
 
 // Abandons the agent's side of a put that ends early on this side (a source read error), so
@@ -84,11 +103,9 @@ bool is_durable(const SourceFile& source) {
 
 // The entry a stat request was answered with.
 base::Result<std::optional<EntryInfo>> entry_of(base::Result<agent::ReplyBody> reply) {
-    if (!reply)
-        return std::unexpected(reply.error());
-    auto* entry = std::get_if<agent::EntryReply>(&*reply);
-    if (entry == nullptr)
-        return std::unexpected(unexpected_reply("stat"));
+    auto entry = expect_reply<agent::EntryReply>(std::move(reply), "stat");
+    if (!entry)
+        return std::unexpected(entry.error());
     return std::move(entry->info);
 }
 
@@ -111,7 +128,7 @@ base::Result<DeltaSource> fetch_signature(AgentClient& client, agent::RequestBod
         }
         auto* chunk = std::get_if<agent::SignatureChunk>(&*reply);
         if (chunk == nullptr)
-            return std::unexpected(unexpected_reply("signature"));
+            return std::unexpected(unexpected_reply("signature", *reply));
         if (auto loaded = signature.load(chunk->bytes, !chunk->more); !loaded)
             return std::unexpected(loaded.error());
         if (!chunk->more)
@@ -143,12 +160,8 @@ std::optional<base::Error> AgentTransport::too_old_for(std::uint32_t version,
 }
 
 base::Status AgentTransport::simple(agent::RequestBody body) {
-    const char* name = agent::request_name(body);
-    auto reply = m_client->request(std::move(body));
-    if (!reply)
-        return std::unexpected(reply.error());
-    if (!std::holds_alternative<agent::Done>(*reply))
-        return std::unexpected(unexpected_reply(name));
+    if (auto done = request_reply<agent::Done>(*m_client, std::move(body)); !done)
+        return std::unexpected(done.error());
     return {};
 }
 
@@ -181,11 +194,7 @@ AgentTransport::stat_many(const std::vector<std::string>& paths) {
                 results.push_back(std::unexpected(sent[i].error()));
                 continue;
             }
-            auto reply = calls[i].next();
-            if (reply)
-                if (auto* failure = std::get_if<agent::Failure>(&*reply))
-                    reply = std::unexpected(failure->error);
-            results.push_back(entry_of(std::move(reply)));
+            results.push_back(entry_of(calls[i].next()));
         }
     }
     return results;
@@ -197,14 +206,9 @@ base::Result<std::vector<DirEntry>> AgentTransport::list_directory(std::string_v
         return std::unexpected(sent.error());
     std::vector<DirEntry> entries;
     for (;;) {
-        auto reply = call.next();
-        if (!reply)
-            return std::unexpected(reply.error());
-        if (auto* failure = std::get_if<agent::Failure>(&*reply))
-            return std::unexpected(failure->error);
-        auto* part = std::get_if<agent::Entries>(&*reply);
-        if (part == nullptr)
-            return std::unexpected(unexpected_reply("list"));
+        auto part = expect_reply<agent::Entries>(call.next(), "list");
+        if (!part)
+            return std::unexpected(part.error());
         for (auto& entry : part->entries)
             entries.push_back(std::move(entry));
         if (!part->more)
@@ -237,12 +241,9 @@ base::Status AgentTransport::flush() {
 }
 
 base::Result<ContentDigest> AgentTransport::hash_file(std::string_view path) {
-    auto reply = m_client->request(agent::Hash{std::string(path)});
-    if (!reply)
-        return std::unexpected(reply.error());
-    auto* value = std::get_if<agent::HashValue>(&*reply);
-    if (value == nullptr)
-        return std::unexpected(unexpected_reply("hash"));
+    auto value = request_reply<agent::HashValue>(*m_client, agent::Hash{std::string(path)});
+    if (!value)
+        return std::unexpected(value.error());
     return value->digest;
 }
 
@@ -254,25 +255,19 @@ base::Result<std::string> AgentTransport::read_small_file(std::string_view path,
         return base::fail(base::ErrorKind::limit_reached,
                           fmt::format("the agent reads files of at most {} bytes, not {}",
                                       agent::k_max_read_file, max_bytes));
-    auto reply = m_client->request(
-        agent::ReadFile{std::string(path), static_cast<std::uint32_t>(max_bytes)});
-    if (!reply)
-        return std::unexpected(reply.error());
-    auto* bytes = std::get_if<agent::FileBytes>(&*reply);
-    if (bytes == nullptr)
-        return std::unexpected(unexpected_reply("read_file"));
+    auto bytes = request_reply<agent::FileBytes>(
+        *m_client, agent::ReadFile{std::string(path), static_cast<std::uint32_t>(max_bytes)});
+    if (!bytes)
+        return std::unexpected(bytes.error());
     return std::move(bytes->bytes);
 }
 
 base::Result<FileSystemInfo> AgentTransport::file_system() {
     if (auto old = too_old_for(3, "read its file system's free space and mount point"))
         return std::unexpected(*old);
-    auto reply = m_client->request(agent::StatFileSystem{});
-    if (!reply)
-        return std::unexpected(reply.error());
-    auto* answer = std::get_if<agent::FileSystemReply>(&*reply);
-    if (answer == nullptr)
-        return std::unexpected(unexpected_reply("statvfs"));
+    auto answer = request_reply<agent::FileSystemReply>(*m_client, agent::StatFileSystem{});
+    if (!answer)
+        return std::unexpected(answer.error());
     return answer->info;
 }
 
@@ -280,12 +275,10 @@ base::Result<DatabaseDigest> AgentTransport::inspect_database(std::string_view p
                                                               bool integrity_check) {
     if (auto old = too_old_for(3, "read SQLite databases such as /" + std::string(path)))
         return std::unexpected(*old);
-    auto reply = m_client->request(agent::InspectDatabase{std::string(path), integrity_check});
-    if (!reply)
-        return std::unexpected(reply.error());
-    auto* answer = std::get_if<agent::DatabaseReply>(&*reply);
-    if (answer == nullptr)
-        return std::unexpected(unexpected_reply("inspect_database"));
+    auto answer = request_reply<agent::DatabaseReply>(
+        *m_client, agent::InspectDatabase{std::string(path), integrity_check});
+    if (!answer)
+        return std::unexpected(answer.error());
     return std::move(answer->content);
 }
 
@@ -418,7 +411,7 @@ struct RemoteHashes {
             }
             auto* chunk = std::get_if<agent::SegmentHashChunk>(&*reply);
             if (chunk == nullptr)
-                return std::unexpected(unexpected_reply("segment hashes"));
+                return std::unexpected(unexpected_reply("segment hashes", *reply));
             basis_size = chunk->basis_size;
             hashes.insert(hashes.end(), chunk->hashes.begin(), chunk->hashes.end());
             done = !chunk->more;

@@ -227,6 +227,15 @@ TEST_CASE("is_final marks the last reply of a stream", "[transport][agent_protoc
     CHECK_FALSE(is_final(SignatureChunk{"", true}));
 }
 
+TEST_CASE("request and reply names say which type a message is", "[transport][agent_protocol]") {
+    CHECK(std::string(request_name(Stat{"a"})) == "stat");
+    CHECK(std::string(request_name(StatFileSystem{})) == "statvfs");
+    CHECK(std::string(reply_name(Done{})) == "done");
+    CHECK(std::string(reply_name(EntryReply{})) == "entry");
+    CHECK(std::string(reply_name(Failure{})) == "failure");
+    CHECK(std::string(reply_name(DatabaseReply{})) == "database");
+}
+
 TEST_CASE("unsafe paths are refused by the decoder", "[transport][agent_protocol]") {
     for (const char* path :
          {"../etc/passwd", "/etc/passwd", "a/../../b", "a//b", "a/./b", "a/", ".", ".."}) {
