@@ -14,6 +14,11 @@ using transport::EntryType;
 struct StartupScan::DirectoryWork {
     std::string path;
     bool set_attributes = false;
+    // The scan made it, and no live batch ran since the scan last looked at the target: its
+    // attributes are the scan's own, and differ from the source's (adding entries changed its
+    // mtime), so finishing need not read them back. The generation is checked again then.
+    bool made_by_scan = false;
+    std::uint64_t generation = 0;
     std::atomic<std::uint32_t> outstanding{1}; // the comparison itself, then one per transfer
 };
 
@@ -112,6 +117,8 @@ void StartupScan::compare(const ScanItem& item) {
 
     auto work = std::make_shared<DirectoryWork>();
     work->path = item.path;
+    work->made_by_scan = item.made_by_scan && item.generation == generation;
+    work->generation = generation;
     // A directory with target-only entries gets its attributes from the deletion batch after
     // the scan: when the guard holds those deletions, it keeps its target times.
     const bool deletions_follow = m_options.collect_extras && !plan.extras.empty();
@@ -198,6 +205,16 @@ void StartupScan::finish_directory(const DirectoryWork& work) {
     auto source_info = m_source.stat(work.path);
     if (!source_info || !*source_info || (*source_info)->type != EntryType::directory)
         return; // gone: its own event deals with it
+    bool untouched_since_made = false;
+    if (work.made_by_scan) {
+        std::lock_guard lock(m_mutex);
+        untouched_since_made = m_frontier.generation() == work.generation;
+    }
+    if (untouched_since_made) {
+        if (auto set = m_target.set_attributes(work.path, **source_info); !set)
+            fail(work.path, ChangeKind::attrib, set.error());
+        return;
+    }
     auto target_info = m_target.stat(work.path);
     if (target_info && *target_info && (*target_info)->type == EntryType::directory &&
         !m_mirror.attributes_differ(**source_info, **target_info))

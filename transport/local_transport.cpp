@@ -180,7 +180,8 @@ Status LocalTransport::make_directory(std::string_view path, const EntryInfo& in
     // Owner-writable while children are added; the final mode is set with the directory's times.
     mode_t mode = static_cast<mode_t>(info.mode | 0700);
     if (::mkdirat(parent->get(), name.c_str(), mode) == 0) {
-        if (::fchmodat(parent->get(), name.c_str(), mode, 0) != 0)
+        // mkdir applies the umask; only bits it took away need a chmod.
+        if ((mode & m_umask) != 0 && ::fchmodat(parent->get(), name.c_str(), mode, 0) != 0)
             return fail_errno("chmod " + display(path));
         if (m_options.attributes.owner &&
             ::fchownat(parent->get(), name.c_str(), info.uid, info.gid, AT_SYMLINK_NOFOLLOW) != 0)
