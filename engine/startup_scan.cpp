@@ -62,10 +62,20 @@ base::Status StartupScan::start() {
 }
 
 void StartupScan::run_thread() {
+    bool compared = false;
     for (;;) {
         ScanItem item;
         {
+            // One lock a directory: finishing the last one and taking the next share it.
             std::unique_lock lock(m_mutex);
+            if (compared) {
+                m_frontier.finish();
+                ++m_totals.directories;
+                // Waiting threads re-check: new directories, idle for pause(), or all done.
+                m_changed.notify_all();
+                if (m_transfers_in_flight.load() == 0 && m_frontier.done())
+                    notify_finished();
+            }
             std::optional<ScanItem> next;
             m_changed.wait(lock, [&] {
                 if (m_stopping || m_frontier.done())
@@ -78,13 +88,7 @@ void StartupScan::run_thread() {
             item = std::move(*next);
         }
         compare(item);
-        std::lock_guard lock(m_mutex);
-        m_frontier.finish();
-        ++m_totals.directories;
-        // Waiting threads re-check: new directories, idle for pause(), or all done.
-        m_changed.notify_all();
-        if (m_transfers_in_flight.load() == 0 && m_frontier.done())
-            notify_finished();
+        compared = true;
     }
 }
 
