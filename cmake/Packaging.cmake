@@ -114,6 +114,9 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 # Runtime libraries are found by dpkg-shlibdeps from what the binary links, so Depends stays
 # right as the SSH, SQLite and Lua code lands.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+# Loaded with dlopen when a mail is sent (monitor/curl_library.hpp), so dpkg-shlibdeps cannot
+# see it; CPack appends what it finds to this.
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "libcurl4 (>= 7.74)")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "logrotate")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 configure_file(${fsmirror_packaging}/debian/conffiles.in ${fsmirror_generated}/debian/conffiles
