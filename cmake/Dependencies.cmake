@@ -6,7 +6,6 @@ find_package(yaml-cpp REQUIRED)       # libyaml-cpp-dev
 find_package(SQLite3 REQUIRED)        # libsqlite3-dev (the snapshot helper and its tests)
 find_package(nlohmann_json 3 REQUIRED) # nlohmann-json3-dev (status JSON, alert JSON)
 find_package(CURL REQUIRED)           # libcurl4-openssl-dev (SMTP alerts)
-pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd) # libsystemd-dev (sd_notify)
 if(BUILD_TESTING OR NOT DEFINED BUILD_TESTING)
   find_package(Catch2 2 REQUIRED)     # catch2 (Debian 12 ships Catch2 v2)
 endif()

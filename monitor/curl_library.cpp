@@ -26,8 +26,8 @@ base::Result<const CurlApi*> load_once() {
     if (!library) {
         const char* why = ::dlerror();
         return base::fail(base::ErrorKind::fatal,
-                          std::string("cannot load ") + k_library + " (package libcurl4): " +
-                              (why ? why : "unknown error"));
+                          std::string("cannot load ") + k_library +
+                              " (package libcurl4): " + (why ? why : "unknown error"));
     }
     static CurlApi api;
     std::string error;

@@ -1,10 +1,16 @@
 #include "monitor/systemd_notify.hpp"
 
+#include "base/unique_fd.hpp"
+
+#include <charconv>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 
-#include <systemd/sd-daemon.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 namespace fsmirror::monitor {
 
@@ -19,19 +25,63 @@ std::string one_line(std::string_view text) {
     return out;
 }
 
+std::optional<std::uint64_t> environment_number(const char* name) {
+    const char* text = std::getenv(name);
+    if (!text || !*text)
+        return std::nullopt;
+    std::uint64_t value = 0;
+    const char* end = text + std::strlen(text);
+    auto [stop, error] = std::from_chars(text, end, value);
+    if (error != std::errc() || stop != end)
+        return std::nullopt;
+    return value;
+}
+
+// sd_watchdog_enabled(): WATCHDOG_USEC, unless WATCHDOG_PID names another process (a child
+// that inherited the environment must not ping for its parent).
+std::optional<std::chrono::microseconds> watchdog_from_environment() {
+    auto usec = environment_number("WATCHDOG_USEC");
+    if (!usec || *usec == 0)
+        return std::nullopt;
+    if (auto pid = environment_number("WATCHDOG_PID");
+        pid && *pid != static_cast<std::uint64_t>(::getpid()))
+        return std::nullopt;
+    return std::chrono::microseconds(*usec);
+}
+
 } // namespace
 
+// The notify protocol is systemd's documented, stable interface (sd_notify(3), "NOTES"): one
+// datagram on the AF_UNIX socket NOTIFY_SOCKET names, a path or "@" for the abstract
+// namespace. Speaking it directly spares every daemon libsystemd and the six compression and
+// crypto libraries it loads, for two calls.
 SystemdNotifier::SystemdNotifier() {
     const char* socket = std::getenv("NOTIFY_SOCKET");
-    m_enabled = socket != nullptr && socket[0] != '\0';
-    std::uint64_t usec = 0;
-    if (m_enabled && sd_watchdog_enabled(0, &usec) > 0 && usec > 0)
-        m_watchdog = std::chrono::microseconds(usec);
+    if (socket && (socket[0] == '/' || socket[0] == '@') &&
+        std::strlen(socket) < sizeof(sockaddr_un::sun_path)) {
+        m_socket_path = socket;
+        if (m_socket_path[0] == '@')
+            m_socket_path[0] = '\0';
+        m_enabled = true;
+    }
+    if (m_enabled)
+        m_watchdog = watchdog_from_environment();
 }
 
 void SystemdNotifier::send(const std::string& message) {
-    if (m_enabled)
-        sd_notify(0, message.c_str());
+    if (!m_enabled)
+        return;
+    base::UniqueFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!fd.valid())
+        return;
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::memcpy(address.sun_path, m_socket_path.data(), m_socket_path.size());
+    const auto length =
+        static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + m_socket_path.size());
+    // Best effort, as sd_notify: a manager that is gone or busy is not the daemon's failure.
+    [[maybe_unused]] auto sent = ::sendto(fd.get(), message.data(), message.size(), MSG_NOSIGNAL,
+                                          reinterpret_cast<const sockaddr*>(&address), length);
 }
 
 void SystemdNotifier::ready(std::string_view status) {

@@ -1,6 +1,7 @@
 #pragma once
-// Talks to systemd for Type=notify services (sd_notify): READY=1 once every initial sync is
-// done, WATCHDOG=1 pings while healthy, STATUS= lines. Does nothing when NOTIFY_SOCKET is unset.
+// Talks to systemd for Type=notify services (the sd_notify protocol, without libsystemd): READY=1
+// once every initial sync is done, WATCHDOG=1 pings while healthy, STATUS= lines. Does nothing when
+// NOTIFY_SOCKET is unset.
 
 #include <chrono>
 #include <optional>
@@ -11,7 +12,8 @@ namespace fsmirror::monitor {
 
 class SystemdNotifier {
 public:
-    // Reads NOTIFY_SOCKET and WATCHDOG_USEC (sd_watchdog_enabled) from the environment.
+    // Reads NOTIFY_SOCKET, WATCHDOG_USEC and WATCHDOG_PID from the environment (as
+    // sd_notify and sd_watchdog_enabled do). Other socket kinds (vsock:) leave it disabled.
     SystemdNotifier();
 
     // Returns true when systemd (or a test) listens on NOTIFY_SOCKET.
@@ -33,6 +35,7 @@ private:
     void send(const std::string& message);
 
     bool m_enabled = false;
+    std::string m_socket_path; // as NOTIFY_SOCKET says, "@" turned into the abstract '\0'
     std::optional<std::chrono::microseconds> m_watchdog;
 };
 

@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config git clang-format
   libfmt-dev libyaml-cpp-dev catch2 librsync-dev libssh2-1-dev libsqlite3-dev
-  liblua5.4-dev libcurl4-openssl-dev libxxhash-dev libsystemd-dev nlohmann-json3-dev
+  liblua5.4-dev libcurl4-openssl-dev libxxhash-dev nlohmann-json3-dev
   openssh-server openssh-client python3 python3-aiosmtpd sqlite3 rsync
   # packaging tests (tests/packaging): the role is linted and run for real; about a minute
   ansible-core ansible-lint logrotate strace lua5.4
