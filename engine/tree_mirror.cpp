@@ -148,6 +148,10 @@ BatchOutcome TreeMirror::run_batch(const Batch& batch, Phase phase) {
             if (auto inode = hard_link_inode(name))
                 lost_inodes.insert(*inode);
     }
+    // A hard link found in a new directory and gone since may have been written through
+    // before anything watched it: as good as content lost with its name. One still there is
+    // sent by its directory's comparison, which sends its other names.
+    lost_inodes.merge(unwatched_links_gone(batch.moves));
     for (const auto& move : batch.moves)
         apply_move(move, state);
     for (const auto& path : batch.lost_content)
@@ -176,6 +180,7 @@ BatchOutcome TreeMirror::run_batch(const Batch& batch, Phase phase) {
                 apply_change(Change{path, ChangeKind::modify, 0}, state);
         m_pool.wait_idle();
     }
+    forget_unwatched_links_sent(state);
 
     // Deletions after transfers, so a failed transfer never leaves the target with less.
     BatchOutcome outcome;
@@ -726,6 +731,69 @@ void TreeMirror::note_new_name(const std::string& path) {
     auto info = m_source.stat(path);
     if (info && *info && (*info)->type == EntryType::file && (*info)->link_count > 1)
         note_hard_link(path, **info);
+}
+
+std::size_t TreeMirror::note_new_directory(const std::string& path, std::size_t budget) {
+    std::vector<std::string> directories{path};
+    std::size_t looked = 0;
+    while (!directories.empty() && looked < budget) {
+        const std::string dir = std::move(directories.back());
+        directories.pop_back();
+        auto entries = m_source.list_directory(dir);
+        if (!entries)
+            continue; // gone already: the event that says where is on its way
+        for (const auto& entry : *entries) {
+            ++looked;
+            const std::string child = base::join_rel(dir, entry.name);
+            const bool is_directory = entry.info.type == EntryType::directory;
+            if (is_reserved(child) ||
+                m_excludes.is_excluded(child,
+                                       is_directory ? EntryKind::directory : EntryKind::file))
+                continue;
+            if (is_directory) {
+                directories.push_back(child);
+            } else if (entry.info.type == EntryType::file && entry.info.link_count > 1) {
+                note_hard_link(child, entry.info);
+                std::lock_guard lock(m_hard_links_mutex);
+                m_unwatched_links.insert_or_assign(child, entry.info.inode);
+            }
+        }
+    }
+    return looked;
+}
+
+std::set<std::uint64_t> TreeMirror::unwatched_links_gone(const std::vector<Move>& moves) {
+    std::map<std::string, std::uint64_t> links;
+    {
+        std::lock_guard lock(m_hard_links_mutex);
+        links.swap(m_unwatched_links);
+    }
+    std::set<std::uint64_t> gone;
+    std::map<std::string, std::uint64_t> still_there;
+    for (const auto& [name, inode] : links) {
+        std::string now = name;
+        for (const auto& move : moves)
+            if (base::is_same_or_under(now, move.from))
+                now = move.to + now.substr(move.from.size());
+        auto info = m_source.stat(now);
+        if (info && *info && (*info)->inode == inode) {
+            still_there.emplace(std::move(now), inode);
+            continue;
+        }
+        m_logger.debug("hard link {} found in a new directory is gone; what was written through "
+                       "it before the directory was watched reached its other names unseen",
+                       shown(name));
+        gone.insert(inode);
+    }
+    std::lock_guard lock(m_hard_links_mutex);
+    m_unwatched_links.merge(still_there); // names noted meanwhile win
+    return gone;
+}
+
+void TreeMirror::forget_unwatched_links_sent(const BatchState& state) {
+    std::lock_guard lock(m_hard_links_mutex);
+    std::erase_if(m_unwatched_links,
+                  [&state](const auto& link) { return state.content_leaves.contains(link.first); });
 }
 
 void TreeMirror::forget_hard_link_names_under(

@@ -119,6 +119,15 @@ public:
     // before its batch runs changed the other names with no event that names them.
     void note_new_name(const std::string& path);
 
+    // Learns of a directory that just appeared on the source (made, or moved in from outside
+    // the tree). What was done in it before its watch was set went unreported: a hard link
+    // made there may already have been written through (same size, old mtime put back), and
+    // when it is removed before its directory's comparison runs, nothing names the change.
+    // So its hard links are noted now, and a batch that finds one gone sends the inode's
+    // other names (a rescan finds those not known). Looks at about `budget` entries at most;
+    // returns how many it looked at.
+    std::size_t note_new_directory(const std::string& path, std::size_t budget);
+
     // The reviewer consulted before deletions run; null approves everything. Not owned.
     void set_deletion_reviewer(DeletionReviewer* reviewer) { m_reviewer = reviewer; }
 
@@ -226,6 +235,11 @@ private:
     // The content of `inode` changed through a name that is gone: queues its other names for a
     // transfer, and a rescan when some of its names are unknown.
     void other_names_changed(std::uint64_t inode, BatchState& state);
+    // Returns the inodes of the links note_new_directory found that are gone from the source
+    // (where `moves` took them); keeps the others for the batch that sends them.
+    std::set<std::uint64_t> unwatched_links_gone(const std::vector<Move>& moves);
+    // Forgets the links of note_new_directory that this batch sent.
+    void forget_unwatched_links_sent(const BatchState& state);
 
     SourceTree& m_source;
     transport::Transport& m_target;
@@ -244,6 +258,9 @@ private:
     std::unordered_map<std::uint64_t, std::uint32_t> m_hard_links_searched;
     // Inodes whose every name a rescan transfers, even when size and mtime look unchanged.
     std::set<std::uint64_t> m_forced_inodes;
+    // Hard links found in new directories (note_new_directory), name -> inode, until a batch
+    // sends them or finds them gone.
+    std::map<std::string, std::uint64_t> m_unwatched_links;
 };
 
 } // namespace fsmirror::engine

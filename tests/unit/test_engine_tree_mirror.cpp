@@ -343,6 +343,67 @@ TEST_CASE("content written through a hard link's only other names, all gone, sti
     CHECK(test_support::read_file(h.target / "file") == "bbbb");
 }
 
+TEST_CASE("a hard link made in a new directory before its watch, written through and gone "
+          "before its comparison, reaches the other name",
+          "[engine][tree_mirror][concurrent]") {
+    // SSH seed 180048: `mkdir -p n/d/e; ln one n/d/e/c3`, a write through c3 (same size, old
+    // mtime put back) and `mv n/d/e/c3 n/d/x`, all before the watch on n was set: no event
+    // named c3. The creation of n was read while n/d/x still existed; n/d/x was removed
+    // before the batch that compares n ran, so that comparison never saw the link.
+    Harness h;
+    test_support::write_file(h.source / "one", "aaaa");
+    h.open();
+    REQUIRE(h.initial().failed.empty());
+
+    std::filesystem::create_directories(h.source / "n/d/e");
+    std::filesystem::create_hard_link(h.source / "one", h.source / "n/d/e/c3");
+    auto mtime = test_support::get_mtime(h.source / "one");
+    test_support::overwrite_file(h.source / "n/d/e/c3", "bbbb");
+    test_support::set_mtime(h.source / "n/d/e/c3", mtime);
+    std::filesystem::rename(h.source / "n/d/e/c3", h.source / "n/d/x");
+    h.mirror->note_new_directory("n", 1000); // the creation of n is read
+    std::filesystem::remove(h.source / "n/d/x");
+
+    // The queue folds the removal into n's comparison.
+    Batch batch;
+    batch.changes = {{"n", ChangeKind::tree, 0, true}};
+    auto outcome = h.run(batch);
+    REQUIRE(outcome.failed.empty());
+    REQUIRE(outcome.rescan_needed); // "one" was never known as a hard link
+    Batch rescan;
+    rescan.changes = {{"", ChangeKind::tree, 0}};
+    REQUIRE(h.run(rescan).failed.empty());
+    CHECK(test_support::read_file(h.target / "one") == "bbbb");
+    CHECK(h.differences().empty());
+}
+
+TEST_CASE("a hard link found in a new directory and still there is sent by the comparison, "
+          "with its other names",
+          "[engine][tree_mirror][concurrent]") {
+    Harness h;
+    std::filesystem::create_directories(h.source / "a");
+    test_support::write_file(h.source / "a/one", "aaaa");
+    std::filesystem::create_hard_link(h.source / "a/one", h.source / "a/two");
+    h.open();
+    REQUIRE(h.initial().failed.empty()); // both names known
+
+    std::filesystem::create_directories(h.source / "n");
+    std::filesystem::create_hard_link(h.source / "a/one", h.source / "n/three");
+    auto mtime = test_support::get_mtime(h.source / "a/one");
+    test_support::overwrite_file(h.source / "n/three", "bbbb");
+    test_support::set_mtime(h.source / "n/three", mtime);
+    h.mirror->note_new_directory("n", 1000);
+
+    Batch batch;
+    batch.changes = {{"n", ChangeKind::tree, 0, true}};
+    auto outcome = h.run(batch);
+    REQUIRE(outcome.failed.empty());
+    CHECK_FALSE(outcome.rescan_needed); // every name was known
+    CHECK(test_support::read_file(h.target / "a/one") == "bbbb");
+    CHECK(test_support::read_file(h.target / "a/two") == "bbbb");
+    CHECK(h.differences().empty());
+}
+
 TEST_CASE("the hard-link index follows a directory rename, names beside it included",
           "[engine][tree_mirror][concurrent]") {
     Harness h;
