@@ -755,7 +755,7 @@ std::size_t TreeMirror::note_new_directory(const std::string& path, std::size_t 
             } else if (entry.info.type == EntryType::file && entry.info.link_count > 1) {
                 note_hard_link(child, entry.info);
                 std::lock_guard lock(m_hard_links_mutex);
-                m_unwatched_links.insert_or_assign(child, entry.info.inode);
+                m_unwatched_links.insert_or_assign(child, UnwatchedLink{entry.info.inode});
             }
         }
     }
@@ -763,27 +763,31 @@ std::size_t TreeMirror::note_new_directory(const std::string& path, std::size_t 
 }
 
 std::set<std::uint64_t> TreeMirror::unwatched_links_gone(const std::vector<Move>& moves) {
-    std::map<std::string, std::uint64_t> links;
+    // The batch after the note compares the new directory, which sends the link; one neither
+    // sent nor gone after a few batches is not worth a look at every batch for ever.
+    constexpr unsigned k_batches_kept = 4;
+    std::map<std::string, UnwatchedLink> links;
     {
         std::lock_guard lock(m_hard_links_mutex);
         links.swap(m_unwatched_links);
     }
     std::set<std::uint64_t> gone;
-    std::map<std::string, std::uint64_t> still_there;
-    for (const auto& [name, inode] : links) {
+    std::map<std::string, UnwatchedLink> still_there;
+    for (const auto& [name, link] : links) {
         std::string now = name;
         for (const auto& move : moves)
             if (base::is_same_or_under(now, move.from))
                 now = move.to + now.substr(move.from.size());
         auto info = m_source.stat(now);
-        if (info && *info && (*info)->inode == inode) {
-            still_there.emplace(std::move(now), inode);
+        if (info && *info && (*info)->inode == link.inode) {
+            if (link.batches + 1 < k_batches_kept)
+                still_there.emplace(std::move(now), UnwatchedLink{link.inode, link.batches + 1});
             continue;
         }
-        m_logger.debug("hard link {} found in a new directory is gone; what was written through "
-                       "it before the directory was watched reached its other names unseen",
+        m_logger.debug("hard link {} found in a new directory is gone; a write through it "
+                       "before the directory was watched may have changed its other names",
                        shown(name));
-        gone.insert(inode);
+        gone.insert(link.inode);
     }
     std::lock_guard lock(m_hard_links_mutex);
     m_unwatched_links.merge(still_there); // names noted meanwhile win

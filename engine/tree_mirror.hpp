@@ -258,9 +258,13 @@ private:
     std::unordered_map<std::uint64_t, std::uint32_t> m_hard_links_searched;
     // Inodes whose every name a rescan transfers, even when size and mtime look unchanged.
     std::set<std::uint64_t> m_forced_inodes;
-    // Hard links found in new directories (note_new_directory), name -> inode, until a batch
-    // sends them or finds them gone.
-    std::map<std::string, std::uint64_t> m_unwatched_links;
+    // A hard link found in a new directory (note_new_directory), kept until a batch sends it
+    // or finds it gone, or a few batches have neither.
+    struct UnwatchedLink {
+        std::uint64_t inode = 0;
+        unsigned batches = 0; // batches that found it still there and did not send it
+    };
+    std::map<std::string, UnwatchedLink> m_unwatched_links; // by name
 };
 
 } // namespace fsmirror::engine
