@@ -805,8 +805,16 @@ void TreeMirror::forget_hard_link_names_under(
     auto forget = [&](std::map<std::string, std::uint64_t>::iterator it) {
         if (forgotten)
             forgotten->emplace_back(it->first, it->second);
-        if (auto names = m_hard_links.find(it->second); names != m_hard_links.end())
+        if (auto names = m_hard_links.find(it->second); names != m_hard_links.end()) {
             names->second.erase(it->first);
+            // Its last known name removed (not renamed: a rename puts the names back): the
+            // inode may be gone, and its number given to a new file (ext4 reuses them), or it
+            // may come back under names not known. Either way no search has looked for them.
+            if (names->second.empty() && !forgotten) {
+                m_hard_links_searched.erase(it->second);
+                m_hard_links.erase(names);
+            }
+        }
         return m_hard_link_names.erase(it);
     };
     if (auto exact = m_hard_link_names.find(top); exact != m_hard_link_names.end())
@@ -854,6 +862,7 @@ void TreeMirror::other_names_changed(std::uint64_t inode, BatchState& state) {
                 if (!now || (*now)->inode != inode) {
                     m_hard_link_names.erase(*it);
                     it = names->second.erase(it);
+                    m_hard_links_searched.erase(inode); // as in note_hard_link
                     continue;
                 }
                 link_count = (*now)->link_count;

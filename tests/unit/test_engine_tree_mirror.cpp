@@ -404,6 +404,53 @@ TEST_CASE("a hard link found in a new directory and still there is sent by the c
     CHECK(h.differences().empty());
 }
 
+TEST_CASE("an inode whose known names were all removed is searched for again when it gets a "
+          "new link",
+          "[engine][tree_mirror][concurrent]") {
+    // Local seed 200096: the index remembered that a rescan had looked for every name of an
+    // inode at link count 2 after all its names were removed; a new file given that inode
+    // number (ext4 reuses them), then linked and written through, never had its other name
+    // looked for. Here the same inode leaves the tree and comes back, which needs no reuse.
+    Harness h;
+    test_support::write_file(h.source / "a", "aaaa");
+    h.open();
+    REQUIRE(h.initial().failed.empty());
+    std::filesystem::create_hard_link(h.source / "a", h.source / "b");
+    h.mirror->note_new_name("b");
+    Batch link;
+    link.changes = {{"b", ChangeKind::create, 0}};
+    REQUIRE(h.run(link).rescan_needed); // "a" was not known as a hard link
+    Batch rescan;
+    rescan.changes = {{"", ChangeKind::tree, 0}};
+    REQUIRE(h.run(rescan).failed.empty());
+
+    // Both names go: "a" moved out of the tree, "b" removed.
+    std::filesystem::rename(h.source / "a", h.dir / "outside");
+    std::filesystem::remove(h.source / "b");
+    Batch gone;
+    gone.changes = {{"a", ChangeKind::remove, 0}, {"b", ChangeKind::remove, 0}};
+    REQUIRE(h.run(gone).failed.empty());
+    // Back in as "c", copied; then linked as "d" and written through "d" (same size, old mtime).
+    std::filesystem::rename(h.dir / "outside", h.source / "c");
+    h.mirror->note_new_name("c");
+    Batch back;
+    back.changes = {{"c", ChangeKind::create, 0}};
+    REQUIRE(h.run(back).failed.empty());
+    std::filesystem::create_hard_link(h.source / "c", h.source / "d");
+    h.mirror->note_new_name("d");
+    auto mtime = test_support::get_mtime(h.source / "c");
+    test_support::overwrite_file(h.source / "d", "bbbb");
+    test_support::set_mtime(h.source / "d", mtime);
+    Batch relink;
+    relink.changes = {{"d", ChangeKind::create, 0}};
+    auto outcome = h.run(relink);
+    REQUIRE(outcome.failed.empty());
+    REQUIRE(outcome.rescan_needed); // "c" is not known as a hard link
+    REQUIRE(h.run(rescan).failed.empty());
+    CHECK(test_support::read_file(h.target / "c") == "bbbb");
+    CHECK(h.differences().empty());
+}
+
 TEST_CASE("the hard-link index follows a directory rename, names beside it included",
           "[engine][tree_mirror][concurrent]") {
     Harness h;
