@@ -148,10 +148,12 @@ BatchOutcome TreeMirror::run_batch(const Batch& batch, Phase phase) {
             if (auto inode = hard_link_inode(name))
                 lost_inodes.insert(*inode);
     }
-    // A hard link found in a new directory and gone since may have been written through
-    // before anything watched it: as good as content lost with its name. One still there is
-    // sent by its directory's comparison, which sends its other names.
-    lost_inodes.merge(unwatched_links_gone(batch.moves));
+    // A new hard link gone since may have been written through with no event the queue kept
+    // (before its directory was watched, or below a directory whose creation is queued, whose
+    // comparison stands for every event below it): as good as content lost with its name.
+    // One still there is sent by its creation or its directory's comparison, which sends its
+    // other names.
+    lost_inodes.merge(new_links_gone(batch.moves));
     for (const auto& move : batch.moves)
         apply_move(move, state);
     for (const auto& path : batch.lost_content)
@@ -180,7 +182,7 @@ BatchOutcome TreeMirror::run_batch(const Batch& batch, Phase phase) {
                 apply_change(Change{path, ChangeKind::modify, 0}, state);
         m_pool.wait_idle();
     }
-    forget_unwatched_links_sent(state);
+    forget_new_links_sent(state);
 
     // Deletions after transfers, so a failed transfer never leaves the target with less.
     BatchOutcome outcome;
@@ -730,7 +732,13 @@ base::Status TreeMirror::send_leaf_content(const std::string& path, const EntryI
 void TreeMirror::note_new_name(const std::string& path) {
     auto info = m_source.stat(path);
     if (info && *info && (*info)->type == EntryType::file && (*info)->link_count > 1)
-        note_hard_link(path, **info);
+        note_new_link(path, **info);
+}
+
+void TreeMirror::note_new_link(const std::string& path, const EntryInfo& info) {
+    note_hard_link(path, info);
+    std::lock_guard lock(m_hard_links_mutex);
+    m_new_links.insert_or_assign(path, NewLink{info.inode});
 }
 
 std::size_t TreeMirror::note_new_directory(const std::string& path, std::size_t budget) {
@@ -753,26 +761,25 @@ std::size_t TreeMirror::note_new_directory(const std::string& path, std::size_t 
             if (is_directory) {
                 directories.push_back(child);
             } else if (entry.info.type == EntryType::file && entry.info.link_count > 1) {
-                note_hard_link(child, entry.info);
-                std::lock_guard lock(m_hard_links_mutex);
-                m_unwatched_links.insert_or_assign(child, UnwatchedLink{entry.info.inode});
+                note_new_link(child, entry.info);
             }
         }
     }
     return looked;
 }
 
-std::set<std::uint64_t> TreeMirror::unwatched_links_gone(const std::vector<Move>& moves) {
-    // The batch after the note compares the new directory, which sends the link; one neither
-    // sent nor gone after a few batches is not worth a look at every batch for ever.
+std::set<std::uint64_t> TreeMirror::new_links_gone(const std::vector<Move>& moves) {
+    // The batch after the note sends the link (its creation, or its new directory's
+    // comparison); one neither sent nor gone after a few batches is not worth a look at every
+    // batch for ever.
     constexpr unsigned k_batches_kept = 4;
-    std::map<std::string, UnwatchedLink> links;
+    std::map<std::string, NewLink> links;
     {
         std::lock_guard lock(m_hard_links_mutex);
-        links.swap(m_unwatched_links);
+        links.swap(m_new_links);
     }
     std::set<std::uint64_t> gone;
-    std::map<std::string, UnwatchedLink> still_there;
+    std::map<std::string, NewLink> still_there;
     for (const auto& [name, link] : links) {
         std::string now = name;
         for (const auto& move : moves)
@@ -781,22 +788,22 @@ std::set<std::uint64_t> TreeMirror::unwatched_links_gone(const std::vector<Move>
         auto info = m_source.stat(now);
         if (info && *info && (*info)->inode == link.inode) {
             if (link.batches + 1 < k_batches_kept)
-                still_there.emplace(std::move(now), UnwatchedLink{link.inode, link.batches + 1});
+                still_there.emplace(std::move(now), NewLink{link.inode, link.batches + 1});
             continue;
         }
-        m_logger.debug("hard link {} found in a new directory is gone; a write through it "
-                       "before the directory was watched may have changed its other names",
+        m_logger.debug("new hard link {} is gone before its batch; a write through it may have "
+                       "changed its other names with no event kept",
                        shown(name));
         gone.insert(link.inode);
     }
     std::lock_guard lock(m_hard_links_mutex);
-    m_unwatched_links.merge(still_there); // names noted meanwhile win
+    m_new_links.merge(still_there); // names noted meanwhile win
     return gone;
 }
 
-void TreeMirror::forget_unwatched_links_sent(const BatchState& state) {
+void TreeMirror::forget_new_links_sent(const BatchState& state) {
     std::lock_guard lock(m_hard_links_mutex);
-    std::erase_if(m_unwatched_links,
+    std::erase_if(m_new_links,
                   [&state](const auto& link) { return state.content_leaves.contains(link.first); });
 }
 

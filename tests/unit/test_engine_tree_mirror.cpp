@@ -377,6 +377,39 @@ TEST_CASE("a hard link made in a new directory before its watch, written through
     CHECK(h.differences().empty());
 }
 
+TEST_CASE("a hard link made below a directory whose creation is queued, written through and "
+          "removed with it, reaches the other name",
+          "[engine][tree_mirror][concurrent]") {
+    // SSH seed 190072: `mkdir -p n/b`, its creation read (the queue then keeps no event below
+    // n: n's comparison stands for them); `ln one n/b/data0` read, `truncate n/b/data0` and
+    // `rm -r n` before n's batch. The queue dropped n altogether, and "one" kept its old
+    // content on the target.
+    Harness h;
+    test_support::write_file(h.source / "one", "aaaa");
+    h.open();
+    REQUIRE(h.initial().failed.empty());
+
+    std::filesystem::create_directories(h.source / "n/b");
+    h.mirror->note_new_directory("n", 1000);
+    std::filesystem::create_hard_link(h.source / "one", h.source / "n/b/data0");
+    h.mirror->note_new_name("n/b/data0");
+    auto mtime = test_support::get_mtime(h.source / "one");
+    test_support::overwrite_file(h.source / "n/b/data0", "bbbb");
+    test_support::set_mtime(h.source / "n/b/data0", mtime);
+    std::filesystem::remove_all(h.source / "n");
+
+    Batch batch; // n made and removed: only the root's attributes are left to look at
+    batch.changes = {{"", ChangeKind::attrib, 0}};
+    auto outcome = h.run(batch);
+    REQUIRE(outcome.failed.empty());
+    REQUIRE(outcome.rescan_needed); // "one" was never known as a hard link
+    Batch rescan;
+    rescan.changes = {{"", ChangeKind::tree, 0}};
+    REQUIRE(h.run(rescan).failed.empty());
+    CHECK(test_support::read_file(h.target / "one") == "bbbb");
+    CHECK(h.differences().empty());
+}
+
 TEST_CASE("a hard link found in a new directory and still there is sent by the comparison, "
           "with its other names",
           "[engine][tree_mirror][concurrent]") {
