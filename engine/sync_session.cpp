@@ -20,6 +20,10 @@ constexpr std::chrono::milliseconds k_idle_wait{1000};
 // How many batches a change whose path is gone from the source is carried to, waiting for the
 // rename that explains it.
 constexpr unsigned k_vanished_rounds = 3;
+// Entries of new directories looked at per read of events for hard links (see
+// TreeMirror::note_new_directory): a tree copied or moved in whole can be huge, and its
+// comparison looks at all of it anyway.
+constexpr std::size_t k_new_directory_budget = 10'000;
 
 DatabaseWatchOptions with_excludes(DatabaseWatchOptions options, const ExcludeFilter& excludes) {
     options.excludes = &excludes;
@@ -346,14 +350,18 @@ void SyncSession::step(std::chrono::milliseconds max_wait) {
             // rename read after a creation may already have moved the name (a hard link made
             // in a directory renamed before the events were read, then written through and
             // removed, changed its other names with no event naming them).
+            // New directories likewise: what was done in them before their watch was set went
+            // unreported, hard links made there and written through included.
             std::vector<std::string> new_names;
+            std::vector<std::string> new_directories;
             for (const auto& event : *events) {
-                if (event.kind == EventKind::created && !event.is_directory)
-                    new_names.push_back(event.path);
+                if (event.kind == EventKind::created)
+                    (event.is_directory ? new_directories : new_names).push_back(event.path);
                 if (event.kind == EventKind::moved)
-                    for (auto& name : new_names)
-                        if (base::is_same_or_under(name, event.from_path))
-                            name = event.path + name.substr(event.from_path.size());
+                    for (auto* names : {&new_names, &new_directories})
+                        for (auto& name : *names)
+                            if (base::is_same_or_under(name, event.from_path))
+                                name = event.path + name.substr(event.from_path.size());
                 if (m_logger.enabled(base::LogLevel::debug))
                     m_logger.debug("{}: event {} /{}{}{}", m_options.name, to_string(event.kind),
                                    event.path, event.is_directory ? "/" : "",
@@ -366,6 +374,19 @@ void SyncSession::step(std::chrono::milliseconds max_wait) {
             }
             for (const auto& name : new_names)
                 m_mirror.note_new_name(name);
+            // Sorted, a directory follows the new one it is in (mkdir -p reports each level),
+            // which has looked at it already.
+            std::sort(new_directories.begin(), new_directories.end());
+            std::size_t budget = k_new_directory_budget;
+            const std::string* walked = nullptr;
+            for (const auto& dir : new_directories) {
+                if (budget == 0)
+                    break;
+                if (walked && base::is_same_or_under(dir, *walked))
+                    continue;
+                budget -= std::min(budget, m_mirror.note_new_directory(dir, budget));
+                walked = &dir;
+            }
         }
     }
     // An unmount under a busy directory (umount -l) or a mount over it sends no event: the

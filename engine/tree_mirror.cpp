@@ -148,6 +148,12 @@ BatchOutcome TreeMirror::run_batch(const Batch& batch, Phase phase) {
             if (auto inode = hard_link_inode(name))
                 lost_inodes.insert(*inode);
     }
+    // A new hard link gone since may have been written through with no event the queue kept
+    // (before its directory was watched, or below a directory whose creation is queued, whose
+    // comparison stands for every event below it): as good as content lost with its name.
+    // One still there is sent by its creation or its directory's comparison, which sends its
+    // other names.
+    lost_inodes.merge(new_links_gone(batch.moves));
     for (const auto& move : batch.moves)
         apply_move(move, state);
     for (const auto& path : batch.lost_content)
@@ -176,6 +182,7 @@ BatchOutcome TreeMirror::run_batch(const Batch& batch, Phase phase) {
                 apply_change(Change{path, ChangeKind::modify, 0}, state);
         m_pool.wait_idle();
     }
+    forget_new_links_sent(state);
 
     // Deletions after transfers, so a failed transfer never leaves the target with less.
     BatchOutcome outcome;
@@ -725,7 +732,79 @@ base::Status TreeMirror::send_leaf_content(const std::string& path, const EntryI
 void TreeMirror::note_new_name(const std::string& path) {
     auto info = m_source.stat(path);
     if (info && *info && (*info)->type == EntryType::file && (*info)->link_count > 1)
-        note_hard_link(path, **info);
+        note_new_link(path, **info);
+}
+
+void TreeMirror::note_new_link(const std::string& path, const EntryInfo& info) {
+    note_hard_link(path, info);
+    std::lock_guard lock(m_hard_links_mutex);
+    m_new_links.insert_or_assign(path, NewLink{info.inode});
+}
+
+std::size_t TreeMirror::note_new_directory(const std::string& path, std::size_t budget) {
+    std::vector<std::string> directories{path};
+    std::size_t looked = 0;
+    while (!directories.empty() && looked < budget) {
+        const std::string dir = std::move(directories.back());
+        directories.pop_back();
+        auto entries = m_source.list_directory(dir);
+        if (!entries)
+            continue; // gone already: the event that says where is on its way
+        for (const auto& entry : *entries) {
+            ++looked;
+            const std::string child = base::join_rel(dir, entry.name);
+            const bool is_directory = entry.info.type == EntryType::directory;
+            if (is_reserved(child) ||
+                m_excludes.is_excluded(child,
+                                       is_directory ? EntryKind::directory : EntryKind::file))
+                continue;
+            if (is_directory) {
+                directories.push_back(child);
+            } else if (entry.info.type == EntryType::file && entry.info.link_count > 1) {
+                note_new_link(child, entry.info);
+            }
+        }
+    }
+    return looked;
+}
+
+std::set<std::uint64_t> TreeMirror::new_links_gone(const std::vector<Move>& moves) {
+    // The batch after the note sends the link (its creation, or its new directory's
+    // comparison); one neither sent nor gone after a few batches is not worth a look at every
+    // batch for ever.
+    constexpr unsigned k_batches_kept = 4;
+    std::map<std::string, NewLink> links;
+    {
+        std::lock_guard lock(m_hard_links_mutex);
+        links.swap(m_new_links);
+    }
+    std::set<std::uint64_t> gone;
+    std::map<std::string, NewLink> still_there;
+    for (const auto& [name, link] : links) {
+        std::string now = name;
+        for (const auto& move : moves)
+            if (base::is_same_or_under(now, move.from))
+                now = move.to + now.substr(move.from.size());
+        auto info = m_source.stat(now);
+        if (info && *info && (*info)->inode == link.inode) {
+            if (link.batches + 1 < k_batches_kept)
+                still_there.emplace(std::move(now), NewLink{link.inode, link.batches + 1});
+            continue;
+        }
+        m_logger.debug("new hard link {} is gone before its batch; a write through it may have "
+                       "changed its other names with no event kept",
+                       shown(name));
+        gone.insert(link.inode);
+    }
+    std::lock_guard lock(m_hard_links_mutex);
+    m_new_links.merge(still_there); // names noted meanwhile win
+    return gone;
+}
+
+void TreeMirror::forget_new_links_sent(const BatchState& state) {
+    std::lock_guard lock(m_hard_links_mutex);
+    std::erase_if(m_new_links,
+                  [&state](const auto& link) { return state.content_leaves.contains(link.first); });
 }
 
 void TreeMirror::forget_hard_link_names_under(
@@ -733,8 +812,16 @@ void TreeMirror::forget_hard_link_names_under(
     auto forget = [&](std::map<std::string, std::uint64_t>::iterator it) {
         if (forgotten)
             forgotten->emplace_back(it->first, it->second);
-        if (auto names = m_hard_links.find(it->second); names != m_hard_links.end())
+        if (auto names = m_hard_links.find(it->second); names != m_hard_links.end()) {
             names->second.erase(it->first);
+            // Its last known name removed (not renamed: a rename puts the names back): the
+            // inode may be gone, and its number given to a new file (ext4 reuses them), or it
+            // may come back under names not known. Either way no search has looked for them.
+            if (names->second.empty() && !forgotten) {
+                m_hard_links_searched.erase(it->second);
+                m_hard_links.erase(names);
+            }
+        }
         return m_hard_link_names.erase(it);
     };
     if (auto exact = m_hard_link_names.find(top); exact != m_hard_link_names.end())
@@ -782,6 +869,7 @@ void TreeMirror::other_names_changed(std::uint64_t inode, BatchState& state) {
                 if (!now || (*now)->inode != inode) {
                     m_hard_link_names.erase(*it);
                     it = names->second.erase(it);
+                    m_hard_links_searched.erase(inode); // as in note_hard_link
                     continue;
                 }
                 link_count = (*now)->link_count;

@@ -116,8 +116,19 @@ public:
 
     // Learns of a name that just appeared on the source. A new name of a file with other
     // links is remembered at once: content written through it and the name removed again
-    // before its batch runs changed the other names with no event that names them.
+    // before its batch runs changed the other names with no event that names them. Below a
+    // directory whose creation is still queued the queue keeps no event at all (the
+    // directory's comparison stands for them), so a batch that finds the new link gone sends
+    // the inode's other names (a rescan finds those not known).
     void note_new_name(const std::string& path);
+
+    // Learns of a directory that just appeared on the source (made, or moved in from outside
+    // the tree). What was done in it before its watch was set went unreported: a hard link
+    // made there may already have been written through (same size, old mtime put back), and
+    // when it is removed before its directory's comparison runs, nothing names the change.
+    // So its hard links are noted now as new names (see note_new_name). Looks at about
+    // `budget` entries at most; returns how many it looked at.
+    std::size_t note_new_directory(const std::string& path, std::size_t budget);
 
     // The reviewer consulted before deletions run; null approves everything. Not owned.
     void set_deletion_reviewer(DeletionReviewer* reviewer) { m_reviewer = reviewer; }
@@ -226,6 +237,13 @@ private:
     // The content of `inode` changed through a name that is gone: queues its other names for a
     // transfer, and a rescan when some of its names are unknown.
     void other_names_changed(std::uint64_t inode, BatchState& state);
+    // Notes `path` in the index and as a new link (note_new_name).
+    void note_new_link(const std::string& path, const transport::EntryInfo& info);
+    // Returns the inodes of the new links that are gone from the source (where `moves` took
+    // them); keeps the others for the batch that sends them.
+    std::set<std::uint64_t> new_links_gone(const std::vector<Move>& moves);
+    // Forgets the new links that this batch sent.
+    void forget_new_links_sent(const BatchState& state);
 
     SourceTree& m_source;
     transport::Transport& m_target;
@@ -244,6 +262,13 @@ private:
     std::unordered_map<std::uint64_t, std::uint32_t> m_hard_links_searched;
     // Inodes whose every name a rescan transfers, even when size and mtime look unchanged.
     std::set<std::uint64_t> m_forced_inodes;
+    // A new hard link (note_new_name, note_new_directory), kept until a batch sends it or
+    // finds it gone, or a few batches have neither.
+    struct NewLink {
+        std::uint64_t inode = 0;
+        unsigned batches = 0; // batches that found it still there and did not send it
+    };
+    std::map<std::string, NewLink> m_new_links; // by name
 };
 
 } // namespace fsmirror::engine

@@ -228,3 +228,28 @@ TEST_CASE("a hard link made in a directory renamed before the events were read i
 
     mirror.require_mirrored();
 }
+
+TEST_CASE("a hard link made in a new directory before its watch, written through and removed "
+          "before its comparison, reaches the other name",
+          "[integration][engine][rename]") {
+    // SSH seed 180048: `mkdir -p n/d; ln one n/d/c3`, a write through c3 (same size, old mtime)
+    // before the daemon had read the creation of n, so no event named c3; the name was
+    // removed after that creation was read and before the batch comparing n ran.
+    MirrorFixture mirror;
+    write_file(mirror.source() / "one", make_content(4096, 1));
+    mirror.start({"--delay", "3"});
+
+    REQUIRE(mirror.daemon().send_signal(SIGSTOP));
+    fs::create_directories(mirror.source() / "n/d");
+    fs::create_hard_link(mirror.source() / "one", mirror.source() / "n/d/c3");
+    const auto mtime = get_mtime(mirror.source() / "one");
+    overwrite_file(mirror.source() / "n/d/c3", make_content(4096, 2));
+    set_mtime(mirror.source() / "n/d/c3", mtime);
+    REQUIRE(mirror.daemon().send_signal(SIGCONT));
+    // The creation of n is read and n watched; the batch comparing n waits out the delay, so
+    // the removal below happens before it runs.
+    REQUIRE(mirror.daemon().wait_for_log("event created /n/", k_settle_timeout));
+    fs::remove(mirror.source() / "n/d/c3");
+
+    mirror.require_mirrored();
+}

@@ -343,6 +343,147 @@ TEST_CASE("content written through a hard link's only other names, all gone, sti
     CHECK(test_support::read_file(h.target / "file") == "bbbb");
 }
 
+TEST_CASE("a hard link made in a new directory before its watch, written through and gone "
+          "before its comparison, reaches the other name",
+          "[engine][tree_mirror][concurrent]") {
+    // SSH seed 180048: `mkdir -p n/d/e; ln one n/d/e/c3`, a write through c3 (same size, old
+    // mtime put back) and `mv n/d/e/c3 n/d/x`, all before the watch on n was set: no event
+    // named c3. The creation of n was read while n/d/x still existed; n/d/x was removed
+    // before the batch that compares n ran, so that comparison never saw the link.
+    Harness h;
+    test_support::write_file(h.source / "one", "aaaa");
+    h.open();
+    REQUIRE(h.initial().failed.empty());
+
+    std::filesystem::create_directories(h.source / "n/d/e");
+    std::filesystem::create_hard_link(h.source / "one", h.source / "n/d/e/c3");
+    auto mtime = test_support::get_mtime(h.source / "one");
+    test_support::overwrite_file(h.source / "n/d/e/c3", "bbbb");
+    test_support::set_mtime(h.source / "n/d/e/c3", mtime);
+    std::filesystem::rename(h.source / "n/d/e/c3", h.source / "n/d/x");
+    h.mirror->note_new_directory("n", 1000); // the creation of n is read
+    std::filesystem::remove(h.source / "n/d/x");
+
+    // The queue folds the removal into n's comparison.
+    Batch batch;
+    batch.changes = {{"n", ChangeKind::tree, 0, true}};
+    auto outcome = h.run(batch);
+    REQUIRE(outcome.failed.empty());
+    REQUIRE(outcome.rescan_needed); // "one" was never known as a hard link
+    Batch rescan;
+    rescan.changes = {{"", ChangeKind::tree, 0}};
+    REQUIRE(h.run(rescan).failed.empty());
+    CHECK(test_support::read_file(h.target / "one") == "bbbb");
+    CHECK(h.differences().empty());
+}
+
+TEST_CASE("a hard link made below a directory whose creation is queued, written through and "
+          "removed with it, reaches the other name",
+          "[engine][tree_mirror][concurrent]") {
+    // SSH seed 190072: `mkdir -p n/b`, its creation read (the queue then keeps no event below
+    // n: n's comparison stands for them); `ln one n/b/data0` read, `truncate n/b/data0` and
+    // `rm -r n` before n's batch. The queue dropped n altogether, and "one" kept its old
+    // content on the target.
+    Harness h;
+    test_support::write_file(h.source / "one", "aaaa");
+    h.open();
+    REQUIRE(h.initial().failed.empty());
+
+    std::filesystem::create_directories(h.source / "n/b");
+    h.mirror->note_new_directory("n", 1000);
+    std::filesystem::create_hard_link(h.source / "one", h.source / "n/b/data0");
+    h.mirror->note_new_name("n/b/data0");
+    auto mtime = test_support::get_mtime(h.source / "one");
+    test_support::overwrite_file(h.source / "n/b/data0", "bbbb");
+    test_support::set_mtime(h.source / "n/b/data0", mtime);
+    std::filesystem::remove_all(h.source / "n");
+
+    Batch batch; // n made and removed: only the root's attributes are left to look at
+    batch.changes = {{"", ChangeKind::attrib, 0}};
+    auto outcome = h.run(batch);
+    REQUIRE(outcome.failed.empty());
+    REQUIRE(outcome.rescan_needed); // "one" was never known as a hard link
+    Batch rescan;
+    rescan.changes = {{"", ChangeKind::tree, 0}};
+    REQUIRE(h.run(rescan).failed.empty());
+    CHECK(test_support::read_file(h.target / "one") == "bbbb");
+    CHECK(h.differences().empty());
+}
+
+TEST_CASE("a hard link found in a new directory and still there is sent by the comparison, "
+          "with its other names",
+          "[engine][tree_mirror][concurrent]") {
+    Harness h;
+    std::filesystem::create_directories(h.source / "a");
+    test_support::write_file(h.source / "a/one", "aaaa");
+    std::filesystem::create_hard_link(h.source / "a/one", h.source / "a/two");
+    h.open();
+    REQUIRE(h.initial().failed.empty()); // both names known
+
+    std::filesystem::create_directories(h.source / "n");
+    std::filesystem::create_hard_link(h.source / "a/one", h.source / "n/three");
+    auto mtime = test_support::get_mtime(h.source / "a/one");
+    test_support::overwrite_file(h.source / "n/three", "bbbb");
+    test_support::set_mtime(h.source / "n/three", mtime);
+    h.mirror->note_new_directory("n", 1000);
+
+    Batch batch;
+    batch.changes = {{"n", ChangeKind::tree, 0, true}};
+    auto outcome = h.run(batch);
+    REQUIRE(outcome.failed.empty());
+    CHECK_FALSE(outcome.rescan_needed); // every name was known
+    CHECK(test_support::read_file(h.target / "a/one") == "bbbb");
+    CHECK(test_support::read_file(h.target / "a/two") == "bbbb");
+    CHECK(h.differences().empty());
+}
+
+TEST_CASE("an inode whose known names were all removed is searched for again when it gets a "
+          "new link",
+          "[engine][tree_mirror][concurrent]") {
+    // Local seed 200096: the index remembered that a rescan had looked for every name of an
+    // inode at link count 2 after all its names were removed; a new file given that inode
+    // number (ext4 reuses them), then linked and written through, never had its other name
+    // looked for. Here the same inode leaves the tree and comes back, which needs no reuse.
+    Harness h;
+    test_support::write_file(h.source / "a", "aaaa");
+    h.open();
+    REQUIRE(h.initial().failed.empty());
+    std::filesystem::create_hard_link(h.source / "a", h.source / "b");
+    h.mirror->note_new_name("b");
+    Batch link;
+    link.changes = {{"b", ChangeKind::create, 0}};
+    REQUIRE(h.run(link).rescan_needed); // "a" was not known as a hard link
+    Batch rescan;
+    rescan.changes = {{"", ChangeKind::tree, 0}};
+    REQUIRE(h.run(rescan).failed.empty());
+
+    // Both names go: "a" moved out of the tree, "b" removed.
+    std::filesystem::rename(h.source / "a", h.dir / "outside");
+    std::filesystem::remove(h.source / "b");
+    Batch gone;
+    gone.changes = {{"a", ChangeKind::remove, 0}, {"b", ChangeKind::remove, 0}};
+    REQUIRE(h.run(gone).failed.empty());
+    // Back in as "c", copied; then linked as "d" and written through "d" (same size, old mtime).
+    std::filesystem::rename(h.dir / "outside", h.source / "c");
+    h.mirror->note_new_name("c");
+    Batch back;
+    back.changes = {{"c", ChangeKind::create, 0}};
+    REQUIRE(h.run(back).failed.empty());
+    std::filesystem::create_hard_link(h.source / "c", h.source / "d");
+    h.mirror->note_new_name("d");
+    auto mtime = test_support::get_mtime(h.source / "c");
+    test_support::overwrite_file(h.source / "d", "bbbb");
+    test_support::set_mtime(h.source / "d", mtime);
+    Batch relink;
+    relink.changes = {{"d", ChangeKind::create, 0}};
+    auto outcome = h.run(relink);
+    REQUIRE(outcome.failed.empty());
+    REQUIRE(outcome.rescan_needed); // "c" is not known as a hard link
+    REQUIRE(h.run(rescan).failed.empty());
+    CHECK(test_support::read_file(h.target / "c") == "bbbb");
+    CHECK(h.differences().empty());
+}
+
 TEST_CASE("the hard-link index follows a directory rename, names beside it included",
           "[engine][tree_mirror][concurrent]") {
     Harness h;
