@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <limits>
 #include <map>
+#include <mutex>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -58,12 +59,6 @@ std::string shown(const std::string& path) {
     return "/" + path;
 }
 
-// The marker and anything below a `.fsmirror` directory at the root are fsmirror's own.
-bool is_reserved(std::string_view path) {
-    return transport::is_marker_path(path) ||
-           base::is_same_or_under(path, transport::k_marker_name);
-}
-
 // Returns `ns` rounded down to a multiple of `granularity` (a target storing whole seconds
 // holds the source's time rounded down).
 std::int64_t at_granularity(std::int64_t ns, std::int64_t granularity) {
@@ -81,7 +76,7 @@ TreeMirror::TreeMirror(SourceTree& source, transport::Transport& target, WorkerP
                        const ExcludeFilter& excludes, base::Logger& logger,
                        TreeMirrorOptions options, DatabaseMirror* databases)
     : m_source(source), m_target(target), m_pool(pool), m_excludes(excludes), m_logger(logger),
-      m_options(options), m_databases(databases) {}
+      m_options(options), m_databases(databases), m_hard_links(source, excludes, logger) {}
 
 bool TreeMirror::deletes_allowed(Phase phase) const {
     switch (phase) {
@@ -132,10 +127,8 @@ BatchOutcome TreeMirror::run_batch(const Batch& batch, Phase phase) {
         return c.path.empty() && c.kind == ChangeKind::tree;
     });
     std::set<std::uint64_t> forced_before;
-    if (state.whole_tree) {
-        std::lock_guard lock(m_hard_links_mutex);
-        forced_before = m_forced_inodes;
-    }
+    if (state.whole_tree)
+        forced_before = m_hard_links.forced_inodes();
     // A lost name is looked up as the index names it before the moves (the moves mapped
     // back) and after them, since the moves also rename the index.
     std::set<std::uint64_t> lost_inodes;
@@ -145,7 +138,7 @@ BatchOutcome TreeMirror::run_batch(const Batch& batch, Phase phase) {
             if (base::is_same_or_under(before, move->to))
                 before = move->from + before.substr(move->to.size());
         for (const auto& name : {before, path})
-            if (auto inode = hard_link_inode(name))
+            if (auto inode = m_hard_links.hard_link_inode(name))
                 lost_inodes.insert(*inode);
     }
     // A new hard link gone since may have been written through with no event the queue kept
@@ -153,11 +146,11 @@ BatchOutcome TreeMirror::run_batch(const Batch& batch, Phase phase) {
     // comparison stands for every event below it): as good as content lost with its name.
     // One still there is sent by its creation or its directory's comparison, which sends its
     // other names.
-    lost_inodes.merge(new_links_gone(batch.moves));
+    lost_inodes.merge(m_hard_links.new_links_gone(batch.moves));
     for (const auto& move : batch.moves)
         apply_move(move, state);
     for (const auto& path : batch.lost_content)
-        if (auto inode = hard_link_inode(path))
+        if (auto inode = m_hard_links.hard_link_inode(path))
             lost_inodes.insert(*inode);
     for (auto inode : lost_inodes)
         other_names_changed(inode, state);
@@ -182,7 +175,7 @@ BatchOutcome TreeMirror::run_batch(const Batch& batch, Phase phase) {
                 apply_change(Change{path, ChangeKind::modify, 0}, state);
         m_pool.wait_idle();
     }
-    forget_new_links_sent(state);
+    m_hard_links.forget_new_links_sent(state.content_leaves);
 
     // Deletions after transfers, so a failed transfer never leaves the target with less.
     BatchOutcome outcome;
@@ -190,12 +183,8 @@ BatchOutcome TreeMirror::run_batch(const Batch& batch, Phase phase) {
     finish_directories(state);
     if (auto flushed = m_target.flush(); !flushed)
         m_logger.warning("{}", flushed.error().message);
-    if (state.whole_tree) {
-        // This comparison found and transferred every name of those inodes.
-        std::lock_guard lock(m_hard_links_mutex);
-        for (auto inode : forced_before)
-            m_forced_inodes.erase(inode);
-    }
+    if (state.whole_tree) // this comparison found and transferred every name of those inodes
+        m_hard_links.forget_forced_inodes(forced_before);
     if (state.target_lookups.load() > 0)
         m_logger.debug("looked up {} target entries in {} round trips", state.target_lookups.load(),
                        state.target_round_trips.load());
@@ -209,7 +198,8 @@ BatchOutcome TreeMirror::run_batch(const Batch& batch, Phase phase) {
 void TreeMirror::prefetch_target(const std::vector<Change>& changes, BatchState& state) {
     std::vector<std::string> paths;
     for (const auto& change : changes)
-        if (!change.path.empty() && change.kind != ChangeKind::remove && !is_reserved(change.path))
+        if (!change.path.empty() && change.kind != ChangeKind::remove &&
+            !transport::is_reserved_path(change.path))
             paths.push_back(change.path);
     // One path gains nothing from going first; it is looked up when (and if) it is needed.
     if (paths.size() < 2)
@@ -245,14 +235,11 @@ void TreeMirror::set_target_entries_estimate(std::uint64_t entries) {
 }
 
 std::set<std::uint64_t> TreeMirror::forced_inodes() {
-    std::lock_guard lock(m_hard_links_mutex);
-    return m_forced_inodes;
+    return m_hard_links.forced_inodes();
 }
 
 void TreeMirror::forget_forced_inodes(const std::set<std::uint64_t>& inodes) {
-    std::lock_guard lock(m_hard_links_mutex);
-    for (auto inode : inodes)
-        m_forced_inodes.erase(inode);
+    m_hard_links.forget_forced_inodes(inodes);
 }
 
 void TreeMirror::run_deletions(BatchState& state, BatchOutcome& outcome) {
@@ -367,15 +354,15 @@ safety::SourceRoot TreeMirror::inspect_source_root() const {
 }
 
 void TreeMirror::apply_move(const Move& move, BatchState& state) {
-    if (is_reserved(move.from) || is_reserved(move.to)) {
+    if (transport::is_reserved_path(move.from) || transport::is_reserved_path(move.to)) {
         // Into or out of the marker's name: the other side is a plain creation or deletion.
-        if (!is_reserved(move.to))
+        if (!transport::is_reserved_path(move.to))
             state.follow_ups.push_back(Change{move.to, ChangeKind::tree, 0});
-        if (!is_reserved(move.from))
+        if (!transport::is_reserved_path(move.from))
             state.follow_ups.push_back(Change{move.from, ChangeKind::remove, 0});
         return;
     }
-    rename_hard_link_names(move.from, move.to);
+    m_hard_links.rename_hard_link_names(move.from, move.to);
     state.touch_with_ancestors(base::parent_rel(move.from));
     // A directory moved to another parent gets a new ".." entry, and so a new mtime, on
     // both sides at different times: set it from the source's again.
@@ -427,7 +414,7 @@ void TreeMirror::apply_move(const Move& move, BatchState& state) {
 }
 
 void TreeMirror::apply_change(const Change& change, BatchState& state) {
-    if (is_reserved(change.path))
+    if (transport::is_reserved_path(change.path))
         return;
     auto source_info = m_source.stat(change.path);
     if (!source_info) {
@@ -450,10 +437,8 @@ void TreeMirror::apply_change(const Change& change, BatchState& state) {
             return;
         }
         state.touch_with_ancestors(base::parent_rel(change.path));
-        if (!change.path.empty()) {
-            std::lock_guard lock(m_hard_links_mutex);
-            forget_hard_link_names_under(change.path, nullptr);
-        }
+        if (!change.path.empty())
+            m_hard_links.forget_names_under(change.path);
         if (!change.path.empty() && deletes_allowed(state.phase))
             state.removals.emplace_back(change.path, change.attempts);
         return;
@@ -501,18 +486,14 @@ DirectoryPlan TreeMirror::plan_directory_at(const std::string& path,
     rules.attributes_differ = [this](const EntryInfo& a, const EntryInfo& b) {
         return attributes_differ(a, b);
     };
-    std::set<std::uint64_t> forced;
-    {
-        std::lock_guard lock(m_hard_links_mutex);
-        forced = m_forced_inodes;
-    }
+    std::set<std::uint64_t> forced = m_hard_links.forced_inodes();
     if (!forced.empty())
         rules.forced = [&forced](std::uint64_t inode) {
             return forced.contains(inode);
         };
     auto plan = plan_directory(rules, std::move(source), std::move(target));
     for (const auto& linked : plan.hard_linked)
-        note_hard_link(linked.name, linked.info);
+        m_hard_links.note_hard_link(linked.name, linked.info);
     return plan;
 }
 
@@ -584,7 +565,7 @@ void TreeMirror::submit_leaf(const std::string& path, const EntryInfo& source_in
         [this, path, source_info, kind, attempts, &state] {
             if (source_info.type == EntryType::file && source_info.link_count > 1) {
                 bool unknown_names = false;
-                auto others = note_hard_link(path, source_info, &unknown_names);
+                auto others = m_hard_links.note_hard_link(path, source_info, &unknown_names);
                 std::lock_guard lock(state.mutex);
                 state.other_links.insert(state.other_links.end(), others.begin(), others.end());
                 state.rescan_needed = state.rescan_needed || unknown_names;
@@ -730,211 +711,19 @@ base::Status TreeMirror::send_leaf_content(const std::string& path, const EntryI
 }
 
 void TreeMirror::note_new_name(const std::string& path) {
-    auto info = m_source.stat(path);
-    if (info && *info && (*info)->type == EntryType::file && (*info)->link_count > 1)
-        note_new_link(path, **info);
-}
-
-void TreeMirror::note_new_link(const std::string& path, const EntryInfo& info) {
-    note_hard_link(path, info);
-    std::lock_guard lock(m_hard_links_mutex);
-    m_new_links.insert_or_assign(path, NewLink{info.inode});
+    m_hard_links.note_new_name(path);
 }
 
 std::size_t TreeMirror::note_new_directory(const std::string& path, std::size_t budget) {
-    std::vector<std::string> directories{path};
-    std::size_t looked = 0;
-    while (!directories.empty() && looked < budget) {
-        const std::string dir = std::move(directories.back());
-        directories.pop_back();
-        auto entries = m_source.list_directory(dir);
-        if (!entries)
-            continue; // gone already: the event that says where is on its way
-        for (const auto& entry : *entries) {
-            ++looked;
-            const std::string child = base::join_rel(dir, entry.name);
-            const bool is_directory = entry.info.type == EntryType::directory;
-            if (is_reserved(child) ||
-                m_excludes.is_excluded(child,
-                                       is_directory ? EntryKind::directory : EntryKind::file))
-                continue;
-            if (is_directory) {
-                directories.push_back(child);
-            } else if (entry.info.type == EntryType::file && entry.info.link_count > 1) {
-                note_new_link(child, entry.info);
-            }
-        }
-    }
-    return looked;
-}
-
-std::set<std::uint64_t> TreeMirror::new_links_gone(const std::vector<Move>& moves) {
-    // The batch after the note sends the link (its creation, or its new directory's
-    // comparison); one neither sent nor gone after a few batches is not worth a look at every
-    // batch for ever.
-    constexpr unsigned k_batches_kept = 4;
-    std::map<std::string, NewLink> links;
-    {
-        std::lock_guard lock(m_hard_links_mutex);
-        links.swap(m_new_links);
-    }
-    std::set<std::uint64_t> gone;
-    std::map<std::string, NewLink> still_there;
-    for (const auto& [name, link] : links) {
-        std::string now = name;
-        for (const auto& move : moves)
-            if (base::is_same_or_under(now, move.from))
-                now = move.to + now.substr(move.from.size());
-        auto info = m_source.stat(now);
-        if (info && *info && (*info)->inode == link.inode) {
-            if (link.batches + 1 < k_batches_kept)
-                still_there.emplace(std::move(now), NewLink{link.inode, link.batches + 1});
-            continue;
-        }
-        m_logger.debug("new hard link {} is gone before its batch; a write through it may have "
-                       "changed its other names with no event kept",
-                       shown(name));
-        gone.insert(link.inode);
-    }
-    std::lock_guard lock(m_hard_links_mutex);
-    m_new_links.merge(still_there); // names noted meanwhile win
-    return gone;
-}
-
-void TreeMirror::forget_new_links_sent(const BatchState& state) {
-    std::lock_guard lock(m_hard_links_mutex);
-    std::erase_if(m_new_links,
-                  [&state](const auto& link) { return state.content_leaves.contains(link.first); });
-}
-
-void TreeMirror::forget_hard_link_names_under(
-    const std::string& top, std::vector<std::pair<std::string, std::uint64_t>>* forgotten) {
-    auto forget = [&](std::map<std::string, std::uint64_t>::iterator it) {
-        if (forgotten)
-            forgotten->emplace_back(it->first, it->second);
-        if (auto names = m_hard_links.find(it->second); names != m_hard_links.end()) {
-            names->second.erase(it->first);
-            // Its last known name removed (not renamed: a rename puts the names back): the
-            // inode may be gone, and its number given to a new file (ext4 reuses them), or it
-            // may come back under names not known. Either way no search has looked for them.
-            if (names->second.empty() && !forgotten) {
-                m_hard_links_searched.erase(it->second);
-                m_hard_links.erase(names);
-            }
-        }
-        return m_hard_link_names.erase(it);
-    };
-    if (auto exact = m_hard_link_names.find(top); exact != m_hard_link_names.end())
-        forget(exact);
-    // "top/..." only: "top-x" sorts between "top" and "top/".
-    const std::string prefix = top + "/";
-    for (auto it = m_hard_link_names.lower_bound(prefix);
-         it != m_hard_link_names.end() && it->first.starts_with(prefix);)
-        it = forget(it);
-}
-
-void TreeMirror::rename_hard_link_names(const std::string& from, const std::string& to) {
-    std::lock_guard lock(m_hard_links_mutex);
-    std::vector<std::pair<std::string, std::uint64_t>> moved;
-    forget_hard_link_names_under(from, &moved);
-    forget_hard_link_names_under(to, nullptr);
-    for (const auto& [name, inode] : moved) {
-        std::string renamed = to + name.substr(from.size());
-        m_hard_link_names[renamed] = inode;
-        m_hard_links[inode].insert(renamed);
-    }
-}
-
-std::optional<std::uint64_t> TreeMirror::hard_link_inode(const std::string& path) {
-    std::lock_guard lock(m_hard_links_mutex);
-    auto found = m_hard_link_names.find(path);
-    if (found == m_hard_link_names.end())
-        return std::nullopt;
-    return found->second;
+    return m_hard_links.note_new_directory(path, budget);
 }
 
 void TreeMirror::other_names_changed(std::uint64_t inode, BatchState& state) {
-    std::vector<std::string> alive;
-    std::uint32_t link_count = 0;
-    {
-        std::lock_guard lock(m_hard_links_mutex);
-        auto names = m_hard_links.find(inode);
-        if (names != m_hard_links.end())
-            for (auto it = names->second.begin(); it != names->second.end();) {
-                auto now = m_source.stat(*it);
-                if (now && !*now) {
-                    ++it; // renamed or removed: kept for the event that says which
-                    continue;
-                }
-                if (!now || (*now)->inode != inode) {
-                    m_hard_link_names.erase(*it);
-                    it = names->second.erase(it);
-                    m_hard_links_searched.erase(inode); // as in note_hard_link
-                    continue;
-                }
-                link_count = (*now)->link_count;
-                alive.push_back(*it);
-                ++it;
-            }
-        if (alive.empty() || alive.size() < link_count)
-            m_forced_inodes.insert(inode);
-    }
-    m_logger.debug("content of a hard-linked file changed through a name that is gone; "
-                   "sending its {} other known names",
-                   alive.size());
+    auto others = m_hard_links.other_names_changed(inode);
     std::lock_guard lock(state.mutex);
-    state.other_links.insert(state.other_links.end(), alive.begin(), alive.end());
-    if (alive.empty() || alive.size() < link_count)
+    state.other_links.insert(state.other_links.end(), others.alive.begin(), others.alive.end());
+    if (others.unknown_names)
         state.rescan_needed = true;
-}
-
-std::vector<std::string> TreeMirror::note_hard_link(const std::string& path, const EntryInfo& info,
-                                                    bool* unknown_names) {
-    std::lock_guard lock(m_hard_links_mutex);
-    auto& names = m_hard_links[info.inode];
-    names.insert(path);
-    if (auto [known, fresh] = m_hard_link_names.try_emplace(path, info.inode);
-        !fresh && known->second != info.inode) {
-        if (auto previous = m_hard_links.find(known->second); previous != m_hard_links.end())
-            previous->second.erase(path);
-        known->second = info.inode;
-    }
-    std::vector<std::string> others;
-    for (auto it = names.begin(); it != names.end();) {
-        if (*it == path) {
-            ++it;
-            continue;
-        }
-        auto now = m_source.stat(*it);
-        if (now && !*now) {
-            // Gone from there: renamed (perhaps with its directory) or removed, and the event
-            // that says which may still be unread. The name stays, so that the rename re-keys
-            // it and content lost with it later still finds this inode; the removal forgets it.
-            m_hard_links_searched.erase(info.inode); // worth another search
-            ++it;
-            continue;
-        }
-        // Forget names that are another file now (rewritten through a new inode).
-        if (!now || (*now)->inode != info.inode) {
-            if (auto known = m_hard_link_names.find(*it);
-                known != m_hard_link_names.end() && known->second == info.inode)
-                m_hard_link_names.erase(known);
-            it = names.erase(it);
-            m_hard_links_searched.erase(info.inode);
-            continue;
-        }
-        others.push_back(*it);
-        ++it;
-    }
-    // Once per inode and link count: a name outside the tree would otherwise rescan on every
-    // write. Names gone from where the index has them do not count as known.
-    auto& searched = m_hard_links_searched[info.inode];
-    if (unknown_names && others.size() + 1 < info.link_count && searched < info.link_count) {
-        searched = info.link_count;
-        m_forced_inodes.insert(info.inode);
-        *unknown_names = true;
-    }
-    return others;
 }
 
 void TreeMirror::finish_directories(BatchState& state) {

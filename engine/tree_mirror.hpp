@@ -11,6 +11,7 @@
 #include "engine/database_mirror.hpp"
 #include "engine/directory_diff.hpp"
 #include "engine/exclude_filter.hpp"
+#include "engine/hard_link_index.hpp"
 #include "engine/pending_changes.hpp"
 #include "engine/source_tree.hpp"
 #include "engine/worker_pool.hpp"
@@ -18,12 +19,9 @@
 #include "transport/transport.hpp"
 
 #include <atomic>
-#include <map>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 namespace fsmirror::engine {
@@ -218,32 +216,9 @@ private:
     safety::SourceRoot inspect_source_root() const;
     void run_deletions(BatchState& state, BatchOutcome& outcome);
 
-    // Remembers the names of a source file with several hard links. Returns its other known
-    // names: they changed too, though the kernel reported only the name written through.
-    // Sets `unknown_names` when some names were never seen and no rescan looked for them yet.
-    std::vector<std::string> note_hard_link(const std::string& path,
-                                            const transport::EntryInfo& info,
-                                            bool* unknown_names = nullptr);
-    // Keeps the hard-link index's names in step with a rename on the source: names at or
-    // below `to` were replaced, names at or below `from` now live below `to`.
-    void rename_hard_link_names(const std::string& from, const std::string& to);
-    // Forgets the index's names at and below `top` (adding them to `forgotten`, if given).
-    // The caller holds m_hard_links_mutex.
-    void
-    forget_hard_link_names_under(const std::string& top,
-                                 std::vector<std::pair<std::string, std::uint64_t>>* forgotten);
-    // Returns the inode the index knows under `path`, if any.
-    std::optional<std::uint64_t> hard_link_inode(const std::string& path);
     // The content of `inode` changed through a name that is gone: queues its other names for a
     // transfer, and a rescan when some of its names are unknown.
     void other_names_changed(std::uint64_t inode, BatchState& state);
-    // Notes `path` in the index and as a new link (note_new_name).
-    void note_new_link(const std::string& path, const transport::EntryInfo& info);
-    // Returns the inodes of the new links that are gone from the source (where `moves` took
-    // them); keeps the others for the batch that sends them.
-    std::set<std::uint64_t> new_links_gone(const std::vector<Move>& moves);
-    // Forgets the new links that this batch sent.
-    void forget_new_links_sent(const BatchState& state);
 
     SourceTree& m_source;
     transport::Transport& m_target;
@@ -255,20 +230,7 @@ private:
     MirrorCounters m_counters;
     DeletionReviewer* m_reviewer = nullptr;
     std::atomic<std::int64_t> m_target_entries{0};
-    std::mutex m_hard_links_mutex;
-    std::unordered_map<std::uint64_t, std::set<std::string>> m_hard_links; // inode -> names
-    std::map<std::string, std::uint64_t> m_hard_link_names; // name -> inode; ordered, for renames
-    // Inode -> the link count a rescan already looked for all names at.
-    std::unordered_map<std::uint64_t, std::uint32_t> m_hard_links_searched;
-    // Inodes whose every name a rescan transfers, even when size and mtime look unchanged.
-    std::set<std::uint64_t> m_forced_inodes;
-    // A new hard link (note_new_name, note_new_directory), kept until a batch sends it or
-    // finds it gone, or a few batches have neither.
-    struct NewLink {
-        std::uint64_t inode = 0;
-        unsigned batches = 0; // batches that found it still there and did not send it
-    };
-    std::map<std::string, NewLink> m_new_links; // by name
+    HardLinkIndex m_hard_links;
 };
 
 } // namespace fsmirror::engine

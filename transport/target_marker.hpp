@@ -4,6 +4,8 @@
 // fsmirror's metadata, never mirrored content: the engine neither copies a source entry of that
 // name at the root nor deletes or reports the target's.
 
+#include "base/rel_path.hpp"
+
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,6 +19,12 @@ inline constexpr std::string_view k_marker_name = ".fsmirror";
 // True for the root-level path of the marker ("" parent, name `.fsmirror`).
 inline bool is_marker_path(std::string_view relative_path) {
     return relative_path == k_marker_name;
+}
+
+// True for the marker and anything below a `.fsmirror` directory at the root: fsmirror's own,
+// never mirrored, reported or deleted.
+inline bool is_reserved_path(std::string_view relative_path) {
+    return is_marker_path(relative_path) || base::is_same_or_under(relative_path, k_marker_name);
 }
 
 struct MarkerInfo {
