@@ -181,8 +181,8 @@ HardLinkIndex::OtherNames HardLinkIndex::other_names_changed(std::uint64_t inode
     return OtherNames{std::move(alive), unknown_names};
 }
 
-std::vector<std::string> HardLinkIndex::note_hard_link(const std::string& path, const EntryInfo& info,
-                                                    bool* unknown_names) {
+std::vector<std::string> HardLinkIndex::note_hard_link(const std::string& path,
+                                                       const EntryInfo& info, bool* unknown_names) {
     std::lock_guard lock(m_hard_links_mutex);
     auto& names = m_hard_links[info.inode];
     names.insert(path);
