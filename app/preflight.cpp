@@ -109,9 +109,12 @@ std::vector<SyncPreflight> run_preflight(const config::Config& config, safety::W
         request.non_empty = non_empty;
         request.parallel_transfers = sync.workers;
         request.watches_planned = watches_planned;
-        if (sync.events == config::EventsBackend::automatic &&
-            engine::FanotifyEventSource::check_available(sync.source))
+        if (sync.events == config::EventsBackend::automatic) {
             request.watches_unneeded_above = engine::k_large_tree_directories;
+            request.fanotify_usable = [source = sync.source] {
+                return static_cast<bool>(engine::FanotifyEventSource::check_available(source));
+            };
+        }
         request.excluded = excluded_root_entries(sync);
         auto report = safety::run_preflight(request);
         excuse_watch_shortage(report, sync);

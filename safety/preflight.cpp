@@ -225,6 +225,8 @@ PreflightReport run_preflight(const PreflightRequest& request) {
     auto census = take_census(request.source, RootMarker::count,
                               sizes_needed ? CensusDetail::sizes : CensusDetail::counts_only,
                               directory_limit);
+    if (census && !census->complete && !(request.fanotify_usable && request.fanotify_usable()))
+        census = take_census(request.source, RootMarker::count, CensusDetail::counts_only);
     if (!census) {
         out.push_back(could_not_check("inotify-watches", request.source, census.error().message));
         return report;

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -33,9 +34,12 @@ struct PreflightRequest {
     unsigned parallel_transfers = 4;
     // Watches the syncs checked before this one (in the same daemon) will hold.
     std::uint64_t watches_planned = 0;
-    // `--events auto` where fanotify is available: a tree of more directories than this is
-    // watched by fanotify, so the census stops counting there and no watches are checked.
+    // `--events auto`: a tree of more directories than this is watched by fanotify when
+    // `fanotify_usable` says it can be, so the census stops counting there and no watches are
+    // checked. Asked only for such a tree: a small one never calls fanotify, whose system
+    // calls a sandboxed service may not allow (the filter kills the process).
     std::optional<std::uint64_t> watches_unneeded_above;
+    std::function<bool()> fanotify_usable;
 };
 
 struct PreflightReport {

@@ -1,5 +1,6 @@
 // run_preflight on real directories: what it refuses and what it passes.
 
+#include "safety/free_space.hpp"
 #include "safety/preflight.hpp"
 #include "tests/support/file_ops.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -154,4 +155,62 @@ TEST_CASE("sync runs skip the inotify check", "[safety][preflight]") {
     PreflightRequest request = request_for(dir / "src", dir / "dst");
     request.watches = WatchCheck::no;
     CHECK_FALSE(find(run_preflight(request), "inotify-watches"));
+}
+
+TEST_CASE("under events auto the census stops at fanotify's threshold only when fanotify is "
+          "usable, and asks only for a tree past it",
+          "[safety][preflight]") {
+    // The stop applies when free space is settled by the file systems' totals: a source on
+    // a nearly empty tmpfs (/dev/shm) makes sure of that here.
+    const fs::path shm = "/dev/shm";
+    TempDir dir("fsmirror-unit");
+    const fs::path source = fs::is_directory(shm) ? shm / dir.path().filename() : dir / "src";
+    struct RemoveAfter {
+        fs::path path;
+        ~RemoveAfter() {
+            std::error_code ignored;
+            fs::remove_all(path, ignored);
+        }
+    } cleanup{source};
+    for (int i = 0; i < 12; ++i)
+        fs::create_directories(source / ("d" + std::to_string(i)));
+    auto use = read_file_system_use(source);
+    auto available = read_free_space(dir.path());
+    REQUIRE(use);
+    REQUIRE(available);
+    if (!fits_within(*use, *available)) {
+        WARN("not run: the source's file system does not fit the target's free space here");
+        return;
+    }
+    int asked = 0;
+    auto request = request_for(source, dir / "dst");
+    request.watches_unneeded_above = 5;
+
+    request.fanotify_usable = [&] {
+        return ++asked, true;
+    };
+    auto stopped = run_preflight(request);
+    CHECK(asked == 1);
+    REQUIRE(stopped.directories_counted);
+    CHECK(*stopped.directories_counted > 5);
+    CHECK(*stopped.directories_counted < 13);
+    CHECK(stopped.watches_needed == 0);
+    REQUIRE(find(stopped, "inotify-watches"));
+    CHECK_THAT(find(stopped, "inotify-watches")->message,
+               Catch::Contains("more than 5 directories: fanotify watches the tree"));
+
+    request.fanotify_usable = [&] {
+        return ++asked, false;
+    };
+    auto counted = run_preflight(request);
+    CHECK(asked == 2);
+    CHECK(counted.directories_counted == 13u);
+    CHECK(counted.watches_needed == 13);
+    REQUIRE(find(counted, "inotify-watches"));
+    CHECK_THAT(find(counted, "inotify-watches")->message, Catch::Contains("13 directories"));
+
+    request.watches_unneeded_above = 50;
+    auto small = run_preflight(request);
+    CHECK(asked == 2); // a tree below the threshold never asks
+    CHECK(small.directories_counted == 13u);
 }
