@@ -117,8 +117,11 @@ void mark_target(const config::SyncConfig& sync, transport::Transport& target,
 // over the connection), require_mount and free space on the remote (app/preflight.hpp).
 // Returns a transient error while the target is unreachable, and the first failed check (as
 // an error naming the check, the path and the fix) for a refusal.
+enum class Marking { write, leave };
+
 base::Status check_and_mark_remote(const config::SyncConfig& sync, transport::Transport& target,
-                                   safety::NonEmptyTarget non_empty, base::Logger& logger) {
+                                   safety::NonEmptyTarget non_empty, base::Logger& logger,
+                                   Marking marking = Marking::write) {
     if (auto root = target.check_root(); !root)
         return std::unexpected(base::Error{base::ErrorKind::transient, root.error().message, 0});
     const safety::RemoteTargetReport report = check_remote_target(sync, target, non_empty);
@@ -137,7 +140,7 @@ base::Status check_and_mark_remote(const config::SyncConfig& sync, transport::Tr
     }
     const std::string source = canonical_or_lexical(sync.source).string();
     const auto& listing = report.listing;
-    if (!listing || listing->marker == safety::MarkerKind::directory ||
+    if (marking == Marking::leave || !listing || listing->marker == safety::MarkerKind::directory ||
         listing->marker == safety::MarkerKind::unread_file ||
         (listing->marker == safety::MarkerKind::file && listing->marker_info.source == source))
         return {};
@@ -171,6 +174,17 @@ std::unique_ptr<transport::Transport> gate_remote_target(const config::SyncConfi
                        "when it is reachable, before anything is written there",
                        sync.name);
     return gate;
+}
+
+// A dry run writes nothing there, not even the marker, but refuses what `run` would refuse.
+void check_remote_for_dry_run(const config::SyncConfig& sync, transport::Transport& target,
+                              safety::NonEmptyTarget non_empty, base::Logger& logger) {
+    auto checked = check_and_mark_remote(sync, target, non_empty, logger, Marking::leave);
+    if (!checked && checked.error().kind != base::ErrorKind::transient)
+        throw StartupError(sync.name + ": " + checked.error().message);
+    if (!checked)
+        logger.warning("{}: the target's pre-flight checks did not run: {}", sync.name,
+                       checked.error().message);
 }
 
 void write_marker(const config::SyncConfig& sync, const std::string& source,
@@ -357,6 +371,8 @@ std::unique_ptr<engine::SyncSession> make_session(const config::SyncConfig& sync
     if (sync.remote) {
         // Another machine: the overlap checks do not apply, the system-directory one does.
         target = make_ssh_transport(sync, attributes, logger);
+        if (dry_run)
+            check_remote_for_dry_run(sync, *target, settings.non_empty, logger);
         if (dry_run)
             target = std::make_unique<transport::DryRunTransport>(
                 std::move(target), sync.target, attributes,

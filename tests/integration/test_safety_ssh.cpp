@@ -77,6 +77,16 @@ TEST_CASE("an SSH target marked for another source is refused unless --skip-safe
                                                         source) &&
                                         Catch::Contains("--skip-safety"));
         }
+        // A dry run checks the remote target as `sync` does, says what a real run would
+        // refuse, and shows what --skip-safety would change; it writes nothing, marker included.
+        const CommandRun dry =
+            over_ssh(fixture, sshd, fixture.target(), "sync", backend.agent_path, {"--dry-run"});
+        INFO(dry.log);
+        CHECK(dry.status == 0);
+        CHECK_THAT(dry.log, Catch::Contains("check non-empty-target: ") &&
+                                Catch::Contains("(a real run would refuse it)") &&
+                                Catch::Contains("dry-run: delete /theirs.txt"));
+        CHECK(fs::exists(fixture.target() / "theirs.txt"));
         CHECK(read_file(marker) == foreign);
         CHECK_FALSE(fs::exists(fixture.target() / "kept.txt"));
 
@@ -93,6 +103,10 @@ TEST_CASE("an SSH target marked for another source is refused unless --skip-safe
             over_ssh(fixture, sshd, fixture.target(), "sync", backend.agent_path);
         INFO(again.log);
         CHECK(again.status == 0);
+        const CommandRun dry_again =
+            over_ssh(fixture, sshd, fixture.target(), "sync", backend.agent_path, {"--dry-run"});
+        INFO(dry_again.log);
+        CHECK(dry_again.status == 0);
     }
 }
 
