@@ -38,6 +38,19 @@ base::Result<Reply> expect_reply(base::Result<agent::ReplyBody> reply, const cha
     return std::move(*wanted);
 }
 
+// A chunk of a reply streamed about the basis (the target's old copy): as expect_reply, with a
+// basis the agent cannot find marked k_code_basis_missing (the caller then sends whole).
+template <typename Chunk>
+base::Result<Chunk> expect_basis_chunk(base::Result<agent::ReplyBody> reply, const char* request) {
+    if (auto* failure = reply ? std::get_if<agent::Failure>(&*reply) : nullptr) {
+        auto error = failure->error;
+        if (error.kind == base::ErrorKind::not_found)
+            error.native_code = agent::k_code_basis_missing;
+        return std::unexpected(error);
+    }
+    return expect_reply<Chunk>(std::move(reply), request);
+}
+
 // Sends `request` as a call of its own and returns its one reply, which must be a `Reply`
 // (failures as expect_reply's).
 template <typename Reply>
@@ -117,18 +130,9 @@ base::Result<DeltaSource> fetch_signature(AgentClient& client, agent::RequestBod
     if (auto sent = call.send(std::move(request)); !sent)
         return std::unexpected(sent.error());
     for (;;) {
-        auto reply = call.next();
-        if (!reply)
-            return std::unexpected(reply.error());
-        if (auto* failure = std::get_if<agent::Failure>(&*reply)) {
-            auto error = failure->error;
-            if (error.kind == base::ErrorKind::not_found)
-                error.native_code = agent::k_code_basis_missing;
-            return std::unexpected(error);
-        }
-        auto* chunk = std::get_if<agent::SignatureChunk>(&*reply);
-        if (chunk == nullptr)
-            return std::unexpected(unexpected_reply("signature", *reply));
+        auto chunk = expect_basis_chunk<agent::SignatureChunk>(call.next(), "signature");
+        if (!chunk)
+            return std::unexpected(chunk.error());
         if (auto loaded = signature.load(chunk->bytes, !chunk->more); !loaded)
             return std::unexpected(loaded.error());
         if (!chunk->more)
@@ -400,18 +404,9 @@ struct RemoteHashes {
     // Returns the basis's hash of segment `index`, nullopt past its end; waits for it to come.
     base::Result<std::optional<std::uint64_t>> at(std::size_t index) {
         while (index >= hashes.size() && !done) {
-            auto reply = call.next();
-            if (!reply)
-                return std::unexpected(reply.error());
-            if (auto* failure = std::get_if<agent::Failure>(&*reply)) {
-                auto error = failure->error;
-                if (error.kind == base::ErrorKind::not_found)
-                    error.native_code = agent::k_code_basis_missing;
-                return std::unexpected(error);
-            }
-            auto* chunk = std::get_if<agent::SegmentHashChunk>(&*reply);
-            if (chunk == nullptr)
-                return std::unexpected(unexpected_reply("segment hashes", *reply));
+            auto chunk = expect_basis_chunk<agent::SegmentHashChunk>(call.next(), "segment hashes");
+            if (!chunk)
+                return std::unexpected(chunk.error());
             basis_size = chunk->basis_size;
             hashes.insert(hashes.end(), chunk->hashes.begin(), chunk->hashes.end());
             done = !chunk->more;
