@@ -55,16 +55,27 @@ struct Harness {
         return mirror->run_batch(batch, phase);
     }
 
-    BatchOutcome initial() {
+    // A whole-tree comparison: the initial sync, or the rescan a batch asks for.
+    BatchOutcome compare_whole_tree(Phase phase) {
         Batch batch;
         batch.changes.push_back(Change{"", ChangeKind::tree, 0});
-        return run(batch, Phase::startup);
+        return run(batch, phase);
     }
+    BatchOutcome initial() { return compare_whole_tree(Phase::startup); }
+    BatchOutcome rescan() { return compare_whole_tree(Phase::running); }
 
     std::vector<std::string> differences() {
         return test_support::compare_trees(source, target, {});
     }
 };
+
+// Rewrites the file at `path` to `content` of the same size and puts its mtime back: a change
+// that size and mtime cannot show, only an event naming the path it went through.
+void rewrite_keeping_mtime(const fs::path& path, std::string_view content) {
+    auto mtime = test_support::get_mtime(path);
+    test_support::overwrite_file(path, std::string(content));
+    test_support::set_mtime(path, mtime);
+}
 
 std::ptrdiff_t position(const std::vector<std::string>& calls, const std::string& call) {
     auto found = std::find(calls.begin(), calls.end(), call);
@@ -181,9 +192,7 @@ TEST_CASE("delete policies decide what leaves the target", "[engine][tree_mirror
         h.open(DeletePolicy{false, true});
         REQUIRE(h.initial().failed.empty());
         fs::remove(h.source / "gone");
-        Batch rescan;
-        rescan.changes = {{"", ChangeKind::tree, 0}};
-        REQUIRE(h.run(rescan).failed.empty());
+        REQUIRE(h.rescan().failed.empty());
         CHECK(test_support::exists_no_follow(h.target / "extra"));
         CHECK(test_support::exists_no_follow(h.target / "gone"));
         Batch removal;
@@ -209,9 +218,7 @@ TEST_CASE("a same-size rewrite with the old mtime is transferred when an event s
     test_support::write_file(h.source / "f", "aaaa");
     h.open();
     REQUIRE(h.initial().failed.empty());
-    auto mtime = test_support::get_mtime(h.source / "f");
-    test_support::overwrite_file(h.source / "f", "bbbb");
-    test_support::set_mtime(h.source / "f", mtime);
+    rewrite_keeping_mtime(h.source / "f", "bbbb");
     Batch batch;
     batch.changes = {{"f", ChangeKind::modify, 0}};
     REQUIRE(h.run(batch).failed.empty());
@@ -226,9 +233,7 @@ TEST_CASE("a content change whose path is gone from the source is handed back, n
     h.open();
     REQUIRE(h.initial().failed.empty());
     // Rewritten in place with its old mtime, then its directory renamed before the batch ran.
-    auto mtime = test_support::get_mtime(h.source / "dir/f");
-    test_support::overwrite_file(h.source / "dir/f", "bbbb");
-    test_support::set_mtime(h.source / "dir/f", mtime);
+    rewrite_keeping_mtime(h.source / "dir/f", "bbbb");
     std::filesystem::rename(h.source / "dir", h.source / "renamed");
 
     Batch stale;
@@ -279,9 +284,7 @@ TEST_CASE("content written through a hard link whose name then went reaches the 
 
     // Written through b/two (same size, old mtime), b renamed, then the name removed: the
     // batch sees the move and the removal, never the write.
-    auto mtime = test_support::get_mtime(h.source / "b/two");
-    test_support::overwrite_file(h.source / "b/two", "bbbb");
-    test_support::set_mtime(h.source / "b/two", mtime);
+    rewrite_keeping_mtime(h.source / "b/two", "bbbb");
     std::filesystem::rename(h.source / "b", h.source / "c");
     std::filesystem::remove(h.source / "c/two");
     Batch batch;
@@ -307,9 +310,7 @@ TEST_CASE("a new directory's comparison sends files the target already holds wit
     Batch early;
     early.changes = {{"", ChangeKind::tree, 0}};
     REQUIRE(h.run(early).failed.empty());
-    auto mtime = test_support::get_mtime(h.source / "new/f");
-    test_support::overwrite_file(h.source / "new/f", "bbbb");
-    test_support::set_mtime(h.source / "new/f", mtime);
+    rewrite_keeping_mtime(h.source / "new/f", "bbbb");
 
     Batch late;
     late.changes = {{"new", ChangeKind::tree, 0, true}};
@@ -327,9 +328,7 @@ TEST_CASE("content written through a hard link's only other names, all gone, sti
     // "file" has one link again and was never known as a hard link.
     std::filesystem::create_hard_link(h.source / "file", h.source / "link");
     h.mirror->note_new_name("link");
-    auto mtime = test_support::get_mtime(h.source / "link");
-    test_support::overwrite_file(h.source / "link", "bbbb");
-    test_support::set_mtime(h.source / "link", mtime);
+    rewrite_keeping_mtime(h.source / "link", "bbbb");
     std::filesystem::remove(h.source / "link");
 
     Batch batch;
@@ -337,9 +336,7 @@ TEST_CASE("content written through a hard link's only other names, all gone, sti
     batch.lost_content = {"link"};
     auto outcome = h.run(batch);
     REQUIRE(outcome.rescan_needed);
-    Batch rescan;
-    rescan.changes = {{"", ChangeKind::tree, 0}};
-    REQUIRE(h.run(rescan).failed.empty());
+    REQUIRE(h.rescan().failed.empty());
     CHECK(test_support::read_file(h.target / "file") == "bbbb");
 }
 
@@ -357,9 +354,7 @@ TEST_CASE("a hard link made in a new directory before its watch, written through
 
     std::filesystem::create_directories(h.source / "n/d/e");
     std::filesystem::create_hard_link(h.source / "one", h.source / "n/d/e/c3");
-    auto mtime = test_support::get_mtime(h.source / "one");
-    test_support::overwrite_file(h.source / "n/d/e/c3", "bbbb");
-    test_support::set_mtime(h.source / "n/d/e/c3", mtime);
+    rewrite_keeping_mtime(h.source / "n/d/e/c3", "bbbb");
     std::filesystem::rename(h.source / "n/d/e/c3", h.source / "n/d/x");
     h.mirror->note_new_directory("n", 1000); // the creation of n is read
     std::filesystem::remove(h.source / "n/d/x");
@@ -370,9 +365,7 @@ TEST_CASE("a hard link made in a new directory before its watch, written through
     auto outcome = h.run(batch);
     REQUIRE(outcome.failed.empty());
     REQUIRE(outcome.rescan_needed); // "one" was never known as a hard link
-    Batch rescan;
-    rescan.changes = {{"", ChangeKind::tree, 0}};
-    REQUIRE(h.run(rescan).failed.empty());
+    REQUIRE(h.rescan().failed.empty());
     CHECK(test_support::read_file(h.target / "one") == "bbbb");
     CHECK(h.differences().empty());
 }
@@ -393,9 +386,7 @@ TEST_CASE("a hard link made below a directory whose creation is queued, written 
     h.mirror->note_new_directory("n", 1000);
     std::filesystem::create_hard_link(h.source / "one", h.source / "n/b/data0");
     h.mirror->note_new_name("n/b/data0");
-    auto mtime = test_support::get_mtime(h.source / "one");
-    test_support::overwrite_file(h.source / "n/b/data0", "bbbb");
-    test_support::set_mtime(h.source / "n/b/data0", mtime);
+    rewrite_keeping_mtime(h.source / "n/b/data0", "bbbb");
     std::filesystem::remove_all(h.source / "n");
 
     Batch batch; // n made and removed: only the root's attributes are left to look at
@@ -403,9 +394,7 @@ TEST_CASE("a hard link made below a directory whose creation is queued, written 
     auto outcome = h.run(batch);
     REQUIRE(outcome.failed.empty());
     REQUIRE(outcome.rescan_needed); // "one" was never known as a hard link
-    Batch rescan;
-    rescan.changes = {{"", ChangeKind::tree, 0}};
-    REQUIRE(h.run(rescan).failed.empty());
+    REQUIRE(h.rescan().failed.empty());
     CHECK(test_support::read_file(h.target / "one") == "bbbb");
     CHECK(h.differences().empty());
 }
@@ -422,9 +411,7 @@ TEST_CASE("a hard link found in a new directory and still there is sent by the c
 
     std::filesystem::create_directories(h.source / "n");
     std::filesystem::create_hard_link(h.source / "a/one", h.source / "n/three");
-    auto mtime = test_support::get_mtime(h.source / "a/one");
-    test_support::overwrite_file(h.source / "n/three", "bbbb");
-    test_support::set_mtime(h.source / "n/three", mtime);
+    rewrite_keeping_mtime(h.source / "n/three", "bbbb");
     h.mirror->note_new_directory("n", 1000);
 
     Batch batch;
@@ -453,9 +440,7 @@ TEST_CASE("an inode whose known names were all removed is searched for again whe
     Batch link;
     link.changes = {{"b", ChangeKind::create, 0}};
     REQUIRE(h.run(link).rescan_needed); // "a" was not known as a hard link
-    Batch rescan;
-    rescan.changes = {{"", ChangeKind::tree, 0}};
-    REQUIRE(h.run(rescan).failed.empty());
+    REQUIRE(h.rescan().failed.empty());
 
     // Both names go: "a" moved out of the tree, "b" removed.
     std::filesystem::rename(h.source / "a", h.dir / "outside");
@@ -471,15 +456,13 @@ TEST_CASE("an inode whose known names were all removed is searched for again whe
     REQUIRE(h.run(back).failed.empty());
     std::filesystem::create_hard_link(h.source / "c", h.source / "d");
     h.mirror->note_new_name("d");
-    auto mtime = test_support::get_mtime(h.source / "c");
-    test_support::overwrite_file(h.source / "d", "bbbb");
-    test_support::set_mtime(h.source / "d", mtime);
+    rewrite_keeping_mtime(h.source / "d", "bbbb");
     Batch relink;
     relink.changes = {{"d", ChangeKind::create, 0}};
     auto outcome = h.run(relink);
     REQUIRE(outcome.failed.empty());
     REQUIRE(outcome.rescan_needed); // "c" is not known as a hard link
-    REQUIRE(h.run(rescan).failed.empty());
+    REQUIRE(h.rescan().failed.empty());
     CHECK(test_support::read_file(h.target / "c") == "bbbb");
     CHECK(h.differences().empty());
 }
@@ -497,9 +480,7 @@ TEST_CASE("the hard-link index follows a directory rename, names beside it inclu
 
     // d renamed, then the written name "three" removed: "z/two" and "e/one" must follow.
     std::filesystem::rename(h.source / "d", h.source / "z");
-    auto mtime = test_support::get_mtime(h.source / "e/one");
-    test_support::overwrite_file(h.source / "d-x/three", "bbbb");
-    test_support::set_mtime(h.source / "d-x/three", mtime);
+    rewrite_keeping_mtime(h.source / "d-x/three", "bbbb");
     std::filesystem::remove(h.source / "d-x/three");
     Batch batch;
     batch.moves = {{"d", "z"}};
@@ -532,14 +513,10 @@ TEST_CASE("a hard-link name gone from where the index has it is kept for the ren
     REQUIRE(h.run(look).failed.empty());
     // The rescan that follows runs while c is out of its sight (moved away and back here).
     std::filesystem::rename(h.source / "c", h.dir / "c");
-    Batch rescan;
-    rescan.changes = {{"", ChangeKind::tree, 0}};
-    REQUIRE(h.run(rescan).failed.empty());
+    REQUIRE(h.rescan().failed.empty());
     std::filesystem::rename(h.dir / "c", h.source / "c");
 
-    auto mtime = test_support::get_mtime(h.source / "c/two");
-    test_support::overwrite_file(h.source / "c/two", "bbbb");
-    test_support::set_mtime(h.source / "c/two", mtime);
+    rewrite_keeping_mtime(h.source / "c/two", "bbbb");
     std::filesystem::remove(h.source / "c/two");
     Batch batch;
     batch.moves = {{"b", "c"}};
