@@ -158,11 +158,16 @@ void PendingChanges::merge(const std::string& path, Entry entry) {
         note_lost_content(path, existing);
     auto kind = collapse(existing.kind, entry.kind, existing.first_was_create);
     if (!kind) {
-        // A directory created and removed again: its queued children go with it.
+        // Created and removed again: its queued children go with it. The target may still
+        // hold it, if a comparison (its directory's, a rescan) copied it before the creation
+        // was read: a removal that looks first stays.
         erase_below(path);
-        m_entries.erase(found);
+        existing = Entry{ChangeKind::remove, false, std::min(existing.first_seen, entry.first_seen),
+                         std::min(existing.ready_at, entry.ready_at), 0};
+        existing.only_if_on_target = true;
         return;
     }
+    existing.only_if_on_target = false;
     // Only a directory's own creation can follow the attribute note its children leave.
     if (existing.kind == ChangeKind::attrib && entry.first_was_create)
         existing.first_was_create = true;
@@ -321,8 +326,8 @@ Batch PendingChanges::take(TimePoint now) {
         }
         const bool new_directory = it->second.kind == ChangeKind::tree &&
                                    (it->second.first_was_create || it->second.folded_changes);
-        batch.changes.push_back(
-            Change{it->first, it->second.kind, it->second.attempts, new_directory});
+        batch.changes.push_back(Change{it->first, it->second.kind, it->second.attempts,
+                                       new_directory, it->second.only_if_on_target});
         it = m_entries.erase(it);
     }
     batch.lost_content.assign(m_lost_content.begin(), m_lost_content.end());

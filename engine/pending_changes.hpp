@@ -54,6 +54,9 @@ struct Change {
     // comparison instead of being queued one by one, so the comparison trusts no size and
     // mtime below it. Stays set when a rename later put existing data below the directory.
     bool new_directory = false;
+    // A removal of an entry created and removed within one window: the target holds it only
+    // if a comparison copied it before its creation was read, so it is deleted only if there.
+    bool only_if_on_target = false;
 };
 
 // Moves run first, in the order they happened; changes are sorted by path, so a directory
@@ -135,6 +138,7 @@ private:
         // queued): it must not trust size and mtime there, even once the directory counts as
         // new no more (a rename brought existing data below it).
         bool folded_changes = false;
+        bool only_if_on_target = false; // see Change
     };
     struct PendingMove {
         Move move;

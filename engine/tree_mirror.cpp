@@ -439,6 +439,13 @@ void TreeMirror::apply_change(const Change& change, BatchState& state) {
         state.touch_with_ancestors(base::parent_rel(change.path));
         if (!change.path.empty())
             m_hard_links.forget_names_under(change.path);
+        if (change.only_if_on_target) {
+            // Most such entries (temporary files) never reached the target: nothing to do,
+            // and nothing for the mass-delete guard to count.
+            auto held = target_entry(change.path, state);
+            if (held && !*held)
+                return;
+        }
         if (!change.path.empty() && deletes_allowed(state.phase))
             state.removals.emplace_back(change.path, change.attempts);
         return;

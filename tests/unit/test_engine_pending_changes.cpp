@@ -30,7 +30,8 @@ const TimePoint t0{};
 std::vector<std::string> changes_of(const Batch& batch) {
     std::vector<std::string> result;
     for (const auto& change : batch.changes)
-        result.push_back(std::string(to_string(change.kind)) + " " +
+        result.push_back(std::string(to_string(change.kind)) +
+                         (change.only_if_on_target ? " if there " : " ") +
                          (change.path.empty() ? "." : change.path));
     return result;
 }
@@ -69,7 +70,8 @@ TEST_CASE("create then modify is one create and many writes are one", "[engine][
     CHECK(queue.empty());
 }
 
-TEST_CASE("create then delete leaves nothing and modify then delete is a delete",
+TEST_CASE("create then delete deletes only what the target holds and modify then delete is a "
+          "delete",
           "[engine][batcher]") {
     auto queue = make_queue();
     queue.add_event(event(EventKind::created, "gone.tmp"), t0);
@@ -78,7 +80,8 @@ TEST_CASE("create then delete leaves nothing and modify then delete is a delete"
     queue.add_event(event(EventKind::modified, "old.txt"), t0);
     queue.add_event(event(EventKind::removed, "old.txt"), t0);
     auto batch = queue.take(t0 + 2s);
-    CHECK(changes_of(batch) == Lines{"Attrib .", "Delete old.txt"});
+    // A comparison may have copied gone.tmp before its creation was read (local seed 9).
+    CHECK(changes_of(batch) == Lines{"Attrib .", "Delete if there gone.tmp", "Delete old.txt"});
 }
 
 TEST_CASE("delete then create is a rewrite, not a no-op", "[engine][batcher]") {
@@ -134,7 +137,7 @@ TEST_CASE("an entry that cancels out still leaves its directory due for its time
     auto queue = make_queue();
     queue.add_event(event(EventKind::created, "d/tmp"), t0);
     queue.add_event(event(EventKind::removed, "d/tmp"), t0);
-    CHECK(changes_of(queue.take(t0 + 2s)) == Lines{"Attrib d"});
+    CHECK(changes_of(queue.take(t0 + 2s)) == Lines{"Attrib d", "Delete if there d/tmp"});
     queue.add_event(event(EventKind::created, "e/new"), t0);
     queue.add_event(moved("e/new", "f/final"), t0);
     // The old name's removal is for a comparison that may have copied it before the events.
@@ -148,7 +151,7 @@ TEST_CASE("a directory created and removed again takes its children with it", "[
     queue.add_event(event(EventKind::created, "d/x"), t0);
     queue.add_event(event(EventKind::removed, "d/x"), t0);
     queue.add_event(event(EventKind::removed, "d", true), t0);
-    CHECK(changes_of(queue.take(t0 + 2s)) == Lines{"Attrib ."});
+    CHECK(changes_of(queue.take(t0 + 2s)) == Lines{"Attrib .", "Delete if there d"});
 }
 
 TEST_CASE("a rescan keeps the changes below it, since a comparison may skip them",

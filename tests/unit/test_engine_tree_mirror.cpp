@@ -548,3 +548,26 @@ TEST_CASE("a file gone between its batch's look and its transfer is handed back"
     CHECK(outcome.vanished[0].path == "f");
     CHECK(outcome.vanished[0].kind == ChangeKind::modify);
 }
+
+TEST_CASE("a removal of an entry created and removed in one window deletes only what the target "
+          "holds",
+          "[engine][tree_mirror]") {
+    Harness h;
+    // copied.tmp reached the target through a comparison before its creation was read (local
+    // seed 9); never.tmp did not.
+    test_support::write_file(h.target / "copied.tmp", "copied by a comparison");
+    h.open();
+    Batch batch;
+    Change copied{"copied.tmp", ChangeKind::remove, 0};
+    copied.only_if_on_target = true;
+    Change never{"never.tmp", ChangeKind::remove, 0};
+    never.only_if_on_target = true;
+    batch.changes = {copied, never};
+    auto outcome = h.run(batch);
+    CHECK(outcome.failed.empty());
+    CHECK(outcome.held.empty());
+    CHECK_FALSE(test_support::exists_no_follow(h.target / "copied.tmp"));
+    const auto calls = h.recorder->calls();
+    CHECK(std::count(calls.begin(), calls.end(), "remove copied.tmp") == 1);
+    CHECK(std::count(calls.begin(), calls.end(), "remove never.tmp") == 0);
+}
