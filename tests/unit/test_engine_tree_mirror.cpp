@@ -64,6 +64,16 @@ struct Harness {
     BatchOutcome initial() { return compare_whole_tree(Phase::startup); }
     BatchOutcome rescan() { return compare_whole_tree(Phase::running); }
 
+    // Runs a batch of `changes` that must succeed and ask for a rescan, then the rescan.
+    void run_asking_for_rescan(std::vector<Change> changes) {
+        Batch batch;
+        batch.changes = std::move(changes);
+        auto outcome = run(batch);
+        REQUIRE(outcome.failed.empty());
+        REQUIRE(outcome.rescan_needed);
+        REQUIRE(rescan().failed.empty());
+    }
+
     std::vector<std::string> differences() {
         return test_support::compare_trees(source, target, {});
     }
@@ -359,13 +369,9 @@ TEST_CASE("a hard link made in a new directory before its watch, written through
     h.mirror->note_new_directory("n", 1000); // the creation of n is read
     std::filesystem::remove(h.source / "n/d/x");
 
-    // The queue folds the removal into n's comparison.
-    Batch batch;
-    batch.changes = {{"n", ChangeKind::tree, 0, true}};
-    auto outcome = h.run(batch);
-    REQUIRE(outcome.failed.empty());
-    REQUIRE(outcome.rescan_needed); // "one" was never known as a hard link
-    REQUIRE(h.rescan().failed.empty());
+    // The queue folds the removal into n's comparison; "one" was never known as a hard link,
+    // so a rescan is asked for.
+    h.run_asking_for_rescan({{"n", ChangeKind::tree, 0, true}});
     CHECK(test_support::read_file(h.target / "one") == "bbbb");
     CHECK(h.differences().empty());
 }
@@ -389,12 +395,9 @@ TEST_CASE("a hard link made below a directory whose creation is queued, written 
     rewrite_keeping_mtime(h.source / "n/b/data0", "bbbb");
     std::filesystem::remove_all(h.source / "n");
 
-    Batch batch; // n made and removed: only the root's attributes are left to look at
-    batch.changes = {{"", ChangeKind::attrib, 0}};
-    auto outcome = h.run(batch);
-    REQUIRE(outcome.failed.empty());
-    REQUIRE(outcome.rescan_needed); // "one" was never known as a hard link
-    REQUIRE(h.rescan().failed.empty());
+    // n made and removed: only the root's attributes are left to look at; "one" was never
+    // known as a hard link, so a rescan is asked for.
+    h.run_asking_for_rescan({{"", ChangeKind::attrib, 0}});
     CHECK(test_support::read_file(h.target / "one") == "bbbb");
     CHECK(h.differences().empty());
 }
@@ -457,12 +460,8 @@ TEST_CASE("an inode whose known names were all removed is searched for again whe
     std::filesystem::create_hard_link(h.source / "c", h.source / "d");
     h.mirror->note_new_name("d");
     rewrite_keeping_mtime(h.source / "d", "bbbb");
-    Batch relink;
-    relink.changes = {{"d", ChangeKind::create, 0}};
-    auto outcome = h.run(relink);
-    REQUIRE(outcome.failed.empty());
-    REQUIRE(outcome.rescan_needed); // "c" is not known as a hard link
-    REQUIRE(h.rescan().failed.empty());
+    // "c" is not known as a hard link: a rescan is asked for.
+    h.run_asking_for_rescan({{"d", ChangeKind::create, 0}});
     CHECK(test_support::read_file(h.target / "c") == "bbbb");
     CHECK(h.differences().empty());
 }
