@@ -1,11 +1,8 @@
 // StartupScan on real temp directories: the streamed, parallel initial comparison.
 
 #include "engine/startup_scan.hpp"
-#include "tests/fakes/recording_transport.hpp"
 #include "tests/support/file_ops.hpp"
-#include "tests/support/temp_dir.hpp"
-#include "tests/support/tree_compare.hpp"
-#include "transport/local_transport.hpp"
+#include "tests/unit/tree_mirror_harness.hpp"
 
 #include <thread>
 
@@ -19,38 +16,8 @@ using fsmirror::test_support::TempDir;
 
 namespace {
 
-struct Harness {
-    TempDir dir{"fsmirror-unit"};
-    fs::path source = dir / "source";
-    fs::path target = dir / "target";
-    base::Logger logger{base::LogLevel::error};
-    ExcludeFilter excludes;
-    std::unique_ptr<SourceTree> tree;
-    fakes::RecordingTransport* recorder = nullptr;
-    std::unique_ptr<transport::Transport> transport;
-    WorkerPool pool{2};
-    std::unique_ptr<TreeMirror> mirror;
-
-    Harness() {
-        fs::create_directories(source);
-        fs::create_directories(target);
-    }
-
-    void open() {
-        tree = std::make_unique<SourceTree>(source);
-        REQUIRE(tree->open());
-        transport::LocalTransportOptions options;
-        options.root = target;
-        options.attributes = {true, true, false};
-        auto local = transport::LocalTransport::open(options);
-        REQUIRE(local);
-        auto recording = std::make_unique<fakes::RecordingTransport>(std::move(*local));
-        recorder = recording.get();
-        transport = std::move(recording);
-        mirror = std::make_unique<TreeMirror>(*tree, *transport, pool, excludes, logger,
-                                              TreeMirrorOptions{{}, {true, true, false}});
-    }
-
+// The TreeMirror fixture, plus the scan and a tree to give it.
+struct Harness : test_support::TreeMirrorHarness {
     std::unique_ptr<StartupScan> scan(unsigned threads = 2) {
         return std::make_unique<StartupScan>(*tree, *transport, *mirror, pool, logger,
                                              StartupScanOptions{threads, true, nullptr});

@@ -2,11 +2,8 @@
 // and injects the faults a test asks for.
 
 #include "engine/tree_mirror.hpp"
-#include "tests/fakes/recording_transport.hpp"
 #include "tests/support/file_ops.hpp"
-#include "tests/support/temp_dir.hpp"
-#include "tests/support/tree_compare.hpp"
-#include "transport/local_transport.hpp"
+#include "tests/unit/tree_mirror_harness.hpp"
 
 #include <algorithm>
 
@@ -16,68 +13,9 @@ namespace fs = std::filesystem;
 using namespace fsmirror;
 using namespace fsmirror::engine;
 using fsmirror::test_support::TempDir;
+using Harness = fsmirror::test_support::TreeMirrorHarness;
 
 namespace {
-
-struct Harness {
-    TempDir dir{"fsmirror-unit"};
-    fs::path source = dir / "source";
-    fs::path target = dir / "target";
-    base::Logger logger{base::LogLevel::error};
-    ExcludeFilter excludes;
-    std::unique_ptr<SourceTree> tree;
-    fakes::RecordingTransport* recorder = nullptr;
-    std::unique_ptr<transport::Transport> transport;
-    WorkerPool pool{2};
-    std::unique_ptr<TreeMirror> mirror;
-
-    Harness() {
-        fs::create_directories(source);
-        fs::create_directories(target);
-    }
-
-    void open(DeletePolicy deletes = {}) {
-        tree = std::make_unique<SourceTree>(source);
-        REQUIRE(tree->open());
-        transport::LocalTransportOptions options;
-        options.root = target;
-        options.attributes = {true, true, false};
-        auto local = transport::LocalTransport::open(options);
-        REQUIRE(local);
-        auto recording = std::make_unique<fakes::RecordingTransport>(std::move(*local));
-        recorder = recording.get();
-        transport = std::move(recording);
-        mirror = std::make_unique<TreeMirror>(*tree, *transport, pool, excludes, logger,
-                                              TreeMirrorOptions{deletes, {true, true, false}});
-    }
-
-    BatchOutcome run(Batch batch, Phase phase = Phase::running) {
-        return mirror->run_batch(batch, phase);
-    }
-
-    // A whole-tree comparison: the initial sync, or the rescan a batch asks for.
-    BatchOutcome compare_whole_tree(Phase phase) {
-        Batch batch;
-        batch.changes.push_back(Change{"", ChangeKind::tree, 0});
-        return run(batch, phase);
-    }
-    BatchOutcome initial() { return compare_whole_tree(Phase::startup); }
-    BatchOutcome rescan() { return compare_whole_tree(Phase::running); }
-
-    // Runs a batch of `changes` that must succeed and ask for a rescan, then the rescan.
-    void run_asking_for_rescan(std::vector<Change> changes) {
-        Batch batch;
-        batch.changes = std::move(changes);
-        auto outcome = run(batch);
-        REQUIRE(outcome.failed.empty());
-        REQUIRE(outcome.rescan_needed);
-        REQUIRE(rescan().failed.empty());
-    }
-
-    std::vector<std::string> differences() {
-        return test_support::compare_trees(source, target, {});
-    }
-};
 
 // Rewrites the file at `path` to `content` of the same size and puts its mtime back: a change
 // that size and mtime cannot show, only an event naming the path it went through.
