@@ -12,7 +12,6 @@
 namespace fs = std::filesystem;
 using namespace fsmirror;
 using namespace fsmirror::engine;
-using fsmirror::test_support::TempDir;
 
 namespace {
 
