@@ -1,6 +1,7 @@
 #include "tests/integration/mirror_fixture.hpp"
 
 #include "tests/support/file_ops.hpp"
+#include "tests/support/skip.hpp"
 #include "tests/support/wait.hpp"
 
 #include <cerrno>
@@ -22,14 +23,9 @@ namespace fsmirror::integration {
 namespace fs = std::filesystem;
 using test_support::ChildProcess;
 using test_support::CompareOptions;
+using test_support::skip_test;
 
 namespace {
-
-[[noreturn]] void skip(const std::string& reason) {
-    std::fprintf(stderr, "SKIPPED: %s\n", reason.c_str());
-    std::fflush(stderr);
-    std::_Exit(4);
-}
 
 // Skipping exits the process at once, so it must happen before the temp dir exists.
 const char* checked_temp_prefix() {
@@ -49,15 +45,15 @@ fs::path fsmirror_binary() {
 void skip_unless_prerequisites() {
     const fs::path binary = fsmirror_binary();
     if (::access(binary.c_str(), X_OK) != 0)
-        skip(fmt::format("fsmirror binary {} is not executable: {}", binary.string(),
-                         std::strerror(errno)));
+        skip_test(fmt::format("fsmirror binary {} is not executable: {}", binary.string(),
+                              std::strerror(errno)));
     const int fd = ::inotify_init1(IN_CLOEXEC);
     if (fd < 0)
-        skip(fmt::format("inotify is unavailable here: {}", std::strerror(errno)));
+        skip_test(fmt::format("inotify is unavailable here: {}", std::strerror(errno)));
     ::close(fd);
     if (events_under_test() == "fanotify") {
         if (auto unavailable = fanotify_unavailable(fs::temp_directory_path()))
-            skip(*unavailable);
+            skip_test(*unavailable);
     }
 }
 

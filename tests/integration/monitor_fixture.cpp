@@ -63,12 +63,6 @@ std::string listing(const fs::path& directory) {
 
 } // namespace
 
-void skip_test(const std::string& reason) {
-    std::fprintf(stderr, "SKIPPED: %s\n", reason.c_str());
-    std::fflush(stderr);
-    std::_Exit(4);
-}
-
 bool Mail::is_alert() const {
     return subject_of(text).starts_with("[ALERT] ");
 }

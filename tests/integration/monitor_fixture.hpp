@@ -7,6 +7,7 @@
 
 #include "tests/integration/tmpfs_mount.hpp"
 #include "tests/support/child_process.hpp"
+#include "tests/support/skip.hpp"
 
 #include <chrono>
 #include <filesystem>
@@ -17,8 +18,7 @@
 
 namespace fsmirror::integration {
 
-// Exits with status 4 after printing the reason.
-[[noreturn]] void skip_test(const std::string& reason);
+using test_support::skip_test;
 
 // A saved mail: the file's name and its whole text (envelope lines, headers, body).
 struct Mail {

@@ -7,6 +7,7 @@
 #include "tests/integration/mirror_fixture.hpp"
 #include "tests/support/file_ops.hpp"
 #include "tests/support/scoped_mount.hpp"
+#include "tests/support/skip.hpp"
 #include "tests/support/wait.hpp"
 
 #include <atomic>
@@ -29,12 +30,6 @@ using fsmirror::integration::MirrorFixture;
 using namespace std::chrono_literals;
 
 namespace {
-
-[[noreturn]] void skip(const std::string& reason) {
-    std::fprintf(stderr, "SKIPPED: %s\n", reason.c_str());
-    std::fflush(stderr);
-    std::_Exit(4);
-}
 
 constexpr std::size_t k_mib = 1024 * 1024;
 
@@ -214,7 +209,7 @@ TEST_CASE("a full target file system corrupts nothing and the mirror resumes whe
     std::string why;
     auto volume = ScopedMount::tmpfs(fixture.target(), "size=2m", &why);
     if (!volume)
-        skip(why);
+        skip_test(why);
     const std::string old_content = make_content(256 * 1024, 1);
     write_file(fixture.source() / "existing.bin", old_content);
     write_file(fixture.source() / "keep.txt", "kept\n");
@@ -252,10 +247,10 @@ TEST_CASE("an unmounted target gets no writes into the bare mount point and resu
     std::string why;
     auto volume = ScopedMount::tmpfs(volume_dir, "size=16m", &why);
     if (!volume)
-        skip(why);
+        skip_test(why);
     auto mounted = ScopedMount::bind(volume_dir, fixture.target(), &why);
     if (!mounted)
-        skip(why);
+        skip_test(why);
     make_tree(fixture.source(), 4, 16);
     const AlertLog alerts(fixture.root());
     start_with_config(fixture, alerts.config(fixture, "    require_mount: target\n"));
@@ -354,9 +349,9 @@ TEST_CASE("an unreadable source file is reported and everything else is mirrored
     // Root reads any file whatever its mode, so the daemon runs as nobody here.
     constexpr uid_t k_nobody = 65534;
     if (::geteuid() != 0)
-        skip("needs root to run the daemon as another user");
+        skip_test("needs root to run the daemon as another user");
     if (::access("/usr/bin/setpriv", X_OK) != 0)
-        skip("/usr/bin/setpriv (util-linux) is missing");
+        skip_test("/usr/bin/setpriv (util-linux) is missing");
     MirrorFixture fixture;
     const fs::path state = fixture.root() / "state";
     fs::create_directory(state);

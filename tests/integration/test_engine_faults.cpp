@@ -4,6 +4,7 @@
 #include "tests/integration/mirror_fixture.hpp"
 #include "tests/support/file_ops.hpp"
 #include "tests/support/scoped_mount.hpp"
+#include "tests/support/skip.hpp"
 #include "tests/support/wait.hpp"
 
 #include <csignal>
@@ -23,12 +24,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-[[noreturn]] void skip(const std::string& reason) {
-    std::fprintf(stderr, "SKIPPED: %s\n", reason.c_str());
-    std::fflush(stderr);
-    std::_Exit(4);
-}
-
 // Lowers fs.inotify.max_queued_events for instances created while it lives; the kernel reads
 // the value at inotify_init, so it is restored right after the daemon has started.
 class QueueLimit {
@@ -36,10 +31,11 @@ public:
     explicit QueueLimit(int events) {
         std::ifstream in(k_path);
         if (!(in >> m_saved))
-            skip("cannot read " + std::string(k_path));
+            skip_test("cannot read " + std::string(k_path));
         std::ofstream out(k_path);
         if (!(out << events << '\n') || !out.flush())
-            skip("cannot lower " + std::string(k_path) + " here (not root, or read-only /proc)");
+            skip_test("cannot lower " + std::string(k_path) +
+                      " here (not root, or read-only /proc)");
     }
     ~QueueLimit() { restore(); }
     QueueLimit(const QueueLimit&) = delete;
@@ -107,7 +103,7 @@ TEST_CASE("a transfer that fails is retried with backoff while the rest keeps fl
     std::string why;
     auto mount = ScopedMount::tmpfs(fixture.target() / "area", "size=4m", &why);
     if (!mount)
-        skip(why);
+        skip_test(why);
     write_file(fixture.source() / "area/first.txt", "before\n");
     // The target holds the mount point made above and no marker: the non-empty-target check
     // would refuse it (test_safety_check.cpp); here the point is the retries.

@@ -97,14 +97,6 @@ LsyncdStatus parse_lsyncd_status(const std::string& text) {
     return status;
 }
 
-std::string read_file_or_empty(const fs::path& path) {
-    try {
-        return read_file(path);
-    } catch (const std::exception&) {
-        return "";
-    }
-}
-
 int run_output(MirrorFixture& mirror, const std::vector<std::string>& args, std::string& output,
                unsigned& runs) {
     const int status = mirror.run_to_completion(args);

@@ -6,6 +6,7 @@
 
 #include "safety/watch_headroom.hpp"
 #include "tests/integration/mirror_fixture.hpp"
+#include "tests/support/skip.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -21,6 +22,7 @@
 
 namespace fs = std::filesystem;
 using namespace fsmirror::integration;
+using fsmirror::test_support::skip_test;
 
 namespace {
 
@@ -31,12 +33,6 @@ constexpr const char* k_limit_path = "/proc/sys/fs/inotify/max_user_watches";
 // some of theirs meanwhile). Kept small because removing the tree dominates the test's time.
 constexpr std::uint64_t k_headroom = 2'000;
 constexpr std::uint64_t k_source_directories = 3 * k_headroom;
-
-[[noreturn]] void skip(const std::string& reason) {
-    std::fprintf(stderr, "SKIPPED: %s\n", reason.c_str());
-    std::fflush(stderr);
-    std::_Exit(4);
-}
 
 bool write_limit(std::uint64_t value) {
     std::ofstream out(k_limit_path);
@@ -68,10 +64,10 @@ std::uint64_t writable_limit() {
     std::uint64_t original = 0;
     std::ifstream in(k_limit_path);
     if (!(in >> original))
-        skip(std::string("cannot read ") + k_limit_path);
+        skip_test(std::string("cannot read ") + k_limit_path);
     if (::access(k_limit_path, W_OK) != 0 || !write_limit(original))
-        skip(std::string("cannot write ") + k_limit_path +
-             " here (not root, or /proc/sys is read-only)");
+        skip_test(std::string("cannot write ") + k_limit_path +
+                  " here (not root, or /proc/sys is read-only)");
     return original;
 }
 

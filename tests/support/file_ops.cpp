@@ -95,6 +95,13 @@ std::string read_file(const fs::path& path) {
     return text.str();
 }
 
+std::string read_file_or_empty(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
 bool file_has_content(const fs::path& path, std::string_view content) {
     std::error_code ec;
     if (!fs::is_regular_file(fs::symlink_status(path, ec)) || ec)

@@ -24,6 +24,9 @@ void append_file(const std::filesystem::path& path, std::string_view content);
 
 // Returns the whole contents of `path`.
 std::string read_file(const std::filesystem::path& path);
+// The same, or "" when the file cannot be opened (a /proc entry of a process that is gone, a
+// log not written yet).
+std::string read_file_or_empty(const std::filesystem::path& path);
 
 // Returns true when `path` is a regular file whose contents are exactly `content`; false when
 // it is absent, unreadable or different (never throws: for polling).

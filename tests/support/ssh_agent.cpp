@@ -1,5 +1,7 @@
 #include "tests/support/ssh_agent.hpp"
 
+#include "tests/support/file_ops.hpp"
+#include "tests/support/skip.hpp"
 #include "tests/support/wait.hpp"
 
 #include <cerrno>
@@ -25,20 +27,6 @@ using namespace std::chrono_literals;
 constexpr const char* k_agent = "/usr/bin/ssh-agent";
 constexpr const char* k_add = "/usr/bin/ssh-add";
 constexpr const char* k_env = "/usr/bin/env";
-constexpr int k_skip_status = 4;
-
-[[noreturn]] void skip(const std::string& reason) {
-    std::fprintf(stderr, "SKIPPED: %s\n", reason.c_str());
-    std::fflush(stderr);
-    std::_Exit(k_skip_status);
-}
-
-std::string read_text(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
 
 } // namespace
 
@@ -46,11 +34,11 @@ SshAgent::SshAgent(const fs::path& directory)
     : m_directory(directory), m_socket(directory / "agent.sock") {
     for (const char* tool : {k_agent, k_add, k_env})
         if (::access(tool, X_OK) != 0)
-            skip(fmt::format("{} is not available ({}): install openssh-client", tool,
-                             std::strerror(errno)));
+            skip_test(fmt::format("{} is not available ({}): install openssh-client", tool,
+                                  std::strerror(errno)));
     // A socket path must fit in sockaddr_un.
     if (m_socket.string().size() >= 100)
-        skip("the ssh-agent socket path is too long for a Unix socket: " + m_socket.string());
+        skip_test("the ssh-agent socket path is too long for a Unix socket: " + m_socket.string());
     // -D: stays in the foreground, so ChildProcess owns it and kills it with the test.
     m_agent = std::make_unique<ChildProcess>(
         ChildOptions{.argv = {k_agent, "-D", "-a", m_socket.string()},
@@ -58,7 +46,7 @@ SshAgent::SshAgent(const fs::path& directory)
                      .working_directory = std::nullopt});
     if (!wait_until([&] { return fs::exists(m_socket) || !m_agent->running(); }, 10s) ||
         !fs::exists(m_socket))
-        skip("ssh-agent did not start: " + m_agent->log_tail());
+        skip_test("ssh-agent did not start: " + m_agent->log_tail());
 }
 
 SshAgent::~SshAgent() = default;
@@ -70,7 +58,7 @@ void SshAgent::add(const fs::path& key) {
                      .log_file = log,
                      .working_directory = std::nullopt});
     const auto status = child.wait_for_exit(30s);
-    INFO("ssh-add: " << read_text(log));
+    INFO("ssh-add: " << read_file_or_empty(log));
     REQUIRE(status == std::optional<int>(0));
 }
 
@@ -82,7 +70,7 @@ std::string SshAgent::list() const {
                      .working_directory = std::nullopt});
     // Status 1 means "no identities", which is an answer too.
     const auto status = child.wait_for_exit(30s);
-    return status == std::optional<int>(0) ? read_text(log) : "";
+    return status == std::optional<int>(0) ? read_file_or_empty(log) : "";
 }
 
 ScopedEnvironment::ScopedEnvironment(std::string name, const std::optional<std::string>& value)

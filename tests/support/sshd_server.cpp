@@ -1,5 +1,8 @@
 #include "tests/support/sshd_server.hpp"
 
+#include "tests/support/file_ops.hpp"
+#include "tests/support/skip.hpp"
+
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -31,20 +34,6 @@ using namespace std::chrono_literals;
 
 constexpr const char* k_sshd = "/usr/sbin/sshd";
 constexpr const char* k_keygen = "/usr/bin/ssh-keygen";
-constexpr int k_skip_status = 4;
-
-[[noreturn]] void skip(const std::string& reason) {
-    std::fprintf(stderr, "SKIPPED: %s\n", reason.c_str());
-    std::fflush(stderr);
-    std::_Exit(k_skip_status);
-}
-
-std::string read_text(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
 
 // Runs a short helper program to completion. Returns its exit status, or -1 when it hung.
 int run(const std::vector<std::string>& argv, const fs::path& log) {
@@ -68,7 +57,7 @@ std::string sanitizer_environment() {
 std::uint16_t free_port() {
     int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
-        skip(fmt::format("cannot create a socket: {}", std::strerror(errno)));
+        skip_test(fmt::format("cannot create a socket: {}", std::strerror(errno)));
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -76,7 +65,7 @@ std::uint16_t free_port() {
     if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
         ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
         ::close(fd);
-        skip(fmt::format("cannot bind a port on 127.0.0.1: {}", std::strerror(errno)));
+        skip_test(fmt::format("cannot bind a port on 127.0.0.1: {}", std::strerror(errno)));
     }
     ::close(fd);
     return ntohs(address.sin_port);
@@ -91,7 +80,7 @@ std::vector<pid_t> descendants_of(pid_t root) {
             long pid = std::strtol(entry->d_name, &end, 10);
             if (*end != '\0' || pid <= 0)
                 continue;
-            std::string stat = read_text(fs::path("/proc") / entry->d_name / "stat");
+            std::string stat = read_file_or_empty(fs::path("/proc") / entry->d_name / "stat");
             auto close = stat.rfind(')');
             if (close == std::string::npos)
                 continue;
@@ -118,7 +107,7 @@ std::vector<pid_t> descendants_of(pid_t root) {
 }
 
 bool is_gone(pid_t pid) {
-    std::string stat = read_text(fs::path("/proc") / std::to_string(pid) / "stat");
+    std::string stat = read_file_or_empty(fs::path("/proc") / std::to_string(pid) / "stat");
     if (stat.empty())
         return true;
     auto close = stat.rfind(')');
@@ -145,12 +134,12 @@ std::optional<std::string> ipv6_loopback_missing() {
 SshdServer::SshdServer(const fs::path& directory, Listen listen) : m_directory(directory) {
     for (const char* tool : {k_sshd, k_keygen})
         if (::access(tool, X_OK) != 0)
-            skip(fmt::format("{} is not available ({}): install openssh-server and "
-                             "openssh-client",
-                             tool, std::strerror(errno)));
+            skip_test(fmt::format("{} is not available ({}): install openssh-server and "
+                                  "openssh-client",
+                                  tool, std::strerror(errno)));
     // sshd refuses to start without its privilege separation directory.
     if (::mkdir("/run/sshd", 0755) != 0 && errno != EEXIST)
-        skip(fmt::format("cannot create /run/sshd for sshd: {}", std::strerror(errno)));
+        skip_test(fmt::format("cannot create /run/sshd for sshd: {}", std::strerror(errno)));
 
     const fs::path host_key = m_directory / "ssh_host_ed25519_key";
     m_client_key = m_directory / "client_key";
@@ -158,14 +147,14 @@ SshdServer::SshdServer(const fs::path& directory, Listen listen) : m_directory(d
         if (run({k_keygen, "-q", "-t", "ed25519", "-N", "", "-C", "fsmirror-test", "-f",
                  key.string()},
                 m_directory / "keygen.log") != 0)
-            skip("ssh-keygen failed: " + read_text(m_directory / "keygen.log"));
+            skip_test("ssh-keygen failed: " + read_file_or_empty(m_directory / "keygen.log"));
     }
     fs::copy_file(m_client_key.string() + ".pub", m_directory / "authorized_keys");
     fs::permissions(m_directory / "authorized_keys",
                     fs::perms::owner_read | fs::perms::owner_write);
 
     m_port = free_port();
-    m_host_public_key = read_text(host_key.string() + ".pub");
+    m_host_public_key = read_file_or_empty(host_key.string() + ".pub");
     // "ssh-ed25519 AAAA... comment" -> the first two fields.
     std::istringstream fields(m_host_public_key);
     std::string type, blob;
@@ -175,7 +164,7 @@ SshdServer::SshdServer(const fs::path& directory, Listen listen) : m_directory(d
     const bool ipv6 = listen == Listen::ipv4_and_ipv6;
     if (ipv6)
         if (auto missing = ipv6_loopback_missing())
-            skip(*missing);
+            skip_test(*missing);
     std::ofstream(m_known_hosts) << fmt::format("[127.0.0.1]:{} {}\n", m_port, m_host_public_key)
                                  << (ipv6 ? fmt::format("[::1]:{} {}\n", m_port, m_host_public_key)
                                           : "");
@@ -202,7 +191,7 @@ SshdServer::SshdServer(const fs::path& directory, Listen listen) : m_directory(d
                                            sanitizer_environment());
     start();
     if (!m_sshd->wait_for_log("Server listening on", 10s))
-        skip("sshd did not start: " + m_sshd->log_tail());
+        skip_test("sshd did not start: " + m_sshd->log_tail());
 }
 
 SshdServer::~SshdServer() {
@@ -254,7 +243,7 @@ std::string SshdServer::add_host_key(std::string_view type) {
     std::ofstream(m_config, std::ios::app) << "HostKey " << key.string() << "\n";
     kill_all();
     restart();
-    std::istringstream fields(read_text(key.string() + ".pub"));
+    std::istringstream fields(read_file_or_empty(key.string() + ".pub"));
     std::string key_type, blob;
     fields >> key_type >> blob;
     return key_type + " " + blob;
@@ -277,7 +266,7 @@ std::string SshdServer::host_fingerprint() const {
                                     .log_file = out,
                                     .working_directory = std::nullopt});
     child.wait_for_exit(30s);
-    std::istringstream fields(read_text(out));
+    std::istringstream fields(read_file_or_empty(out));
     std::string bits, fingerprint;
     fields >> bits >> fingerprint;
     return fingerprint;
@@ -294,7 +283,7 @@ fs::path SshdServer::make_key(std::string_view name) const {
 std::string SshdServer::log_text() const {
     std::string text;
     for (unsigned i = 1; i <= m_starts; ++i)
-        text += read_text(m_directory / fmt::format("sshd-{}.log", i));
+        text += read_file_or_empty(m_directory / fmt::format("sshd-{}.log", i));
     return text;
 }
 

@@ -44,8 +44,9 @@ struct TreeMirrorHarness {
         auto recording = std::make_unique<fakes::RecordingTransport>(std::move(*local));
         recorder = recording.get();
         transport = std::move(recording);
-        mirror = std::make_unique<engine::TreeMirror>(*tree, *transport, pool, excludes, logger,
-                                              engine::TreeMirrorOptions{deletes, {true, true, false}});
+        mirror = std::make_unique<engine::TreeMirror>(
+            *tree, *transport, pool, excludes, logger,
+            engine::TreeMirrorOptions{deletes, {true, true, false}});
     }
 
     engine::BatchOutcome run(engine::Batch batch, engine::Phase phase = engine::Phase::running) {
