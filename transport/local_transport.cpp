@@ -202,11 +202,24 @@ Status LocalTransport::make_directory(std::string_view path, const EntryInfo& in
     return {};
 }
 
-Status LocalTransport::apply_attributes_fd(int fd, const EntryInfo& info, std::string_view path) {
+Status LocalTransport::apply_attributes_fd(int fd, const EntryInfo& info, std::string_view path,
+                                           CurrentAttributes current) {
+    // chown and chmod each write the inode (and its ctime) even when nothing changes; fstat
+    // does not, and a file this process just created mostly has the right owner and mode.
+    struct stat now {};
+    const bool known = current == CurrentAttributes::look_up &&
+                       (m_options.attributes.owner || m_options.attributes.mode) &&
+                       ::fstat(fd, &now) == 0;
+    bool chowned = false;
     // chown first: it clears set-id bits that chmod then restores.
-    if (m_options.attributes.owner && ::fchown(fd, info.uid, info.gid) != 0)
-        return fail_errno("chown " + display(path));
-    if (m_options.attributes.mode && ::fchmod(fd, info.mode) != 0)
+    if (m_options.attributes.owner &&
+        !(known && now.st_uid == info.uid && now.st_gid == info.gid)) {
+        if (::fchown(fd, info.uid, info.gid) != 0)
+            return fail_errno("chown " + display(path));
+        chowned = true;
+    }
+    if (m_options.attributes.mode && (chowned || !known || (now.st_mode & 07777) != info.mode) &&
+        ::fchmod(fd, info.mode) != 0)
         return fail_errno("chmod " + display(path));
     if (m_options.attributes.times) {
         timespec times[2] = {{0, UTIME_OMIT}, to_timespec(info.mtime_ns)};
@@ -266,7 +279,8 @@ Result<PutResult> LocalTransport::put_file(std::string_view path, const SourceFi
     if (m_options.write_mode == WriteMode::inplace && existing_file &&
         source.safety == FileSafety::per_policy)
         return update_in_place(parent->get(), std::string(base::base_name(path)), source, path);
-    auto incoming = create_incoming(std::move(*parent), path);
+    auto incoming = create_incoming(std::move(*parent), path,
+                                    m_options.attributes.mode ? source.info.mode & 0777 : 0600);
     if (!incoming)
         return std::unexpected(incoming.error());
     auto written = write_via_temp(*incoming, source, existing_file ? existing : std::nullopt);
@@ -397,11 +411,14 @@ Result<IncomingFile> LocalTransport::begin_incoming(std::string_view path) {
     return create_incoming(std::move(*parent), path);
 }
 
-Result<IncomingFile> LocalTransport::create_incoming(UniqueFd parent, std::string_view path) {
+Result<IncomingFile> LocalTransport::create_incoming(UniqueFd parent, std::string_view path,
+                                                     mode_t permissions) {
     std::string temp = make_temp_name();
     std::string key = base::join_rel(base::parent_rel(path), temp);
     register_in_flight(key);
-    int fd = ::openat(parent.get(), temp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    // The descriptor O_CREAT returns is writable whatever `permissions` say.
+    int fd =
+        ::openat(parent.get(), temp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, permissions);
     if (fd < 0) {
         unregister_in_flight(key);
         return fail_errno("create temporary file in " + display(base::parent_rel(path)));
@@ -420,7 +437,8 @@ Status LocalTransport::commit_incoming(IncomingFile& file, const EntryInfo& info
             file.abandon();
         return status;
     };
-    if (auto attrs = apply_attributes_fd(file.fd(), info, file.m_path); !attrs)
+    if (auto attrs = apply_attributes_fd(file.fd(), info, file.m_path, CurrentAttributes::look_up);
+        !attrs)
         return finish(attrs);
     if (durable && ::fsync(file.fd()) != 0)
         return finish(fail_errno("fsync " + display(file.m_path)));

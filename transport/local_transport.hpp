@@ -137,7 +137,12 @@ private:
     base::Result<std::pair<base::UniqueFd, struct stat>> open_regular_file(std::string_view path);
     // True when `source` must be fsynced (with its directory after the rename).
     bool durable_file(const SourceFile& source) const;
-    base::Status apply_attributes_fd(int fd, const EntryInfo& info, std::string_view path);
+    // Which attributes a file already has before apply_attributes_fd: unknown for someone
+    // else's file, or looked up for a temporary file this process created (its owner is ours,
+    // or the directory's group, and its mode the one it was created with).
+    enum class CurrentAttributes { unknown, look_up };
+    base::Status apply_attributes_fd(int fd, const EntryInfo& info, std::string_view path,
+                                     CurrentAttributes current = CurrentAttributes::unknown);
     base::Status apply_attributes_at(int dir_fd, const std::string& name, const EntryInfo& info,
                                      std::string_view path);
     base::Result<PutResult> update_in_place(int dir_fd, const std::string& name,
@@ -148,7 +153,10 @@ private:
     // one, or, without `existing`, when one is found there). Returns the parent directory.
     base::Result<base::UniqueFd> prepare_file_parent(std::string_view path,
                                                      const std::optional<EntryInfo>* existing);
-    base::Result<IncomingFile> create_incoming(base::UniqueFd parent, std::string_view path);
+    // Creates the temporary file beside `path` with `permissions` (less the umask): the
+    // source's own, when known, so that the commit usually has no mode left to set.
+    base::Result<IncomingFile> create_incoming(base::UniqueFd parent, std::string_view path,
+                                               mode_t permissions = 0600);
 
     // Temp files being written now, as "<parent>/<name>", so a listing removes only stale ones.
     void register_in_flight(const std::string& key);
