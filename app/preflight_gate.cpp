@@ -49,48 +49,34 @@ PreflightGate::list_directory(std::string_view path) {
 
 base::Status PreflightGate::make_directory(std::string_view path,
                                            const transport::EntryInfo& info) {
-    if (auto checked = ensure_checked(); !checked)
-        return checked;
-    return m_real->make_directory(path, info);
+    return after_checks([&] { return m_real->make_directory(path, info); });
 }
 
 base::Result<transport::PutResult>
 PreflightGate::put_file(std::string_view path, const transport::SourceFile& source,
                         const std::optional<transport::EntryInfo>& existing) {
-    if (auto checked = ensure_checked(); !checked)
-        return std::unexpected(checked.error());
-    return m_real->put_file(path, source, existing);
+    return after_checks([&] { return m_real->put_file(path, source, existing); });
 }
 
 base::Status PreflightGate::put_symlink(std::string_view path, const transport::EntryInfo& info) {
-    if (auto checked = ensure_checked(); !checked)
-        return checked;
-    return m_real->put_symlink(path, info);
+    return after_checks([&] { return m_real->put_symlink(path, info); });
 }
 
 base::Status PreflightGate::rename(std::string_view from, std::string_view to) {
-    if (auto checked = ensure_checked(); !checked)
-        return checked;
-    return m_real->rename(from, to);
+    return after_checks([&] { return m_real->rename(from, to); });
 }
 
 base::Status PreflightGate::remove(std::string_view path) {
-    if (auto checked = ensure_checked(); !checked)
-        return checked;
-    return m_real->remove(path);
+    return after_checks([&] { return m_real->remove(path); });
 }
 
 base::Status PreflightGate::set_attributes(std::string_view path,
                                            const transport::EntryInfo& info) {
-    if (auto checked = ensure_checked(); !checked)
-        return checked;
-    return m_real->set_attributes(path, info);
+    return after_checks([&] { return m_real->set_attributes(path, info); });
 }
 
 base::Status PreflightGate::flush() {
-    if (auto checked = ensure_checked(); !checked)
-        return checked;
-    return m_real->flush();
+    return after_checks([&] { return m_real->flush(); });
 }
 
 base::Result<transport::ContentDigest> PreflightGate::hash_file(std::string_view path) {

@@ -54,6 +54,14 @@ public:
     std::int64_t mtime_granularity_ns() const override;
 
 private:
+    // Runs `write` (a call on the real target) once the checks have passed, or returns their
+    // failure without calling it.
+    template <typename Write> auto after_checks(Write&& write) -> decltype(write()) {
+        if (auto checked = ensure_checked(); !checked)
+            return std::unexpected(checked.error());
+        return write();
+    }
+
     std::unique_ptr<transport::Transport> m_real;
     Checks m_checks;
     // Held while the checks run, so that concurrent workers wait for one verdict.
