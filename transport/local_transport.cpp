@@ -183,7 +183,11 @@ Status LocalTransport::make_directory(std::string_view path, const EntryInfo& in
         // mkdir applies the umask; only bits it took away need a chmod.
         if ((mode & m_umask) != 0 && ::fchmodat(parent->get(), name.c_str(), mode, 0) != 0)
             return fail_errno("chmod " + display(path));
+        // The owner is ours, and the group ours or the parent's (set-group-ID): mostly right.
+        struct stat made {};
         if (m_options.attributes.owner &&
+            !(::fstatat(parent->get(), name.c_str(), &made, AT_SYMLINK_NOFOLLOW) == 0 &&
+              made.st_uid == info.uid && made.st_gid == info.gid) &&
             ::fchownat(parent->get(), name.c_str(), info.uid, info.gid, AT_SYMLINK_NOFOLLOW) != 0)
             return fail_errno("chown " + display(path));
         return {};
@@ -230,11 +234,21 @@ Status LocalTransport::apply_attributes_fd(int fd, const EntryInfo& info, std::s
 }
 
 Status LocalTransport::apply_attributes_at(int dir_fd, const std::string& name,
-                                           const EntryInfo& info, std::string_view path) {
+                                           const EntryInfo& info, std::string_view path,
+                                           CurrentAttributes current) {
+    const bool sets_mode = m_options.attributes.mode && info.type != EntryType::symlink;
+    struct stat now {};
+    const bool known = current == CurrentAttributes::look_up &&
+                       (m_options.attributes.owner || sets_mode) &&
+                       ::fstatat(dir_fd, name.c_str(), &now, AT_SYMLINK_NOFOLLOW) == 0;
+    bool chowned = false;
     if (m_options.attributes.owner &&
-        ::fchownat(dir_fd, name.c_str(), info.uid, info.gid, AT_SYMLINK_NOFOLLOW) != 0)
-        return fail_errno("chown " + display(path));
-    if (m_options.attributes.mode && info.type != EntryType::symlink &&
+        !(known && now.st_uid == info.uid && now.st_gid == info.gid)) {
+        if (::fchownat(dir_fd, name.c_str(), info.uid, info.gid, AT_SYMLINK_NOFOLLOW) != 0)
+            return fail_errno("chown " + display(path));
+        chowned = true;
+    }
+    if (sets_mode && (chowned || !known || (now.st_mode & 07777) != info.mode) &&
         ::fchmodat(dir_fd, name.c_str(), info.mode, 0) != 0)
         return fail_errno("chmod " + display(path));
     if (m_options.attributes.times) {
@@ -558,11 +572,12 @@ Status LocalTransport::set_attributes(std::string_view path, const EntryInfo& in
     if (auto clean = check_clean(path); !clean)
         return clean;
     if (path.empty())
-        return apply_attributes_at(m_root_fd.get(), ".", info, path);
+        return apply_attributes_at(m_root_fd.get(), ".", info, path, CurrentAttributes::look_up);
     auto parent = open_directory_beneath(m_root_fd.get(), base::parent_rel(path), display(path));
     if (!parent)
         return std::unexpected(parent.error());
-    return apply_attributes_at(parent->get(), std::string(base::base_name(path)), info, path);
+    return apply_attributes_at(parent->get(), std::string(base::base_name(path)), info, path,
+                               CurrentAttributes::look_up);
 }
 
 Status LocalTransport::flush() {

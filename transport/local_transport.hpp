@@ -137,14 +137,16 @@ private:
     base::Result<std::pair<base::UniqueFd, struct stat>> open_regular_file(std::string_view path);
     // True when `source` must be fsynced (with its directory after the rename).
     bool durable_file(const SourceFile& source) const;
-    // Which attributes a file already has before apply_attributes_fd: unknown for someone
-    // else's file, or looked up for a temporary file this process created (its owner is ours,
-    // or the directory's group, and its mode the one it was created with).
+    // Whether apply_attributes_* first looks at what the entry has (one fstat, which writes
+    // nothing) and leaves out the chown and chmod that would change nothing (each writes the
+    // inode and its ctime): worth it where they mostly match, as on a file or directory this
+    // process just made, or an entry whose times alone changed.
     enum class CurrentAttributes { unknown, look_up };
     base::Status apply_attributes_fd(int fd, const EntryInfo& info, std::string_view path,
                                      CurrentAttributes current = CurrentAttributes::unknown);
     base::Status apply_attributes_at(int dir_fd, const std::string& name, const EntryInfo& info,
-                                     std::string_view path);
+                                     std::string_view path,
+                                     CurrentAttributes current = CurrentAttributes::unknown);
     base::Result<PutResult> update_in_place(int dir_fd, const std::string& name,
                                             const SourceFile& source, std::string_view path);
     base::Result<PutResult> write_via_temp(IncomingFile& incoming, const SourceFile& source,

@@ -106,3 +106,62 @@ TEST_CASE("a new file ends with its source's owner, also in a set-group-ID direc
     auto kept = h.put_new("shared/kept", 0644, 0, 4321);
     CHECK(kept.st_gid == 4321u);
 }
+
+TEST_CASE("a directory made and given its attributes ends with its source's mode and owner",
+          "[transport][local]") {
+    const bool root = ::geteuid() == 0;
+    PutHarness h({true, true, root});
+    const std::uint32_t uid = root ? 1234 : ::geteuid();
+    const std::uint32_t gid = root ? 5678 : ::getegid();
+    for (std::uint32_t mode : {0755u, 0700u, 0555u, 0777u, 02775u, 01777u}) {
+        for (bool own : {true, false}) {
+            if (!own && !root)
+                continue;
+            INFO(fmt::format("mode {:o}, {}", mode, own ? "our owner" : "another owner"));
+            transport::EntryInfo info;
+            info.type = transport::EntryType::directory;
+            info.mode = mode;
+            info.uid = own ? ::geteuid() : uid;
+            info.gid = own ? ::getegid() : gid;
+            info.mtime_ns = 1'600'000'000'000'000'007;
+            const std::string name = fmt::format("d{:o}{}", mode, own ? "" : "-other");
+            REQUIRE(h.transport->make_directory(name, info));
+            REQUIRE(h.transport->set_attributes(name, info));
+            struct stat st {};
+            REQUIRE(::lstat((h.target / name).c_str(), &st) == 0);
+            CHECK(S_ISDIR(st.st_mode));
+            CHECK((st.st_mode & 07777) == mode);
+            CHECK(st.st_uid == info.uid);
+            CHECK(st.st_gid == info.gid);
+            CHECK(st.st_mtim.tv_nsec == 7);
+        }
+    }
+}
+
+TEST_CASE("new attributes on an existing entry change what differs", "[transport][local]") {
+    const bool root = ::geteuid() == 0;
+    PutHarness h({true, true, root});
+    auto before = h.put_new("file", 0644, ::geteuid(), ::getegid());
+    CHECK((before.st_mode & 07777) == 0644u);
+    transport::EntryInfo info;
+    info.type = transport::EntryType::file;
+    info.mode = 0600;
+    info.uid = ::geteuid();
+    info.gid = ::getegid();
+    info.mtime_ns = 1'500'000'000'000'000'000;
+    REQUIRE(h.transport->set_attributes("file", info));
+    struct stat st {};
+    REQUIRE(::lstat((h.target / "file").c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == 0600u);
+    CHECK(st.st_mtim.tv_sec == 1'500'000'000);
+    if (root) {
+        info.uid = 4321;
+        info.gid = 8765;
+        info.mode = 04750;
+        REQUIRE(h.transport->set_attributes("file", info));
+        REQUIRE(::lstat((h.target / "file").c_str(), &st) == 0);
+        CHECK(st.st_uid == 4321u);
+        CHECK(st.st_gid == 8765u);
+        CHECK((st.st_mode & 07777) == 04750u); // chown cleared set-id, chmod put it back
+    }
+}
