@@ -23,6 +23,23 @@ using base::UniqueFd;
 
 namespace {
 
+// Which of chown and chmod an entry needs to get `info`'s owner and mode. `now` is what it has,
+// or null when that was not looked at (then both run, as asked). chown and chmod each write the
+// inode and its ctime even when nothing changes; the fstat that `now` costs writes nothing.
+struct AttributeWrites {
+    bool owner = false;
+    bool mode = false;
+};
+
+AttributeWrites writes_needed(bool sets_owner, bool sets_mode, const EntryInfo& info,
+                              const struct stat* now) {
+    AttributeWrites writes;
+    writes.owner = sets_owner && !(now && now->st_uid == info.uid && now->st_gid == info.gid);
+    // chown clears set-id bits, which chmod then restores.
+    writes.mode = sets_mode && (writes.owner || !now || (now->st_mode & 07777) != info.mode);
+    return writes;
+}
+
 timespec to_timespec(std::int64_t ns) {
     return timespec{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
 }
@@ -185,9 +202,10 @@ Status LocalTransport::make_directory(std::string_view path, const EntryInfo& in
             return fail_errno("chmod " + display(path));
         // The owner is ours, and the group ours or the parent's (set-group-ID): mostly right.
         struct stat made {};
-        if (m_options.attributes.owner &&
-            !(::fstatat(parent->get(), name.c_str(), &made, AT_SYMLINK_NOFOLLOW) == 0 &&
-              made.st_uid == info.uid && made.st_gid == info.gid) &&
+        const bool looked = m_options.attributes.owner &&
+                            ::fstatat(parent->get(), name.c_str(), &made, AT_SYMLINK_NOFOLLOW) == 0;
+        if (writes_needed(m_options.attributes.owner, false, info, looked ? &made : nullptr)
+                .owner &&
             ::fchownat(parent->get(), name.c_str(), info.uid, info.gid, AT_SYMLINK_NOFOLLOW) != 0)
             return fail_errno("chown " + display(path));
         return {};
@@ -208,22 +226,15 @@ Status LocalTransport::make_directory(std::string_view path, const EntryInfo& in
 
 Status LocalTransport::apply_attributes_fd(int fd, const EntryInfo& info, std::string_view path,
                                            CurrentAttributes current) {
-    // chown and chmod each write the inode (and its ctime) even when nothing changes; fstat
-    // does not, and a file this process just created mostly has the right owner and mode.
     struct stat now {};
     const bool known = current == CurrentAttributes::look_up &&
                        (m_options.attributes.owner || m_options.attributes.mode) &&
                        ::fstat(fd, &now) == 0;
-    bool chowned = false;
-    // chown first: it clears set-id bits that chmod then restores.
-    if (m_options.attributes.owner &&
-        !(known && now.st_uid == info.uid && now.st_gid == info.gid)) {
-        if (::fchown(fd, info.uid, info.gid) != 0)
-            return fail_errno("chown " + display(path));
-        chowned = true;
-    }
-    if (m_options.attributes.mode && (chowned || !known || (now.st_mode & 07777) != info.mode) &&
-        ::fchmod(fd, info.mode) != 0)
+    const auto writes = writes_needed(m_options.attributes.owner, m_options.attributes.mode, info,
+                                      known ? &now : nullptr);
+    if (writes.owner && ::fchown(fd, info.uid, info.gid) != 0)
+        return fail_errno("chown " + display(path));
+    if (writes.mode && ::fchmod(fd, info.mode) != 0)
         return fail_errno("chmod " + display(path));
     if (m_options.attributes.times) {
         timespec times[2] = {{0, UTIME_OMIT}, to_timespec(info.mtime_ns)};
@@ -241,15 +252,12 @@ Status LocalTransport::apply_attributes_at(int dir_fd, const std::string& name,
     const bool known = current == CurrentAttributes::look_up &&
                        (m_options.attributes.owner || sets_mode) &&
                        ::fstatat(dir_fd, name.c_str(), &now, AT_SYMLINK_NOFOLLOW) == 0;
-    bool chowned = false;
-    if (m_options.attributes.owner &&
-        !(known && now.st_uid == info.uid && now.st_gid == info.gid)) {
-        if (::fchownat(dir_fd, name.c_str(), info.uid, info.gid, AT_SYMLINK_NOFOLLOW) != 0)
-            return fail_errno("chown " + display(path));
-        chowned = true;
-    }
-    if (sets_mode && (chowned || !known || (now.st_mode & 07777) != info.mode) &&
-        ::fchmodat(dir_fd, name.c_str(), info.mode, 0) != 0)
+    const auto writes =
+        writes_needed(m_options.attributes.owner, sets_mode, info, known ? &now : nullptr);
+    if (writes.owner &&
+        ::fchownat(dir_fd, name.c_str(), info.uid, info.gid, AT_SYMLINK_NOFOLLOW) != 0)
+        return fail_errno("chown " + display(path));
+    if (writes.mode && ::fchmodat(dir_fd, name.c_str(), info.mode, 0) != 0)
         return fail_errno("chmod " + display(path));
     if (m_options.attributes.times) {
         timespec times[2] = {{0, UTIME_OMIT}, to_timespec(info.mtime_ns)};
