@@ -44,7 +44,7 @@ void Notifier::submit(const Notification& notification) {
 
 std::size_t Notifier::pending() const {
     std::lock_guard lock(m_mutex);
-    return m_queue.size();
+    return m_queue.size() + m_sending;
 }
 
 void Notifier::run(std::stop_token stop) {
@@ -72,9 +72,11 @@ void Notifier::run(std::stop_token stop) {
         Delivery delivery = std::move(*due);
         m_queue.erase(due);
         AlertChannel& channel = *m_channels[delivery.channel];
+        ++m_sending;
         lock.unlock();
         const auto sent = channel.send(delivery.notification);
         lock.lock();
+        --m_sending;
         ++delivery.attempts;
         if (sent) {
             m_logger.info("alert \"{}\" sent via {}", delivery.notification.subject,

@@ -38,7 +38,8 @@ public:
     // Queues `notification` for every channel (thread-safe, returns at once).
     void submit(const Notification& notification);
 
-    // Returns how many deliveries are queued (for tests and status).
+    // Returns how many deliveries are neither delivered nor given up: queued, waiting for a
+    // retry, or being sent now (for tests and status).
     std::size_t pending() const;
 
     bool has_channels() const { return !m_channels.empty(); }
@@ -59,7 +60,8 @@ private:
     mutable std::mutex m_mutex;
     std::condition_variable_any m_wake;
     std::deque<Delivery> m_queue;
-    std::jthread m_thread; // last: started after everything it uses exists
+    std::size_t m_sending = 0; // taken from m_queue, its send under way
+    std::jthread m_thread;     // last: started after everything it uses exists
 };
 
 } // namespace fsmirror::monitor

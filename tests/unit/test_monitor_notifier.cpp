@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <thread>
 
 #include <catch2/catch.hpp>
 
@@ -81,6 +82,42 @@ TEST_CASE("delivery gives up after max_attempts", "[monitor][notifier][concurren
     REQUIRE(test_support::wait_until([&] { return notifier.pending() == 0; }, 5000ms));
     CHECK(tried.load() == 3);
     CHECK(sent.load() == 0);
+}
+
+namespace {
+
+// Holds every send until released, so a test can look at the notifier while one is under way.
+class HeldChannel final : public AlertChannel {
+public:
+    explicit HeldChannel(std::atomic<bool>& release, std::atomic<int>& entered)
+        : m_release(release), m_entered(entered) {}
+    base::Status send(const Notification&) override {
+        ++m_entered;
+        while (!m_release.load())
+            std::this_thread::sleep_for(1ms);
+        return {};
+    }
+    std::string describe() const override { return "held"; }
+
+private:
+    std::atomic<bool>& m_release;
+    std::atomic<int>& m_entered;
+};
+
+} // namespace
+
+TEST_CASE("a delivery being sent still counts as pending", "[monitor][notifier][concurrent]") {
+    base::Logger logger(base::LogLevel::error);
+    std::atomic<bool> release{false};
+    std::atomic<int> entered{0};
+    std::vector<std::unique_ptr<AlertChannel>> channels;
+    channels.push_back(std::make_unique<HeldChannel>(release, entered));
+    Notifier notifier(std::move(channels), NotifierOptions{}, logger);
+    notifier.submit(Notification{});
+    REQUIRE(test_support::wait_until([&] { return entered.load() == 1; }, 5000ms));
+    CHECK(notifier.pending() == 1);
+    release = true;
+    REQUIRE(test_support::wait_until([&] { return notifier.pending() == 0; }, 5000ms));
 }
 
 TEST_CASE("commands run without a shell, with stdin, exit status and output",
