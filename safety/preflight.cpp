@@ -222,11 +222,12 @@ PreflightReport run_preflight(const PreflightRequest& request) {
     const auto directory_limit = !sizes_needed && request.watches_unneeded_above
                                      ? *request.watches_unneeded_above
                                      : std::numeric_limits<std::uint64_t>::max();
-    auto census = take_census(request.source, RootMarker::count,
-                              sizes_needed ? CensusDetail::sizes : CensusDetail::counts_only,
-                              directory_limit);
-    if (census && !census->complete && !(request.fanotify_usable && request.fanotify_usable()))
-        census = take_census(request.source, RootMarker::count, CensusDetail::counts_only);
+    // Past the limit, fanotify is asked (once) whether it can watch the tree; if not, the
+    // walk counts on for the watches inotify will need.
+    auto census =
+        take_census(request.source, RootMarker::count,
+                    sizes_needed ? CensusDetail::sizes : CensusDetail::counts_only, directory_limit,
+                    [&request] { return request.fanotify_usable && request.fanotify_usable(); });
     if (!census) {
         out.push_back(could_not_check("inotify-watches", request.source, census.error().message));
         return report;

@@ -21,11 +21,12 @@ struct WalkRules {
     RootMarker marker;
     CensusDetail detail;
     std::uint64_t directory_limit;
+    const std::function<bool()>& stop_at_limit; // empty: stop
 };
 
 // Counts the directory open at `fd` (consumed) into `census`; returns false when it cannot
 // be read at all.
-bool walk(int fd, bool is_root, const WalkRules& rules, TreeCensus& census) {
+bool walk(int fd, bool is_root, WalkRules& rules, TreeCensus& census) {
     DIR* dir = ::fdopendir(fd);
     if (!dir) {
         ::close(fd);
@@ -59,8 +60,11 @@ bool walk(int fd, bool is_root, const WalkRules& rules, TreeCensus& census) {
     }
     for (const auto& name : subdirectories) {
         if (census.directories > rules.directory_limit) {
-            census.complete = false;
-            break;
+            if (!rules.stop_at_limit || rules.stop_at_limit()) {
+                census.complete = false;
+                break;
+            }
+            rules.directory_limit = std::numeric_limits<std::uint64_t>::max();
         }
         int child =
             ::openat(::dirfd(dir), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -76,13 +80,15 @@ bool walk(int fd, bool is_root, const WalkRules& rules, TreeCensus& census) {
 } // namespace
 
 base::Result<TreeCensus> take_census(const std::filesystem::path& root, RootMarker marker,
-                                     CensusDetail detail, std::uint64_t directory_limit) {
+                                     CensusDetail detail, std::uint64_t directory_limit,
+                                     const std::function<bool()>& stop_at_limit) {
     int fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return base::fail_errno("open directory " + root.string());
     TreeCensus census;
     census.directories = 1;
-    if (!walk(fd, true, WalkRules{marker, detail, directory_limit}, census))
+    WalkRules rules{marker, detail, directory_limit, stop_at_limit};
+    if (!walk(fd, true, rules, census))
         return base::fail_errno("read directory " + root.string());
     return census;
 }

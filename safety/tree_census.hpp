@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <limits>
 
 namespace fsmirror::safety {
@@ -35,12 +36,13 @@ enum class CensusDetail {
 // Walks `root` without following symlinks. Entries that vanish meanwhile are skipped;
 // unreadable subdirectories are counted as entries and not entered. Stops, with `complete`
 // false, once more than `directory_limit` directories are counted (when only "more than N"
-// matters, the rest of a large tree is not read). Returns the error when the root itself
-// cannot be read.
+// matters, the rest of a large tree is not read), unless `stop_at_limit`, asked once at that
+// point, says to count on. Returns the error when the root itself cannot be read.
 base::Result<TreeCensus>
 take_census(const std::filesystem::path& root, RootMarker marker,
             CensusDetail detail = CensusDetail::sizes,
-            std::uint64_t directory_limit = std::numeric_limits<std::uint64_t>::max());
+            std::uint64_t directory_limit = std::numeric_limits<std::uint64_t>::max(),
+            const std::function<bool()>& stop_at_limit = {});
 
 // Walks a target through `target` (an SSH target, one listing per directory) with
 // RootMarker::skip. Sizes are the files' lengths, not their allocated blocks (which the
