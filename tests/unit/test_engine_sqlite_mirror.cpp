@@ -5,11 +5,9 @@
 
 #include "engine/database_watch.hpp"
 #include "engine/tree_mirror.hpp"
-#include "tests/fakes/recording_transport.hpp"
 #include "tests/support/file_ops.hpp"
 #include "tests/support/sqlite_probe.hpp"
-#include "tests/support/temp_dir.hpp"
-#include "transport/local_transport.hpp"
+#include "tests/unit/tree_mirror_harness.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -21,7 +19,6 @@ namespace fs = std::filesystem;
 using namespace fsmirror;
 using namespace fsmirror::engine;
 using namespace std::chrono_literals;
-using fsmirror::test_support::TempDir;
 
 namespace {
 
@@ -85,37 +82,18 @@ long long target_counter(const fs::path& path) {
     return *probe.counter;
 }
 
-struct Harness {
-    TempDir dir{"fsmirror-unit"};
-    fs::path source = dir / "source";
-    fs::path target = dir / "target";
+// The TreeMirror fixture, with a DatabaseWatch (and a fake snapshot taker) between the source
+// and the mirror.
+struct Harness : test_support::TreeMirrorHarness {
     fs::path snapshots = dir / "snapshots";
-    base::Logger logger{base::LogLevel::error};
-    ExcludeFilter excludes;
-    std::unique_ptr<SourceTree> tree;
-    fakes::RecordingTransport* recorder = nullptr;
-    std::unique_ptr<transport::Transport> transport;
     FakeTaker* taker = nullptr;
     std::unique_ptr<DatabaseWatch> watch;
-    WorkerPool pool{2};
-    std::unique_ptr<TreeMirror> mirror;
 
-    Harness() {
-        fs::create_directories(source);
-        fs::create_directories(target);
-    }
+    // The mirror holds the watch's DatabaseMirror: it goes first.
+    ~Harness() { mirror.reset(); }
 
     void open(std::vector<std::string> paths = {}) {
-        tree = std::make_unique<SourceTree>(source);
-        REQUIRE(tree->open());
-        transport::LocalTransportOptions options;
-        options.root = target;
-        options.attributes = {true, true, false};
-        auto local = transport::LocalTransport::open(options);
-        REQUIRE(local);
-        auto recording = std::make_unique<fakes::RecordingTransport>(std::move(*local));
-        recorder = recording.get();
-        transport = std::move(recording);
+        open_source_and_target();
         DatabaseWatchOptions watch_options;
         for (const auto& pattern : paths)
             watch_options.paths.add_pattern(pattern);
@@ -127,15 +105,7 @@ struct Harness {
         taker = fake.get();
         watch = std::make_unique<DatabaseWatch>("unit", std::move(watch_options), *tree, *transport,
                                                 logger, std::move(fake));
-        mirror = std::make_unique<TreeMirror>(*tree, *transport, pool, excludes, logger,
-                                              TreeMirrorOptions{{}, {true, true, false}},
-                                              &watch->mirror());
-    }
-
-    BatchOutcome initial() {
-        Batch batch;
-        batch.changes.push_back(Change{"", ChangeKind::tree, 0});
-        return mirror->run_batch(batch, Phase::startup);
+        make_mirror({}, &watch->mirror());
     }
 
     BatchOutcome change(const std::string& path, ChangeKind kind = ChangeKind::modify) {

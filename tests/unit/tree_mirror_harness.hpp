@@ -34,6 +34,12 @@ struct TreeMirrorHarness {
     }
 
     void open(engine::DeletePolicy deletes = {}) {
+        open_source_and_target();
+        make_mirror(deletes);
+    }
+
+    // The two halves of open(), for a fixture that builds more between them.
+    void open_source_and_target() {
         tree = std::make_unique<engine::SourceTree>(source);
         REQUIRE(tree->open());
         transport::LocalTransportOptions options;
@@ -44,9 +50,12 @@ struct TreeMirrorHarness {
         auto recording = std::make_unique<fakes::RecordingTransport>(std::move(*local));
         recorder = recording.get();
         transport = std::move(recording);
+    }
+    void make_mirror(engine::DeletePolicy deletes = {},
+                     engine::DatabaseMirror* databases = nullptr) {
         mirror = std::make_unique<engine::TreeMirror>(
             *tree, *transport, pool, excludes, logger,
-            engine::TreeMirrorOptions{deletes, {true, true, false}});
+            engine::TreeMirrorOptions{deletes, {true, true, false}}, databases);
     }
 
     engine::BatchOutcome run(engine::Batch batch, engine::Phase phase = engine::Phase::running) {
